@@ -1,0 +1,204 @@
+// The node's parameters: one schema used for defaults, validation, params-YAML loading and
+// (for the live node) ROS parameter descriptors. Names are ROS-style dotted names.
+
+export type ParameterValue = boolean | number | string | readonly string[];
+
+interface BaseSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Changeable while running (live node); read-only ones need a restart. */
+  readonly dynamic: boolean;
+}
+export interface BoolSpec extends BaseSpec {
+  readonly type: "bool";
+  readonly default: boolean;
+}
+export interface IntSpec extends BaseSpec {
+  readonly type: "integer";
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+export interface DoubleSpec extends BaseSpec {
+  readonly type: "double";
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+export interface StringSpec extends BaseSpec {
+  readonly type: "string";
+  readonly default: string;
+  readonly choices?: readonly string[];
+}
+export interface StringArraySpec extends BaseSpec {
+  readonly type: "string_array";
+  readonly default: readonly string[];
+  readonly choices?: readonly string[];
+}
+export type ParameterSpec = BoolSpec | IntSpec | DoubleSpec | StringSpec | StringArraySpec;
+
+export const COLORMAPS = ["turbo", "viridis", "inferno", "jet"] as const;
+export const EXECUTION_PROVIDERS = ["tensorrt", "cuda", "coreml", "dml", "cpu"] as const;
+
+export const PARAMETER_SPECS: readonly ParameterSpec[] = [
+  { name: "model", type: "string", default: "", dynamic: false,
+    description: "Model bundle folder (model.yaml + .onnx). Empty: the bundled models/tiny." },
+  { name: "image_topic", type: "string", default: "", dynamic: false,
+    description: "Camera image topic (Image or CompressedImage). Empty: found in the bag." },
+  { name: "camera_info_topic", type: "string", default: "", dynamic: false,
+    description: "CameraInfo topic. Empty: <image topic's parent>/camera_info, or found in the bag." },
+  { name: "input_transport", type: "string", default: "raw", choices: ["raw", "compressed"], dynamic: false,
+    description: "Live node: subscribe to `image` (raw) or `image/compressed`." },
+  { name: "output_namespace", type: "string", default: "/depthseg", dynamic: false,
+    description: "Prefix of the output topics written by replay (the live node uses its own namespace)." },
+  { name: "sync_slop", type: "double", default: 0.0, min: 0, max: 1, dynamic: true,
+    description: "Image/CameraInfo pairing tolerance in seconds; 0 pairs exact stamps only." },
+  { name: "execution_providers", type: "string_array", default: ["tensorrt", "cuda", "cpu"],
+    choices: EXECUTION_PROVIDERS, dynamic: false,
+    description: "ONNX Runtime providers tried in order; the first that loads the model is used." },
+  { name: "intra_op_threads", type: "integer", default: 0, min: 0, max: 256, dynamic: false,
+    description: "ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose." },
+  { name: "inter_op_threads", type: "integer", default: 0, min: 0, max: 256, dynamic: false,
+    description: "ONNX Runtime inter-op threads; 0 lets ONNX Runtime choose." },
+  { name: "max_in_flight", type: "integer", default: 1, min: 1, max: 8, dynamic: false,
+    description: "Frames processed concurrently (inference worker queue depth)." },
+  { name: "depth.scale", type: "double", default: 1.0, min: -1e6, max: 1e6, dynamic: true,
+    description: "Relative models only: metres = scale*raw+shift (relative_depth) or 1/(scale*raw+shift) (relative_disparity)." },
+  { name: "depth.shift", type: "double", default: 0.0, min: -1e6, max: 1e6, dynamic: true,
+    description: "Relative models only: see depth.scale." },
+  { name: "range.min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
+    description: "Depth below this (metres) is published as NaN in depth and points." },
+  { name: "range.max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
+    description: "Depth above this (metres) is published as NaN; 0 = no limit beyond the model's max_depth." },
+  { name: "pointcloud.decimation", type: "integer", default: 1, min: 1, max: 32, dynamic: true,
+    description: "Point cloud keeps every n-th pixel in u and v (organised (H/n)x(W/n))." },
+  { name: "colorize.colormap", type: "string", default: "turbo", choices: COLORMAPS, dynamic: true,
+    description: "Colour map of depth/colorized." },
+  { name: "colorize.depth_min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
+    description: "Depth (metres) drawn with the first colour." },
+  { name: "colorize.depth_max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
+    description: "Depth (metres) drawn with the last colour; 0 = range.max, else the model's max_depth, else 10." },
+];
+
+/** Parameter values after defaults and validation, typed for the code that reads them. */
+export interface DepthsegParams {
+  readonly model: string;
+  readonly imageTopic: string;
+  readonly cameraInfoTopic: string;
+  readonly inputTransport: "raw" | "compressed";
+  readonly outputNamespace: string;
+  readonly syncSlopSec: number;
+  readonly executionProviders: readonly string[];
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  readonly maxInFlight: number;
+  readonly depthScale: number;
+  readonly depthShift: number;
+  readonly rangeMin: number;
+  readonly rangeMax: number;
+  readonly decimation: number;
+  readonly colormap: (typeof COLORMAPS)[number];
+  readonly colorizeMin: number;
+  readonly colorizeMax: number;
+}
+
+export class ParameterError extends Error {
+  override readonly name = "ParameterError";
+}
+
+const SPEC_BY_NAME = new Map(PARAMETER_SPECS.map((spec) => [spec.name, spec]));
+
+export function findParameterSpec(name: string): ParameterSpec | undefined {
+  return SPEC_BY_NAME.get(name);
+}
+
+/** Checks one value against its spec; returns the normalised value or throws naming the problem. */
+export function validateParameter(name: string, value: unknown): ParameterValue {
+  const spec = SPEC_BY_NAME.get(name);
+  if (!spec) {
+    throw new ParameterError(`unknown parameter "${name}" (known: ${[...SPEC_BY_NAME.keys()].join(", ")})`);
+  }
+  switch (spec.type) {
+    case "bool":
+      if (typeof value !== "boolean") throw typeError(spec, value);
+      return value;
+    case "integer":
+      if (typeof value !== "number" || !Number.isInteger(value)) throw typeError(spec, value);
+      return checkRange(spec, value);
+    case "double":
+      // YAML writes 1 for 1.0; ROS would reject an integer for a double, we accept it as users expect.
+      if (typeof value !== "number" || !Number.isFinite(value)) throw typeError(spec, value);
+      return checkRange(spec, value);
+    case "string":
+      if (typeof value !== "string") throw typeError(spec, value);
+      if (spec.choices && !spec.choices.includes(value)) {
+        throw new ParameterError(`parameter "${name}" must be one of ${spec.choices.join(" | ")}, got "${value}"`);
+      }
+      return value;
+    case "string_array": {
+      if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
+        throw typeError(spec, value);
+      }
+      if (value.length === 0) throw new ParameterError(`parameter "${name}" must not be empty`);
+      const bad = spec.choices ? value.filter((v) => !spec.choices!.includes(v)) : [];
+      if (bad.length > 0) {
+        throw new ParameterError(
+          `parameter "${name}" has unknown entries ${bad.join(", ")} (known: ${spec.choices!.join(", ")})`,
+        );
+      }
+      return [...value];
+    }
+  }
+}
+
+function checkRange(spec: IntSpec | DoubleSpec, value: number): number {
+  if (value < spec.min || value > spec.max) {
+    throw new ParameterError(`parameter "${spec.name}" must be in [${spec.min}, ${spec.max}], got ${value}`);
+  }
+  return value;
+}
+
+function typeError(spec: ParameterSpec, value: unknown): ParameterError {
+  return new ParameterError(`parameter "${spec.name}" must be ${spec.type}, got ${JSON.stringify(value)}`);
+}
+
+/** Defaults overlaid with the given raw values (dotted names), validated, plus cross-field checks. */
+export function resolveParameters(raw: Readonly<Record<string, unknown>>): DepthsegParams {
+  const values = new Map<string, ParameterValue>();
+  for (const spec of PARAMETER_SPECS) values.set(spec.name, spec.default);
+  for (const [name, value] of Object.entries(raw)) values.set(name, validateParameter(name, value));
+
+  const get = <T extends ParameterValue>(name: string): T => values.get(name) as T;
+  const params: DepthsegParams = {
+    model: get<string>("model"),
+    imageTopic: get<string>("image_topic"),
+    cameraInfoTopic: get<string>("camera_info_topic"),
+    inputTransport: get<"raw" | "compressed">("input_transport"),
+    outputNamespace: get<string>("output_namespace"),
+    syncSlopSec: get<number>("sync_slop"),
+    executionProviders: get<readonly string[]>("execution_providers"),
+    intraOpThreads: get<number>("intra_op_threads"),
+    interOpThreads: get<number>("inter_op_threads"),
+    maxInFlight: get<number>("max_in_flight"),
+    depthScale: get<number>("depth.scale"),
+    depthShift: get<number>("depth.shift"),
+    rangeMin: get<number>("range.min"),
+    rangeMax: get<number>("range.max"),
+    decimation: get<number>("pointcloud.decimation"),
+    colormap: get<DepthsegParams["colormap"]>("colorize.colormap"),
+    colorizeMin: get<number>("colorize.depth_min"),
+    colorizeMax: get<number>("colorize.depth_max"),
+  };
+  if (params.rangeMax > 0 && params.rangeMax <= params.rangeMin) {
+    throw new ParameterError(`range.max (${params.rangeMax}) must be greater than range.min (${params.rangeMin})`);
+  }
+  if (params.colorizeMax > 0 && params.colorizeMax <= params.colorizeMin) {
+    throw new ParameterError(
+      `colorize.depth_max (${params.colorizeMax}) must be greater than colorize.depth_min (${params.colorizeMin})`,
+    );
+  }
+  if (!params.outputNamespace.startsWith("/")) {
+    throw new ParameterError(`output_namespace must be absolute (start with "/"), got "${params.outputNamespace}"`);
+  }
+  return params;
+}

@@ -1,0 +1,85 @@
+// Domain types that cross stage boundaries. They mirror the ROS fields they come from but
+// carry no ROS message machinery, so kernels and the pipeline never import messages/.
+
+/** ROS 2 builtin_interfaces/Time. */
+export interface Stamp {
+  readonly sec: number;
+  readonly nanosec: number;
+}
+
+/** Interleaved 8-bit RGB, row-major, tightly packed (length = width * height * 3). */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Everything in a sensor_msgs/CameraInfo except its header, in ROS field order and naming. */
+export interface CameraCalibration {
+  readonly width: number;
+  readonly height: number;
+  readonly distortionModel: string;
+  /** Distortion coefficients (plumb_bob: k1 k2 t1 t2 k3). */
+  readonly d: readonly number[];
+  /** 3x3 row-major intrinsic matrix of the raw (distorted) image. */
+  readonly k: readonly number[];
+  /** 3x3 row-major rectification rotation. */
+  readonly r: readonly number[];
+  /** 3x4 row-major projection matrix of the rectified image. */
+  readonly p: readonly number[];
+  readonly binningX: number;
+  readonly binningY: number;
+  readonly roi: RegionOfInterest;
+}
+
+export interface RegionOfInterest {
+  readonly xOffset: number;
+  readonly yOffset: number;
+  readonly height: number;
+  readonly width: number;
+  readonly doRectify: boolean;
+}
+
+/** Pinhole parameters used for back-projection, in pixels of an image of width x height. */
+export interface PinholeIntrinsics {
+  readonly width: number;
+  readonly height: number;
+  readonly fx: number;
+  readonly fy: number;
+  readonly cx: number;
+  readonly cy: number;
+}
+
+/** The one thing ingest hands to the pipeline: a decoded image paired with its calibration. */
+export interface Frame {
+  /** Topic the image came from; identifies the camera. */
+  readonly cameraTopic: string;
+  readonly stamp: Stamp;
+  readonly frameId: string;
+  readonly image: RgbImage;
+  readonly calibration: CameraCalibration;
+  /** Derived from calibration (P when non-zero, else K), validated non-degenerate. */
+  readonly intrinsics: PinholeIntrinsics;
+}
+
+export type DepthKind = "metric" | "relative_disparity" | "relative_depth";
+
+/** Stage names used for latency accounting, in pipeline order. */
+export const STAGES = [
+  "decode",
+  "preprocess",
+  "inference",
+  "postprocess",
+  "backproject",
+  "encode",
+] as const;
+export type StageName = (typeof STAGES)[number];
+export type StageTimings = Partial<Record<StageName, number>>;
+
+export function stampToNanoseconds(stamp: Stamp): bigint {
+  return BigInt(stamp.sec) * 1_000_000_000n + BigInt(stamp.nanosec);
+}
+
+export function formatStamp(stamp: Stamp): string {
+  return `${stamp.sec}.${String(stamp.nanosec).padStart(9, "0")}`;
+}

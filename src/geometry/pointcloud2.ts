@@ -1,0 +1,125 @@
+// Byte layout of the organised sensor_msgs/PointCloud2 we publish, and the helpers that bring the
+// RGB image and label map onto the same (decimated) grid as the points.
+
+import { decimatedSize } from "./intrinsics.js";
+
+/** sensor_msgs/PointField datatypes used here. */
+export const POINT_FIELD_UINT16 = 4;
+export const POINT_FIELD_FLOAT32 = 7;
+
+export interface PointFieldLayout {
+  readonly name: string;
+  readonly offset: number;
+  readonly datatype: number;
+  readonly count: number;
+}
+
+/** x y z (float32), rgb (float32 whose bits are 0x00RRGGBB, as PCL/rviz read it), label (uint16), 2 bytes pad. */
+export const POINT_FIELDS: readonly PointFieldLayout[] = Object.freeze([
+  { name: "x", offset: 0, datatype: POINT_FIELD_FLOAT32, count: 1 },
+  { name: "y", offset: 4, datatype: POINT_FIELD_FLOAT32, count: 1 },
+  { name: "z", offset: 8, datatype: POINT_FIELD_FLOAT32, count: 1 },
+  { name: "rgb", offset: 12, datatype: POINT_FIELD_FLOAT32, count: 1 },
+  { name: "label", offset: 16, datatype: POINT_FIELD_UINT16, count: 1 },
+]);
+export const POINT_STEP = 20;
+
+export interface PackedPointCloud {
+  readonly fields: readonly PointFieldLayout[];
+  readonly pointStep: number;
+  readonly rowStep: number;
+  readonly width: number;
+  readonly height: number;
+  /** Little-endian point records, pointStep bytes each, row-major. */
+  readonly data: Uint8Array;
+  readonly isBigendian: false;
+  /** Organised clouds keep NaN points in place. */
+  readonly isDense: false;
+}
+
+// Typed-array views write in host byte order; the layout promises little-endian. Every platform
+// Node 20 ships for (x86-64, arm64) is little-endian, so check once rather than per point.
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Packs organised points into PointCloud2 bytes in one pass. `rgb` (3 bytes per point) and
+ * `labels` must be on the same grid as `xyz`; a missing `rgb` gives black (rgb bits 0) and a
+ * missing `labels` gives `unlabelled` everywhere, so the field layout never changes.
+ */
+export function packPointCloud(
+  xyz: Float32Array,
+  width: number,
+  height: number,
+  rgb: Uint8Array | undefined,
+  labels: Uint16Array | undefined,
+  unlabelled: number,
+): PackedPointCloud {
+  if (!HOST_LITTLE_ENDIAN) throw new Error("packPointCloud: big-endian hosts are not supported");
+  const count = width * height;
+  if (xyz.length !== count * 3) throw new RangeError(`packPointCloud: xyz has ${xyz.length} floats, need ${count * 3}`);
+  if (rgb && rgb.length !== count * 3) throw new RangeError(`packPointCloud: rgb has ${rgb.length} bytes, need ${count * 3}`);
+  if (labels && labels.length !== count) throw new RangeError(`packPointCloud: labels has ${labels.length}, need ${count}`);
+  if (!(Number.isInteger(unlabelled) && unlabelled >= 0 && unlabelled <= 0xffff)) {
+    throw new RangeError(`packPointCloud: unlabelled must be a uint16, got ${unlabelled}`);
+  }
+
+  const buffer = new ArrayBuffer(count * POINT_STEP);
+  // Three aligned views of one buffer: a point is 5 words (x y z rgb label+pad) = 10 half-words.
+  const f32 = new Float32Array(buffer);
+  const u32 = new Uint32Array(buffer);
+  const u16 = new Uint16Array(buffer);
+  for (let i = 0, s = 0, w = 0; i < count; i++, s += 3, w += 5) {
+    f32[w] = xyz[s]!;
+    f32[w + 1] = xyz[s + 1]!;
+    f32[w + 2] = xyz[s + 2]!;
+    // Written as integer bits: the value is a float32 denormal and must not pass through a float.
+    u32[w + 3] = rgb ? (rgb[s]! << 16) | (rgb[s + 1]! << 8) | rgb[s + 2]! : 0;
+    u16[2 * w + 8] = labels ? labels[i]! : unlabelled;
+  }
+  return {
+    fields: POINT_FIELDS,
+    pointStep: POINT_STEP,
+    rowStep: POINT_STEP * width,
+    width,
+    height,
+    data: new Uint8Array(buffer),
+    isBigendian: false,
+    isDense: false,
+  };
+}
+
+type GridArray = Uint8Array | Uint16Array | Float32Array;
+
+/**
+ * Keeps every factor-th pixel (starting at 0) of an interleaved image with `channels` values per
+ * pixel: the same grid as backProject with that decimation. Factor 1 returns `src` itself, no copy.
+ */
+export function sampleGrid<T extends GridArray>(src: T, width: number, height: number, channels: number, factor: number): T {
+  if (src.length !== width * height * channels) {
+    throw new RangeError(`sampleGrid: ${src.length} values is not ${width}x${height}x${channels}`);
+  }
+  if (factor === 1) return src;
+  const grid = decimatedSize(width, height, factor);
+  const ctor = src.constructor as new (length: number) => T;
+  const out = new ctor(grid.width * grid.height * channels);
+  const step = factor * channels;
+  let o = 0;
+  for (let v = 0; v < height; v += factor) {
+    const rowStart = v * width * channels;
+    const rowEnd = rowStart + width * channels;
+    for (let p = rowStart; p < rowEnd; p += step) {
+      for (let c = 0; c < channels; c++) out[o++] = src[p + c]!;
+    }
+  }
+  return out;
+}
+
+/** The RGB image on the point grid (3 bytes per point). */
+export function sampleRgbGrid(rgb: Uint8Array, width: number, height: number, factor: number): Uint8Array {
+  return sampleGrid(rgb, width, height, 3, factor);
+}
+
+/** The label map on the point grid. */
+export function sampleLabelGrid(labels: Uint16Array, width: number, height: number, factor: number): Uint16Array {
+  return sampleGrid(labels, width, height, 1, factor);
+}

@@ -1,0 +1,77 @@
+// Model depth output -> metres along the optical axis, NaN where there is no valid depth.
+
+import type { DepthKind } from "../frame.js";
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+export interface MetricDepthOptions {
+  /** Relative kinds: multiplier applied to the raw output. Ignored for metric heads. */
+  readonly scale: number;
+  /** Relative kinds: offset added after scaling. Ignored for metric heads. */
+  readonly shift: number;
+  /** Depths beyond this (metres) become NaN, for every kind. */
+  readonly maxDepth?: number;
+}
+
+/**
+ * Converts a raw depth head output to metric depth in one pass:
+ * - metric: the output already is metres;
+ * - relative_depth: z = scale·raw + shift;
+ * - relative_disparity: z = 1 / (scale·raw + shift).
+ * Whatever is non-finite or ≤ 0 becomes NaN, and so does anything beyond maxDepth when given: a
+ * metric head cannot see past the range it was trained on, so values there are extrapolation.
+ * A disparity ≤ 0 would be a point at or beyond infinity; REP 117 allows +Inf for "too far", but
+ * we publish NaN for every invalid depth so consumers need one test only.
+ * `out` may be `raw` itself (in place) or another buffer of the same length.
+ */
+export function toMetricDepth(
+  raw: Float32Array,
+  kind: DepthKind,
+  opts: MetricDepthOptions,
+  out?: Float32Array,
+): Float32Array {
+  const { scale, shift } = opts;
+  if (!Number.isFinite(scale) || !Number.isFinite(shift)) {
+    throw new RangeError(`toMetricDepth: scale (${scale}) and shift (${shift}) must be finite`);
+  }
+  if (kind !== "metric" && scale === 0) {
+    throw new RangeError(`toMetricDepth: scale must be non-zero for ${kind} output`);
+  }
+  const maxDepth = opts.maxDepth ?? Infinity;
+  if (!(maxDepth > 0)) throw new RangeError(`toMetricDepth: maxDepth must be > 0, got ${maxDepth}`);
+  const dst = out ?? new Float32Array(raw.length);
+  if (dst.length !== raw.length) {
+    throw new RangeError(`toMetricDepth: out has ${dst.length} values, raw has ${raw.length}`);
+  }
+  const n = raw.length;
+  // One comparison pair per value: `z > 0 && z <= limit` is false for NaN, ≤ 0, +Inf, and for
+  // values that would overflow to Inf when stored as float32.
+  const limit = Math.min(maxDepth, FLOAT32_MAX);
+  switch (kind) {
+    case "metric":
+      for (let i = 0; i < n; i++) {
+        const z = raw[i]!;
+        dst[i] = z > 0 && z <= limit ? z : NaN;
+      }
+      break;
+    case "relative_depth":
+      for (let i = 0; i < n; i++) {
+        const z = scale * raw[i]! + shift;
+        dst[i] = z > 0 && z <= limit ? z : NaN;
+      }
+      break;
+    case "relative_disparity":
+      for (let i = 0; i < n; i++) {
+        const d = scale * raw[i]! + shift;
+        // d ≤ 0 or NaN gives z ≤ 0, -Inf or NaN; d = +Inf gives z = 0: all fail the test.
+        const z = 1 / d;
+        dst[i] = z > 0 && z <= limit ? z : NaN;
+      }
+      break;
+    default: {
+      const never: never = kind;
+      throw new RangeError(`toMetricDepth: unknown depth kind ${String(never)}`);
+    }
+  }
+  return dst;
+}

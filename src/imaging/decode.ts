@@ -1,0 +1,88 @@
+// sensor_msgs/CompressedImage payloads (JPEG, PNG) -> rgb8, and rgb8 -> PNG for previews.
+
+import type { RgbImage } from "../frame.js";
+import { FrameError } from "../errors.js";
+import { borrowMat, cv, keepAlive, matToUint8, type Mat } from "./opencv.js";
+
+// cv::ImreadModes / cv::ColorConversionCodes / cv::ImwriteFlags values (fixed by the OpenCV ABI).
+const IMREAD_COLOR = 1;
+const COLOR_BGR2RGB = 4;
+const COLOR_RGB2BGR = 4; // the same swap
+const IMWRITE_PNG_COMPRESSION = 16;
+
+export interface CompressedFormat {
+  /** Codec named in the format string, when one is recognised. */
+  readonly codec: "jpeg" | "png" | "unknown";
+  /**
+   * Channel order of the compressed pixels. image_transport writes "<encoding>; <codec>
+   * compressed <target>", and its compressed plugin converts colour to bgr8 before encoding, so
+   * "bgr" is the default; only an explicit "compressed rgb8" target means swapped channels.
+   */
+  readonly order: "bgr" | "rgb";
+}
+
+/** Lenient reading of CompressedImage.format: "jpeg", "png", "rgb8; jpeg compressed bgr8", ... */
+export function parseCompressedFormat(format: string): CompressedFormat {
+  const f = format.toLowerCase();
+  if (f.includes("compresseddepth")) {
+    // A depth transport (header + 16-bit PNG of depth), not a colour image.
+    throw new FrameError("unknown_encoding", `format "${format}" is compressedDepth, not a colour image`);
+  }
+  const codec = /jpe?g/.test(f) ? "jpeg" : f.includes("png") ? "png" : "unknown";
+  const target = /compressed\s+(\w+)/.exec(f)?.[1] ?? "";
+  return { codec, order: target.startsWith("rgb") ? "rgb" : "bgr" };
+}
+
+/**
+ * Decodes a JPEG or PNG payload to rgb8. OpenCV recognises the codec from the bytes, so an
+ * unknown or wrong `format` still decodes; `format` matters only for the channel order.
+ * Grey and alpha images come back as 3-channel colour. Empty or undecodable bytes throw
+ * FrameError("corrupt_compressed_image").
+ */
+export function decodeCompressedImage(format: string, data: Uint8Array): RgbImage {
+  const { codec, order } = parseCompressedFormat(format);
+  if (data.length === 0) {
+    throw new FrameError("corrupt_compressed_image", `empty payload (format "${format}")`);
+  }
+  let mat: Mat;
+  try {
+    mat = cv().imdecode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), IMREAD_COLOR);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new FrameError("corrupt_compressed_image", `${codec} payload of ${data.length} bytes failed to decode: ${why}`);
+  } finally {
+    keepAlive(data);
+  }
+  // imdecode reports undecodable bytes with an empty Mat rather than an exception.
+  if (mat.empty || mat.rows === 0 || mat.cols === 0) {
+    const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new FrameError(
+      "corrupt_compressed_image",
+      `${data.length} bytes (format "${format}", starting ${head}) are not a decodable JPEG/PNG image`,
+    );
+  }
+  const rgb = order === "bgr" ? mat.cvtColor(COLOR_BGR2RGB) : mat;
+  return { width: rgb.cols, height: rgb.rows, data: matToUint8(rgb) };
+}
+
+/** Encodes rgb8 as PNG (lossless; `compression` 0-9, default 3 favours speed). */
+export function encodePng(rgb: RgbImage, compression = 3): Uint8Array {
+  const src = borrowMat(rgb.data, rgb.height, rgb.width, cv().CV_8UC3, 3);
+  // OpenCV encoders take BGR; the swap is its own (fast) native pass.
+  const bgr = src.cvtColor(COLOR_RGB2BGR);
+  keepAlive(rgb.data);
+  const png = cv().imencode(".png", bgr, [IMWRITE_PNG_COMPRESSION, compression]);
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+/** cv::IMWRITE_JPEG_QUALITY (imgcodecs.hpp). */
+const IMWRITE_JPEG_QUALITY = 1;
+
+/** Encodes rgb8 as JPEG (`quality` 0-100), as a camera driver's compressed transport would. */
+export function encodeJpeg(rgb: RgbImage, quality = 90): Uint8Array {
+  const src = borrowMat(rgb.data, rgb.height, rgb.width, cv().CV_8UC3, 3);
+  const bgr = src.cvtColor(COLOR_RGB2BGR);
+  keepAlive(rgb.data);
+  const jpeg = cv().imencode(".jpg", bgr, [IMWRITE_JPEG_QUALITY, quality]);
+  return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+}

@@ -1,0 +1,275 @@
+// Model bundle: a folder with model.yaml, one or more .onnx files and optional labels.yaml.
+// Everything is validated at load so a bad bundle fails once, at startup, naming the file and
+// field, instead of producing wrong depth later.
+
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import type { DepthKind } from "../frame.js";
+import { FatalError } from "../errors.js";
+import { inspectOnnxFile, NotOnnxError } from "../onnx/sniff.js";
+import { Fields, type YamlMap } from "./fields.js";
+import { loadLabels, type LabelSet } from "./labels.js";
+
+export type ResizeMode = "keep_aspect_lower_bound" | "stretch";
+export type Interpolation = "nearest" | "linear" | "cubic" | "area";
+export type ColorOrder = "rgb" | "bgr";
+export type Triple = [number, number, number];
+
+export const RESIZE_MODES: readonly ResizeMode[] = ["keep_aspect_lower_bound", "stretch"];
+export const INTERPOLATIONS: readonly Interpolation[] = ["nearest", "linear", "cubic", "area"];
+export const COLOR_ORDERS: readonly ColorOrder[] = ["rgb", "bgr"];
+export const DEPTH_KINDS: readonly DepthKind[] = ["metric", "relative_disparity", "relative_depth"];
+
+export interface InputSpec {
+  name: string;
+  /** model.yaml `size` is [height, width]. */
+  height: number;
+  width: number;
+  multipleOf: number;
+  resize: ResizeMode;
+  interpolation: Interpolation;
+  /** Applied to 0..1 pixel values: (v - mean) / std, per channel in `color` order. */
+  mean: Triple;
+  std: Triple;
+  color: ColorOrder;
+}
+
+export interface DepthOutputSpec {
+  name: string;
+  kind: DepthKind;
+  /** Required (> 0) for metric outputs; optional clip for relative ones. */
+  maxDepth?: number;
+}
+
+export interface SegmentationOutputSpec {
+  name: string;
+  labels: LabelSet;
+  labelsPath: string;
+}
+
+/** ZoeDepth-style router: argmax over `classes` picks the head of the same name. */
+export interface DomainOutputSpec {
+  name: string;
+  classes: string[];
+}
+
+export interface BundleOutputs {
+  depth: DepthOutputSpec;
+  segmentation?: SegmentationOutputSpec;
+  domain?: DomainOutputSpec;
+}
+
+export interface ModelBundle {
+  name: string;
+  dir: string;
+  yamlPath: string;
+  /** The .onnx file: `file` from model.yaml, else the folder's only .onnx. */
+  onnxPath: string;
+  input: InputSpec;
+  outputs: BundleOutputs;
+  /** Empty unless model.yaml has `heads`. */
+  heads: Record<string, DepthOutputSpec>;
+}
+
+const TOP_KEYS = ["name", "file", "input", "outputs", "heads"] as const;
+const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color"] as const;
+const OUTPUT_KEYS = ["depth", "segmentation", "domain"] as const;
+const DEPTH_KEYS = ["name", "kind", "max_depth"] as const;
+
+export async function loadModelBundle(dir: string): Promise<ModelBundle> {
+  const absDir = resolve(dir);
+  await requireFolder(dir, absDir);
+  const yamlPath = join(dir, "model.yaml");
+  let text: string;
+  try {
+    text = await readFile(yamlPath, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new FatalError(`model bundle ${dir} has no model.yaml`);
+    throw new FatalError(`${yamlPath} cannot be read (${code ?? String(err)})`);
+  }
+
+  const f = new Fields(yamlPath);
+  const root = f.map(f.parseYaml(text), "");
+  f.onlyKeys(root, "", TOP_KEYS);
+  const name = root["name"] === undefined ? basename(absDir) : f.string(root["name"], "name");
+  const input = parseInput(f, f.map(f.required(root, "", "input"), "input"));
+  const outputsMap = f.map(f.required(root, "", "outputs"), "outputs");
+  const heads = root["heads"] === undefined ? {} : parseHeads(f, root["heads"]);
+  const outputs = await parseOutputs(f, outputsMap, dir);
+  checkRouting(f, outputs.domain, heads);
+  const onnxPath = await resolveModelFile(f, root["file"], dir);
+  return { name, dir: absDir, yamlPath, onnxPath, input, outputs, heads };
+}
+
+/** Every graph output the bundle reads, de-duplicated, in a stable order. */
+export function bundleOutputNames(bundle: ModelBundle): string[] {
+  const names = [bundle.outputs.depth.name];
+  if (bundle.outputs.segmentation) names.push(bundle.outputs.segmentation.name);
+  if (bundle.outputs.domain) names.push(bundle.outputs.domain.name);
+  for (const head of Object.values(bundle.heads)) names.push(head.name);
+  return [...new Set(names)];
+}
+
+/** Throws one FatalError listing every way the graph's names differ from model.yaml. */
+export function validateBundleAgainstGraph(
+  bundle: ModelBundle,
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+): void {
+  const problems: string[] = [];
+  const inputs = JSON.stringify(inputNames);
+  const outputs = JSON.stringify(outputNames);
+  if (!inputNames.includes(bundle.input.name)) {
+    problems.push(`model.yaml says input "${bundle.input.name}" but the graph's inputs are ${inputs}`);
+  } else if (inputNames.length > 1) {
+    problems.push(`the graph has inputs ${inputs} but model.yaml describes only "${bundle.input.name}"`);
+  }
+  const wanted: [string, string][] = [["outputs.depth", bundle.outputs.depth.name]];
+  if (bundle.outputs.segmentation) wanted.push(["outputs.segmentation", bundle.outputs.segmentation.name]);
+  if (bundle.outputs.domain) wanted.push(["outputs.domain", bundle.outputs.domain.name]);
+  for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
+  for (const [field, name] of wanted) {
+    if (!outputNames.includes(name)) {
+      problems.push(`model.yaml says ${field} is output "${name}" but the graph's outputs are ${outputs}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new FatalError(`${bundle.yamlPath} does not match ${bundle.onnxPath}: ${problems.join("; ")}`);
+  }
+}
+
+async function requireFolder(dir: string, absDir: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(absDir)).isDirectory();
+  } catch {
+    throw new FatalError(`model bundle not found: ${dir}`);
+  }
+  if (!isDir) {
+    throw new FatalError(`model bundle ${dir} is not a folder (expected a folder holding model.yaml and an .onnx file)`);
+  }
+}
+
+function parseInput(f: Fields, m: YamlMap): InputSpec {
+  f.onlyKeys(m, "input", INPUT_KEYS);
+  const name = f.string(f.required(m, "input", "name"), "input.name");
+  const multipleOf =
+    m["multiple_of"] === undefined ? 1 : f.integer(m["multiple_of"], "input.multiple_of", 1, 4096);
+  const [height, width] = f.tuple(f.required(m, "input", "size"), "input.size", 2, (v, p) =>
+    f.integer(v, p, 1, 16384),
+  ) as [number, number];
+  if (height % multipleOf !== 0 || width % multipleOf !== 0) {
+    f.fail("input.size", `[${height}, ${width}] (height, width) must be multiples of multiple_of ${multipleOf}`);
+  }
+  const triple = (key: "mean" | "std", check: (v: unknown, p: string) => number): Triple => {
+    const t = f.tuple(f.required(m, "input", key), `input.${key}`, 3, check);
+    return [t[0]!, t[1]!, t[2]!];
+  };
+  return {
+    name,
+    height,
+    width,
+    multipleOf,
+    resize: m["resize"] === undefined ? "keep_aspect_lower_bound" : f.oneOf(m["resize"], "input.resize", RESIZE_MODES, "resize mode"),
+    interpolation:
+      m["interpolation"] === undefined ? "linear" : f.oneOf(m["interpolation"], "input.interpolation", INTERPOLATIONS, "interpolation"),
+    mean: triple("mean", (v, p) => f.number(v, p)),
+    std: triple("std", (v, p) => f.positive(v, p)),
+    color: m["color"] === undefined ? "rgb" : f.oneOf(m["color"], "input.color", COLOR_ORDERS, "color order"),
+  };
+}
+
+function parseDepth(f: Fields, value: unknown, path: string): DepthOutputSpec {
+  const m = f.map(value, path);
+  f.onlyKeys(m, path, DEPTH_KEYS);
+  const name = f.string(f.required(m, path, "name"), `${path}.name`);
+  const kind = f.oneOf(f.required(m, path, "kind"), `${path}.kind`, DEPTH_KINDS, "depth kind");
+  if (kind === "metric" && m["max_depth"] === undefined) {
+    f.fail(`${path}.max_depth`, "is required for metric depth (metres, > 0)");
+  }
+  if (m["max_depth"] === undefined) return { name, kind };
+  return { name, kind, maxDepth: f.positive(m["max_depth"], `${path}.max_depth`) };
+}
+
+async function parseOutputs(f: Fields, m: YamlMap, dir: string): Promise<BundleOutputs> {
+  f.onlyKeys(m, "outputs", OUTPUT_KEYS);
+  if (m["depth"] === undefined) f.fail("outputs.depth", "is required (every bundle needs a depth output)");
+  const outputs: BundleOutputs = { depth: parseDepth(f, m["depth"], "outputs.depth") };
+  const used = new Map<string, string>([[outputs.depth.name, "outputs.depth"]]);
+  const claim = (name: string, field: string): void => {
+    const other = used.get(name);
+    if (other !== undefined) f.fail(`${field}.name`, `"${name}" is already used by ${other}`);
+    used.set(name, field);
+  };
+
+  if (m["segmentation"] !== undefined) {
+    const s = f.map(m["segmentation"], "outputs.segmentation");
+    f.onlyKeys(s, "outputs.segmentation", ["name", "labels"]);
+    const name = f.string(f.required(s, "outputs.segmentation", "name"), "outputs.segmentation.name");
+    claim(name, "outputs.segmentation");
+    const labelsFile = f.string(f.required(s, "outputs.segmentation", "labels"), "outputs.segmentation.labels");
+    const labelsPath = join(dir, labelsFile);
+    outputs.segmentation = { name, labels: await loadLabels(labelsPath), labelsPath };
+  }
+
+  if (m["domain"] !== undefined) {
+    const d = f.map(m["domain"], "outputs.domain");
+    f.onlyKeys(d, "outputs.domain", ["name", "classes"]);
+    const name = f.string(f.required(d, "outputs.domain", "name"), "outputs.domain.name");
+    claim(name, "outputs.domain");
+    const classes = f.list(f.required(d, "outputs.domain", "classes"), "outputs.domain.classes")
+      .map((v, i) => f.string(v, `outputs.domain.classes[${i}]`));
+    if (classes.length < 2) f.fail("outputs.domain.classes", "must list at least two classes");
+    if (new Set(classes).size !== classes.length) f.fail("outputs.domain.classes", "has duplicates");
+    outputs.domain = { name, classes };
+  }
+  return outputs;
+}
+
+function parseHeads(f: Fields, value: unknown): Record<string, DepthOutputSpec> {
+  const m = f.map(value, "heads");
+  const heads: Record<string, DepthOutputSpec> = {};
+  for (const [key, spec] of Object.entries(m)) heads[key] = parseDepth(f, spec, `heads.${key}`);
+  if (Object.keys(heads).length === 0) f.fail("heads", "is empty (omit it, or list one head per domain class)");
+  return heads;
+}
+
+/** Heads and domain classes must pair up one to one, or routing could pick a missing head. */
+function checkRouting(f: Fields, domain: DomainOutputSpec | undefined, heads: Record<string, DepthOutputSpec>): void {
+  const headNames = Object.keys(heads);
+  if (headNames.length === 0) {
+    if (domain) f.fail("outputs.domain", "needs `heads` (one depth head per domain class)");
+    return;
+  }
+  if (!domain) f.fail("heads", "needs outputs.domain to choose between them");
+  for (const cls of domain.classes) {
+    if (!headNames.includes(cls)) f.fail("heads", `has no head for domain class "${cls}"`);
+  }
+  for (const head of headNames) {
+    if (!domain.classes.includes(head)) f.fail(`heads.${head}`, `is not a class of outputs.domain (${domain.classes.join(", ")})`);
+  }
+}
+
+async function resolveModelFile(f: Fields, file: unknown, dir: string): Promise<string> {
+  let modelPath: string;
+  if (file !== undefined) {
+    modelPath = join(dir, f.string(file, "file"));
+    const isFile = await stat(modelPath).then((s) => s.isFile(), () => false);
+    if (!isFile) f.fail("file", `${modelPath} does not exist`);
+  } else {
+    const onnx = (await readdir(dir)).filter((n) => n.toLowerCase().endsWith(".onnx")).sort();
+    if (onnx.length === 0) throw new FatalError(`model bundle ${dir} has no .onnx file`);
+    if (onnx.length > 1) {
+      f.fail("file", `is needed: ${dir} holds several .onnx files (${onnx.join(", ")})`);
+    }
+    modelPath = join(dir, onnx[0]!);
+  }
+  try {
+    await inspectOnnxFile(modelPath);
+  } catch (err) {
+    if (err instanceof NotOnnxError) throw new FatalError(`${modelPath} is not an ONNX model: ${err.message}`);
+    throw new FatalError(`${modelPath} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return modelPath;
+}

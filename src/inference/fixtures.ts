@@ -1,0 +1,53 @@
+// Bundles with known answers for tests anywhere in the project: the analytic model (depth is
+// an exact function of the red channel, label = argmax(R, G, B)) with mean 0 / std 1, so
+// metres = analyticDepth(R / 255).
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildAnalyticModel } from "../onnx/builders.js";
+
+export interface AnalyticBundleOptions {
+  /** Relative-disparity variant (output `disparity`, kind relative_disparity). */
+  relative?: boolean;
+  /** Network input [height, width]; default [4, 6]. */
+  size?: [number, number];
+  resize?: "keep_aspect_lower_bound" | "stretch";
+  /** Replaces the generated model.yaml text entirely. */
+  modelYaml?: string;
+}
+
+export const ANALYTIC_LABELS_YAML = `classes:
+  - { id: 0, name: red, color: [255, 0, 0] }
+  - { id: 1, name: green, color: [0, 255, 0] }
+  - { id: 2, name: blue, color: [0, 0, 255] }
+`;
+
+export function analyticModelYaml(options: AnalyticBundleOptions = {}): string {
+  const [height, width] = options.size ?? [4, 6];
+  const depth = options.relative
+    ? "{ name: disparity, kind: relative_disparity }"
+    : "{ name: depth, kind: metric, max_depth: 11.0 }";
+  return `name: analytic
+input:
+  name: image
+  size: [${height}, ${width}]
+  multiple_of: 1
+  resize: ${options.resize ?? "stretch"}
+  interpolation: nearest
+  mean: [0, 0, 0]
+  std: [1, 1, 1]
+  color: rgb
+outputs:
+  depth: ${depth}
+  segmentation: { name: logits, labels: labels.yaml }
+`;
+}
+
+/** Writes model.onnx, model.yaml and labels.yaml into `dir` (created if needed). */
+export async function writeAnalyticBundle(dir: string, options: AnalyticBundleOptions = {}): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "model.onnx"), buildAnalyticModel({ relative: options.relative ?? false }));
+  await writeFile(join(dir, "model.yaml"), options.modelYaml ?? analyticModelYaml(options));
+  await writeFile(join(dir, "labels.yaml"), ANALYTIC_LABELS_YAML);
+  return dir;
+}

@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FatalError, FrameError } from "../errors.js";
+import { analyticDepth } from "../onnx/builders.js";
+import { loadModelBundle } from "./bundle.js";
+import { analyticModelYaml, writeAnalyticBundle } from "./fixtures.js";
+import { InferenceWorker } from "./inferenceWorker.js";
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "depthseg-worker-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const RED = [0, 0.1, 0.25, 0.5, 0.73, 1];
+const GREEN = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
+const BLUE = [0.9, 0, 0, 0, 0.6, 0];
+
+describe("InferenceWorker", () => {
+  it("round-trips the analytic model, recovers from bad runs, and closes", async () => {
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "analytic")));
+    const worker = await InferenceWorker.start({ bundle, providers: ["cuda", "cpu"], intraOpThreads: 1 });
+    try {
+      expect(worker.provider).toBe("cpu");
+      expect(worker.inputNames).toEqual(["image"]);
+      expect(worker.outputNames).toEqual(["depth", "logits"]);
+
+      const input = new Float32Array([...RED, ...GREEN, ...BLUE]);
+      const result = await worker.run(input, [1, 3, 2, 3]);
+      // The input buffer was transferred, not copied.
+      expect(input.length).toBe(0);
+      expect(result.outputs["depth"]?.dims).toEqual([1, 1, 2, 3]);
+      expect([...(result.outputs["depth"]?.data ?? [])]).toEqual(RED.map(analyticDepth));
+      expect(result.outputs["logits"]?.dims).toEqual([1, 3, 2, 3]);
+      expect([...(result.outputs["logits"]?.data ?? [])]).toEqual([...new Float32Array([...RED, ...GREEN, ...BLUE])]);
+      expect(result.inferenceMs).toBeGreaterThanOrEqual(0);
+
+      // Data length does not match dims.
+      const short = worker.run(new Float32Array(5), [1, 3, 2, 3]);
+      await expect(short).rejects.toBeInstanceOf(FrameError);
+      await expect(short).rejects.toThrow(/^inference_failed: .*size\(18\) does not match data length\(5\)/);
+      // Right length, wrong channel count: ORT itself rejects the run.
+      await expect(worker.run(new Float32Array(18), [1, 2, 3, 3])).rejects.toThrow(/inference_failed: .*invalid dimensions/i);
+
+      // A view into a larger buffer is copied, leaving the caller's buffer intact.
+      const big = new Float32Array(100).fill(0.25);
+      const again = await worker.run(big.subarray(10, 28), [1, 3, 2, 3]);
+      expect(big.length).toBe(100);
+      expect([...(again.outputs["depth"]?.data ?? [])]).toEqual([3, 3, 3, 3, 3, 3]);
+
+      // Concurrent runs resolve to their own results.
+      const [a, b] = await Promise.all([
+        worker.run(new Float32Array(3).fill(0.5), [1, 3, 1, 1]),
+        worker.run(new Float32Array(3).fill(1), [1, 3, 1, 1]),
+      ]);
+      expect([...(a.outputs["depth"]?.data ?? [])]).toEqual([5.5]);
+      expect([...(b.outputs["depth"]?.data ?? [])]).toEqual([10.5]);
+    } finally {
+      await worker.close();
+    }
+    await expect(worker.run(new Float32Array(3), [1, 3, 1, 1])).rejects.toThrow(new FatalError("inference worker is closed"));
+  });
+
+  it("rejects pending runs when the worker dies, and every later run", async () => {
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "crash")));
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"] });
+    const pending = worker.run(new Float32Array(3 * 1000 * 1000), [1, 3, 1000, 1000]);
+    // Simulate a native crash: the thread goes away without replying.
+    await (worker as unknown as { worker: Worker }).worker.terminate();
+    await expect(pending).rejects.toThrow(new FatalError("inference worker exited unexpectedly (code 1)"));
+    await expect(worker.run(new Float32Array(3), [1, 3, 1, 1])).rejects.toThrow(/inference worker exited unexpectedly/);
+    await worker.close();
+  });
+
+  it("refuses a bundle whose model.yaml names an output the graph lacks", async () => {
+    const yaml = analyticModelYaml().replace("{ name: logits,", "{ name: seg_logits,");
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "mismatch"), { modelYaml: yaml }));
+    await expect(InferenceWorker.start({ bundle, providers: ["cpu"] })).rejects.toThrow(
+      new FatalError(
+        `${bundle.yamlPath} does not match ${bundle.onnxPath}: ` +
+          'model.yaml says outputs.segmentation is output "seg_logits" but the graph\'s outputs are ["depth","logits"]',
+      ),
+    );
+  });
+
+  it("reports a model that fails to load", async () => {
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "gone")));
+    await rm(bundle.onnxPath);
+    const err = await InferenceWorker.start({ bundle, providers: ["cpu"] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FatalError);
+    expect((err as Error).message).toMatch(/^cannot load model: could not create an ONNX Runtime session for .*model\.onnx with any provider \(cpu: /);
+  });
+
+  it("runs the committed tiny bundle at half resolution", async () => {
+    const bundle = await loadModelBundle(fileURLToPath(new URL("../../models/tiny", import.meta.url)));
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"] });
+    try {
+      const result = await worker.run(new Float32Array(3 * 240 * 320).fill(0.1), [1, 3, 240, 320]);
+      expect(result.outputs["depth"]?.dims).toEqual([1, 1, 120, 160]);
+      expect(result.outputs["logits"]?.dims).toEqual([1, 6, 120, 160]);
+      const depth = result.outputs["depth"]?.data ?? new Float32Array();
+      expect(Math.min(...depth)).toBeGreaterThan(0.5);
+      expect(Math.max(...depth)).toBeLessThan(10);
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -1,0 +1,152 @@
+// Main-thread client of the inference worker: starts it, loads and checks the bundle's model,
+// and turns run requests/replies into promises.
+
+import { Worker } from "node:worker_threads";
+import { FatalError, FrameError } from "../errors.js";
+import { bundleOutputNames, validateBundleAgainstGraph, type ModelBundle } from "./bundle.js";
+import type { ProviderFailure } from "./providers.js";
+import {
+  transferable,
+  type LoadedResponse,
+  type OutputTensor,
+  type RunRequest,
+  type WorkerRequest,
+  type WorkerResponse,
+} from "./protocol.js";
+import { workerEntry } from "./workerEntry.js";
+
+export interface InferenceWorkerOptions {
+  bundle: ModelBundle;
+  /** In order of preference, e.g. ["tensorrt", "cuda", "cpu"]. */
+  providers: readonly string[];
+  /** 0 or absent lets ORT decide. */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+}
+
+export interface InferenceResult {
+  outputs: Record<string, OutputTensor>;
+  inferenceMs: number;
+}
+
+interface Pending {
+  resolve: (result: InferenceResult) => void;
+  reject: (error: Error) => void;
+}
+
+export class InferenceWorker {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** Set once the worker is gone; later runs reject with it. */
+  private dead: Error | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly provider: string,
+    readonly fallbacks: readonly ProviderFailure[],
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {
+    worker.on("message", (msg: WorkerResponse) => this.onMessage(msg));
+    worker.on("error", (err: Error) => this.die(new FatalError(`inference worker crashed: ${err.message}`)));
+    worker.on("exit", (code: number) => this.die(new FatalError(`inference worker exited unexpectedly (code ${code})`)));
+  }
+
+  /** Starts a worker, loads the bundle's model and checks its names against model.yaml. */
+  static async start(options: InferenceWorkerOptions): Promise<InferenceWorker> {
+    const { bundle } = options;
+    const entry = workerEntry(import.meta.url);
+    const worker = new Worker(entry.script, { eval: entry.eval });
+    let loaded: LoadedResponse;
+    try {
+      loaded = await load(worker, {
+        type: "load",
+        modelPath: bundle.onnxPath,
+        inputName: bundle.input.name,
+        outputNames: bundleOutputNames(bundle),
+        providers: [...options.providers],
+        threads: { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads },
+      });
+      validateBundleAgainstGraph(bundle, loaded.inputNames, loaded.outputNames);
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    return new InferenceWorker(worker, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
+  }
+
+  /**
+   * Runs the model on a float32 NCHW tensor. `input`'s buffer is transferred to the worker
+   * (detached here) when `input` spans all of it; views into larger buffers are copied.
+   * A failed run rejects with a FrameError; the worker stays usable.
+   */
+  run(input: Float32Array, dims: readonly number[]): Promise<InferenceResult> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const { data, buffer } = transferable(input);
+    const request: RunRequest = { type: "run", id, input: data, dims: [...dims] };
+    return new Promise<InferenceResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(request satisfies WorkerRequest, [buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    this.dead = new FatalError("inference worker is closed");
+    this.rejectAll(this.dead);
+    await this.worker.terminate();
+  }
+
+  private onMessage(msg: WorkerResponse): void {
+    if (msg.type === "loaded" || msg.id === undefined) return;
+    const pending = this.pending.get(msg.id);
+    if (!pending) return;
+    this.pending.delete(msg.id);
+    if (msg.type === "result") pending.resolve({ outputs: msg.outputs, inferenceMs: msg.inferenceMs });
+    else pending.reject(new FrameError("inference_failed", msg.message));
+  }
+
+  private die(error: Error): void {
+    if (this.dead) return;
+    this.dead = error;
+    this.rejectAll(error);
+  }
+
+  private rejectAll(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}
+
+/** Sends `load` and waits for `loaded`, a load error, or the worker dying first. */
+function load(worker: Worker, request: WorkerRequest): Promise<LoadedResponse> {
+  return new Promise<LoadedResponse>((resolve, reject) => {
+    const cleanup = (): void => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    const onMessage = (msg: WorkerResponse): void => {
+      if (msg.type === "loaded") {
+        cleanup();
+        resolve(msg);
+      } else if (msg.type === "error" && msg.id === undefined) {
+        cleanup();
+        reject(new FatalError(`cannot load model: ${msg.message}`));
+      }
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new FatalError(`inference worker crashed while loading the model: ${err.message}`));
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new FatalError(`inference worker exited while loading the model (code ${code})`));
+    };
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage(request);
+  });
+}

@@ -1,0 +1,68 @@
+// Messages between InferenceWorker (main thread) and worker.ts. Tensor data travels as
+// transferred ArrayBuffers, so a Float32Array sent is detached on the sending side.
+
+import type { ProviderFailure, SessionThreads } from "./providers.js";
+
+export interface OutputTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface LoadRequest {
+  type: "load";
+  modelPath: string;
+  inputName: string;
+  /** Outputs fetched on every run (ORT skips computing the rest when it can). */
+  outputNames: string[];
+  providers: string[];
+  threads: SessionThreads;
+}
+
+export interface RunRequest {
+  type: "run";
+  id: number;
+  input: Float32Array;
+  dims: number[];
+}
+
+export type WorkerRequest = LoadRequest | RunRequest;
+
+export interface LoadedResponse {
+  type: "loaded";
+  provider: string;
+  fallbacks: ProviderFailure[];
+  /** The graph's own names, for checking against model.yaml. */
+  inputNames: string[];
+  outputNames: string[];
+}
+
+export interface ResultResponse {
+  type: "result";
+  id: number;
+  outputs: Record<string, OutputTensor>;
+  inferenceMs: number;
+}
+
+/** `id` is set when a run failed and absent when loading failed. */
+export interface ErrorResponse {
+  type: "error";
+  id?: number;
+  message: string;
+}
+
+export type WorkerResponse = LoadedResponse | ResultResponse | ErrorResponse;
+
+/** The buffer to transfer with `array`, or undefined when it is a view that must be copied. */
+export function ownBuffer(array: Float32Array): ArrayBuffer | undefined {
+  const buffer = array.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return undefined;
+  return array.byteOffset === 0 && array.byteLength === buffer.byteLength ? buffer : undefined;
+}
+
+/** `array` itself when it owns its whole buffer, else a compact copy that does. */
+export function transferable(array: Float32Array): { data: Float32Array; buffer: ArrayBuffer } {
+  const own = ownBuffer(array);
+  if (own) return { data: array, buffer: own };
+  const copy = new Float32Array(array);
+  return { data: copy, buffer: copy.buffer as ArrayBuffer };
+}

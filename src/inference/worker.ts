@@ -1,0 +1,97 @@
+// Worker-thread side: owns the ONNX Runtime session so session.run never blocks the main
+// thread's event loop. Started by InferenceWorker; speaks protocol.ts.
+
+import { parentPort } from "node:worker_threads";
+import { performance } from "node:perf_hooks";
+import { Tensor, type InferenceSession } from "onnxruntime-node";
+import { createSessionWithFallback } from "./providers.js";
+import {
+  transferable,
+  type ErrorResponse,
+  type LoadRequest,
+  type OutputTensor,
+  type RunRequest,
+  type WorkerRequest,
+  type WorkerResponse,
+} from "./protocol.js";
+
+interface Loaded {
+  session: InferenceSession;
+  inputName: string;
+  outputNames: string[];
+}
+
+const port = parentPort;
+if (!port) throw new Error("inference worker must run in a worker_thread");
+
+let loaded: Loaded | undefined;
+
+port.on("message", (request: WorkerRequest) => {
+  const handled = request.type === "load" ? load(request) : run(request);
+  handled.catch((err: unknown) => {
+    const reply: ErrorResponse = { type: "error", message: errorMessage(err) };
+    if (request.type === "run") reply.id = request.id;
+    post(reply);
+  });
+});
+
+async function load(request: LoadRequest): Promise<void> {
+  const { session, provider, fallbacks } = await createSessionWithFallback(
+    request.modelPath,
+    request.providers,
+    request.threads,
+  );
+  loaded = { session, inputName: request.inputName, outputNames: request.outputNames };
+  post({
+    type: "loaded",
+    provider,
+    fallbacks,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+  });
+}
+
+async function run(request: RunRequest): Promise<void> {
+  if (!loaded) throw new Error("no model loaded");
+  const { session, inputName, outputNames } = loaded;
+  const feed = new Tensor("float32", request.input, request.dims);
+  const start = performance.now();
+  const results = await session.run({ [inputName]: feed }, outputNames);
+  const inferenceMs = performance.now() - start;
+
+  const outputs: Record<string, OutputTensor> = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const name of outputNames) {
+    const tensor = results[name];
+    if (!tensor) throw new Error(`the model did not return output "${name}"`);
+    const { data, buffer } = transferable(toFloat32(name, tensor));
+    outputs[name] = { data, dims: [...tensor.dims] };
+    // Two outputs can alias one buffer only if ORT shares it; transfer each buffer once.
+    if (!transfer.includes(buffer)) transfer.push(buffer);
+  }
+  post({ type: "result", id: request.id, outputs, inferenceMs }, transfer);
+}
+
+/** Float outputs pass through; integer outputs (e.g. argmax labels) are widened to float32. */
+function toFloat32(name: string, tensor: Tensor): Float32Array {
+  const data = tensor.data;
+  if (data instanceof Float32Array) return data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return Float32Array.from(data, (v) => Number(v));
+  }
+  // float16 also arrives as a Uint16Array, so go by the declared type, not the array class.
+  if (NUMERIC_TYPES.has(tensor.type)) return Float32Array.from(data as ArrayLike<number>);
+  throw new Error(`output "${name}" has unsupported element type ${tensor.type}`);
+}
+
+const NUMERIC_TYPES: ReadonlySet<string> = new Set([
+  "float64", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool",
+]);
+
+function post(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,45 @@
+// .msg sources of the types that @foxglove/rosmsg-msgs-common does not ship.
+//
+// vision_msgs (ros-perception/vision_msgs, ros2 branch; checked against the rosidl-generated
+// type description sources vision_msgs/msg/detail/{label_info,vision_class}__description.c,
+// whose raw .msg text has exactly these fields): LabelInfo = std_msgs/Header header,
+// vision_msgs/VisionClass[] class_map, float32 threshold; VisionClass = uint16 class_id,
+// string class_name. Comments are dropped: the schema text we write is generated anyway.
+//
+// depthseg/PerceptionStatus is embedded (not read from msg/ at runtime) so this module works
+// from src/, dist/ and worker threads alike; msgSources.test.ts fails when it drifts from
+// msg/PerceptionStatus.msg.
+
+export const VISION_CLASS_MSG = "uint16 class_id\nstring class_name\n";
+
+export const LABEL_INFO_MSG =
+  "std_msgs/Header header\nvision_msgs/VisionClass[] class_map\nfloat32 threshold\n";
+
+/** Copy of msg/PerceptionStatus.msg, line by line. */
+export const PERCEPTION_STATUS_MSG = [
+  "# Per-frame report of the depthseg pipeline, published on `status` with the input frame's header.",
+  "",
+  "std_msgs/Header header          # stamp and frame_id of the input image",
+  "string camera                   # input image topic this frame came from",
+  "string model                    # model bundle name",
+  "string execution_provider       # onnxruntime provider that ran the model: tensorrt, cuda or cpu",
+  "",
+  "string depth_kind               # metric | relative_disparity | relative_depth",
+  "bool depth_is_metric            # false: depth is relative, scaled by the fixed depth_scale/depth_shift params",
+  "string depth_head               # metric head chosen by domain routing; empty when the bundle has one head",
+  "float32 depth_scale             # metres = f(raw; depth_scale, depth_shift) for relative kinds; 1 for metric",
+  "float32 depth_shift",
+  "",
+  "float32 latency_decode_ms",
+  "float32 latency_preprocess_ms",
+  "float32 latency_inference_ms",
+  "float32 latency_postprocess_ms",
+  "float32 latency_backproject_ms",
+  "float32 latency_encode_ms",
+  "float32 latency_total_ms        # from the image's arrival to the last output written",
+  "",
+  "uint64 frames_processed         # totals for this camera since start",
+  "uint64 frames_dropped           # replaced while waiting (latest wins)",
+  "uint64 frames_failed            # rejected input or inference errors",
+  "",
+].join("\n");

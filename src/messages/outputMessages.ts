@@ -1,0 +1,130 @@
+// Emit edge: one frame's outputs → the ROS messages of the node's output topics. Used by replay
+// (written to MCAP) and by the live node (published), so both write the same thing.
+
+import { stampToNanoseconds } from "../frame.js";
+import type { ModelBundle } from "../inference/bundle.js";
+import type { FrameOutputs } from "../pipeline/frameProcessor.js";
+import type { PipelineStats } from "../pipeline/stats.js";
+import { calibrationToCameraInfo } from "./camera.js";
+import { depthImage, header, labelImage, labelInfo, perceptionStatus, pointCloud2, rgbImage } from "./outputs.js";
+import type { RosMessageMap, RosTypeName } from "./types.js";
+
+/** Output topic names relative to the node's namespace (DESIGN.md). */
+export const OUTPUT_TOPICS = {
+  depth: "depth/image",
+  depthInfo: "depth/camera_info",
+  depthColorized: "depth/colorized",
+  points: "points",
+  labels: "segmentation/labels",
+  labelsColorized: "segmentation/colorized",
+  labelInfo: "segmentation/label_info",
+  status: "status",
+} as const;
+
+export type OutputMessage = {
+  [K in RosTypeName]: {
+    readonly topic: string;
+    readonly typeName: K;
+    /** The input frame's stamp, so outputs line up with the camera in a bag. */
+    readonly logTime: bigint;
+    readonly message: RosMessageMap[K];
+  };
+}[RosTypeName];
+
+export interface OutputEncoderOptions {
+  /** Absolute namespace for replay ("/depthseg"); "" gives relative names for a live node. */
+  readonly namespace: string;
+  readonly bundle: ModelBundle;
+  readonly provider: string;
+}
+
+export class OutputEncoder {
+  readonly #namespace: string;
+  readonly #bundle: ModelBundle;
+  readonly #provider: string;
+  /** One more than the largest class id: ids at or above it are unlabelled in the label image. */
+  readonly #labelIdBound: number;
+  #labelInfoSent = false;
+
+  constructor(options: OutputEncoderOptions) {
+    this.#namespace = options.namespace.replace(/\/+$/, "");
+    this.#bundle = options.bundle;
+    this.#provider = options.provider;
+    const classes = options.bundle.outputs.segmentation?.labels.classes ?? [];
+    this.#labelIdBound = classes.length > 0 ? Math.max(...classes.map((c) => c.id)) + 1 : 0;
+  }
+
+  topic(name: string): string {
+    return this.#namespace ? `${this.#namespace}/${name}` : name;
+  }
+
+  /** Every output of the frame except `status` (which needs the frame's final latency). */
+  encode(outputs: FrameOutputs): OutputMessage[] {
+    const { frame } = outputs;
+    const { width, height } = frame.image;
+    const hdr = header(frame.stamp, frame.frameId);
+    const logTime = stampToNanoseconds(frame.stamp);
+    const out: OutputMessage[] = [];
+    const push = <K extends RosTypeName>(name: string, typeName: K, message: RosMessageMap[K]): void => {
+      out.push({ topic: this.topic(name), typeName, logTime, message } as OutputMessage);
+    };
+
+    const segmentation = this.#bundle.outputs.segmentation;
+    if (segmentation && !this.#labelInfoSent) {
+      // Latched (transient local) on a live node: sent once, before the first label image.
+      push(OUTPUT_TOPICS.labelInfo, "vision_msgs/msg/LabelInfo", labelInfo(hdr, segmentation.labels.classes, 0));
+      this.#labelInfoSent = true;
+    }
+    push(OUTPUT_TOPICS.depth, "sensor_msgs/msg/Image", depthImage(hdr, outputs.depth, width, height));
+    // Depth is published at the camera resolution, so its intrinsics are the camera's.
+    push(OUTPUT_TOPICS.depthInfo, "sensor_msgs/msg/CameraInfo", calibrationToCameraInfo(hdr, frame.calibration));
+    if (outputs.depthColorized) {
+      push(OUTPUT_TOPICS.depthColorized, "sensor_msgs/msg/Image", rgbImage(hdr, outputs.depthColorized, width, height));
+    }
+    const cloud = outputs.cloud;
+    push(
+      OUTPUT_TOPICS.points,
+      "sensor_msgs/msg/PointCloud2",
+      pointCloud2(hdr, {
+        width: cloud.width,
+        height: cloud.height,
+        pointStep: cloud.pointStep,
+        rowStep: cloud.rowStep,
+        fields: cloud.fields,
+        data: cloud.data,
+        isDense: cloud.isDense,
+      }),
+    );
+    if (outputs.labels) {
+      push(OUTPUT_TOPICS.labels, "sensor_msgs/msg/Image", labelImage(hdr, outputs.labels, width, height, this.#labelIdBound));
+    }
+    if (outputs.labelsColorized) {
+      push(OUTPUT_TOPICS.labelsColorized, "sensor_msgs/msg/Image", rgbImage(hdr, outputs.labelsColorized, width, height));
+    }
+    return out;
+  }
+
+  status(outputs: FrameOutputs, cameraStats: PipelineStats, totalMs: number): OutputMessage {
+    const { frame } = outputs;
+    return {
+      topic: this.topic(OUTPUT_TOPICS.status),
+      typeName: "depthseg/msg/PerceptionStatus",
+      logTime: stampToNanoseconds(frame.stamp),
+      message: perceptionStatus(header(frame.stamp, frame.frameId), {
+        camera: frame.cameraTopic,
+        model: this.#bundle.name,
+        executionProvider: this.#provider,
+        depthKind: outputs.depthKind,
+        depthIsMetric: outputs.depthIsMetric,
+        depthHead: "",
+        depthScale: outputs.depthScale,
+        depthShift: outputs.depthShift,
+        timings: outputs.timings,
+        totalMs,
+        framesProcessed: cameraStats.processed,
+        framesDropped: cameraStats.dropped,
+        framesFailed: cameraStats.failed,
+      }),
+    };
+  }
+}

@@ -1,0 +1,171 @@
+// One small, fully populated message of every type depthseg reads or writes. Values are
+// exact in their wire types (float32 fields use binary fractions) so a CDR round trip can be
+// compared with toEqual. Used by the round-trip tests and handy for tools.
+
+import type {
+  CameraInfo,
+  CompressedImage,
+  DiagnosticArray,
+  Header,
+  Image,
+  LabelInfo,
+  PerceptionStatus,
+  PointCloud2,
+  RosMessageMap,
+  RosTypeName,
+} from "./types.js";
+
+export function sampleHeader(sec = 1_700_000_000, nanosec = 123_456_789, frameId = "camera_optical"): Header {
+  return { stamp: { sec, nanosec }, frame_id: frameId };
+}
+
+/** 3x2 rgb8 with one byte of row padding (step 10). */
+export function sampleImage(): Image {
+  return {
+    header: sampleHeader(),
+    height: 2,
+    width: 3,
+    encoding: "rgb8",
+    is_bigendian: 0,
+    step: 10,
+    data: Uint8Array.from({ length: 20 }, (_, i) => (i * 13) % 256),
+  };
+}
+
+/** 2x2 32FC1 depth with one NaN. */
+export function sampleDepthImage(): Image {
+  const depth = new Float32Array([1.5, Number.NaN, 0.25, 20]);
+  return {
+    header: sampleHeader(5, 6, "depth_frame"),
+    height: 2,
+    width: 2,
+    encoding: "32FC1",
+    is_bigendian: 0,
+    step: 8,
+    data: new Uint8Array(depth.buffer),
+  };
+}
+
+export function sampleCompressedImage(): CompressedImage {
+  return { header: sampleHeader(), format: "jpeg", data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) };
+}
+
+export function sampleCameraInfo(): CameraInfo {
+  return {
+    header: sampleHeader(),
+    height: 480,
+    width: 640,
+    distortion_model: "plumb_bob",
+    d: new Float64Array([-0.28, 0.07, 0.0001, -0.0002, 0]),
+    k: new Float64Array([525.5, 0, 319.75, 0, 524.25, 239.5, 0, 0, 1]),
+    r: new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1]),
+    p: new Float64Array([520.125, 0, 318.5, 0, 0, 519.875, 240.25, 0, 0, 0, 1, 0]),
+    binning_x: 1,
+    binning_y: 2,
+    roi: { x_offset: 10, y_offset: 20, height: 400, width: 600, do_rectify: true },
+  };
+}
+
+/** 2x1 organised cloud: x y z (float32) rgb (float32) label (uint16), point_step 20. */
+export function samplePointCloud2(): PointCloud2 {
+  const pointStep = 20;
+  const data = new Uint8Array(pointStep * 2);
+  const view = new DataView(data.buffer);
+  const points = [
+    [1, 2, 3, 0x00ff8000, 7],
+    [Number.NaN, Number.NaN, Number.NaN, 0x00000000, 65535],
+  ] as const;
+  points.forEach(([x, y, z, rgb, label], i) => {
+    const o = i * pointStep;
+    view.setFloat32(o, x, true);
+    view.setFloat32(o + 4, y, true);
+    view.setFloat32(o + 8, z, true);
+    view.setUint32(o + 12, rgb, true);
+    view.setUint16(o + 16, label, true);
+  });
+  return {
+    header: sampleHeader(),
+    height: 1,
+    width: 2,
+    fields: [
+      { name: "x", offset: 0, datatype: 7, count: 1 },
+      { name: "y", offset: 4, datatype: 7, count: 1 },
+      { name: "z", offset: 8, datatype: 7, count: 1 },
+      { name: "rgb", offset: 12, datatype: 7, count: 1 },
+      { name: "label", offset: 16, datatype: 4, count: 1 },
+    ],
+    is_bigendian: false,
+    point_step: pointStep,
+    row_step: pointStep * 2,
+    data,
+    is_dense: false,
+  };
+}
+
+export function sampleLabelInfo(): LabelInfo {
+  return {
+    header: sampleHeader(),
+    class_map: [
+      { class_id: 0, class_name: "floor" },
+      { class_id: 1, class_name: "wall" },
+      { class_id: 255, class_name: "unlabeled" },
+    ],
+    threshold: 0.5,
+  };
+}
+
+export function samplePerceptionStatus(): PerceptionStatus {
+  return {
+    header: sampleHeader(),
+    camera: "/camera/image_raw",
+    model: "depth-anything-v2-small-metric-indoor",
+    execution_provider: "cuda",
+    depth_kind: "metric",
+    depth_is_metric: true,
+    depth_head: "indoor",
+    depth_scale: 1,
+    depth_shift: 0.125,
+    latency_decode_ms: 1.5,
+    latency_preprocess_ms: 2.25,
+    latency_inference_ms: 12.75,
+    latency_postprocess_ms: 0.5,
+    latency_backproject_ms: Number.NaN,
+    latency_encode_ms: 0.75,
+    latency_total_ms: 20.5,
+    frames_processed: 41n,
+    frames_dropped: 3n,
+    frames_failed: 18_446_744_073_709_551_615n,
+  };
+}
+
+export function sampleDiagnosticArray(): DiagnosticArray {
+  return {
+    header: sampleHeader(),
+    status: [
+      {
+        level: 1,
+        name: "depthseg: /camera/image_raw",
+        message: "dropping frames",
+        hardware_id: "gpu0",
+        values: [
+          { key: "rate_hz", value: "14.5" },
+          { key: "dropped", value: "3" },
+        ],
+      },
+      { level: 0, name: "depthseg: inference", message: "ok", hardware_id: "", values: [] },
+    ],
+  };
+}
+
+/** A sample of every type, keyed by ROS type name. */
+export function sampleMessages(): { readonly [K in RosTypeName]: RosMessageMap[K] } {
+  return {
+    "sensor_msgs/msg/Image": sampleImage(),
+    "sensor_msgs/msg/CompressedImage": sampleCompressedImage(),
+    "sensor_msgs/msg/CameraInfo": sampleCameraInfo(),
+    "sensor_msgs/msg/PointCloud2": samplePointCloud2(),
+    "vision_msgs/msg/LabelInfo": sampleLabelInfo(),
+    "depthseg/msg/PerceptionStatus": samplePerceptionStatus(),
+    "diagnostic_msgs/msg/DiagnosticArray": sampleDiagnosticArray(),
+  };
+}

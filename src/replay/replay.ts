@@ -1,0 +1,230 @@
+// `depthseg replay`: a rosbag2 MCAP in, the node's outputs written to another MCAP.
+
+import { performance } from "node:perf_hooks";
+import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
+import type { DepthsegParams } from "../config/parameters.js";
+import { loadModelBundle } from "../inference/bundle.js";
+import { InferenceWorker } from "../inference/inferenceWorker.js";
+import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
+import { BagWriter } from "../transport/mcap/bagWriter.js";
+import { decodeMessage, encodeMessage } from "../messages/cdr.js";
+import { cameraInfoToCalibration } from "../messages/camera.js";
+import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
+import { FrameError } from "../errors.js";
+import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
+import { LatestWinsState } from "../pipeline/latestWins.js";
+import { FrameProcessor } from "../pipeline/frameProcessor.js";
+import { OutputEncoder } from "../messages/outputMessages.js";
+import { DEFAULT_MODEL_DIR } from "../paths.js";
+import { CAMERA_INFO_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
+import { createProgress } from "./progress.js";
+import type { ReplaySummary } from "./summary.js";
+
+export interface ReplayOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly params: DepthsegParams;
+  /** Play at the recorded rate and let latest-wins drop frames, as a live camera would. */
+  readonly realtime: boolean;
+  readonly log: (line: string) => void;
+  readonly showProgress: boolean;
+}
+
+export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
+  const { params, log } = options;
+  const started = performance.now();
+  const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
+  const bag = await openBag(options.input);
+  const topics = await chooseTopics(bag, params);
+
+  const worker = await InferenceWorker.start({
+    bundle,
+    providers: params.executionProviders,
+    intraOpThreads: params.intraOpThreads,
+    interOpThreads: params.interOpThreads,
+  });
+  for (const fallback of worker.fallbacks) {
+    log(`execution provider ${fallback.provider} unavailable, trying the next: ${fallback.reason}`);
+  }
+  if (worker.fallbacks.length > 0) log(`running ${bundle.name} on ${worker.provider}`);
+
+  const writer = await BagWriter.create(options.output);
+  const stats = new CameraStatsRegistry();
+  const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
+  const state = new LatestWinsState();
+  const processor = new FrameProcessor(bundle, worker, () => params);
+  const totalImages = bag.topics.find((t) => t.topic === topics.imageTopic)?.messageCount;
+  const progress = options.showProgress ? createProgress(totalImages) : undefined;
+  const errors: string[] = [];
+  const writeMs: number[] = [];
+  let handled = 0;
+
+  try {
+    const source = cameraInputs(bag, topics, options.realtime, state, (error) => {
+      stats.recordFailure(error);
+      errors.push(error.message);
+      log(error.message);
+    });
+    const sink: FrameSink = {
+      writeOutputs: async (outputs) => {
+        const t0 = performance.now();
+        const encoded = encoder.encode(outputs).map((out) => ({ out, bytes: encodeMessage(out.typeName, out.message) }));
+        const encodeMs = performance.now() - t0;
+        const t1 = performance.now();
+        for (const { out, bytes } of encoded) await writer.writeRaw(out.topic, out.typeName, out.logTime, bytes);
+        writeMs.push(performance.now() - t1);
+        return encodeMs;
+      },
+      writeStatus: async (outputs, cameraStats, totalMs) => {
+        const status = encoder.status(outputs, cameraStats, totalMs);
+        await writer.writeRaw(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
+      },
+    };
+    const results = source.pipe(
+      cameraPipeline({
+        processor,
+        sink,
+        syncSlopSec: () => params.syncSlopSec,
+        maxInFlight: params.maxInFlight,
+        select: () => ({ depthColorized: true, labelsColorized: true }),
+        stats,
+        schedulerState: state,
+      }),
+      tap((result) => {
+        handled++;
+        progress?.update(handled);
+        if (!result.ok) {
+          errors.push(result.error.message);
+          log(result.error.message);
+        }
+      }),
+      defaultIfEmpty(undefined),
+    );
+    await lastValueFrom(results);
+  } finally {
+    progress?.stop();
+    await writer.close();
+    await worker.close();
+    await bag.close();
+  }
+
+  return {
+    input: options.input,
+    output: options.output,
+    model: bundle.name,
+    depthKind: bundle.outputs.depth.kind,
+    provider: worker.provider,
+    imageTopic: topics.imageTopic,
+    cameraInfoTopic: topics.cameraInfoTopic,
+    stats: stats.all.snapshot(),
+    wallSeconds: (performance.now() - started) / 1000,
+    truncation: bag.truncation,
+    bagWriteMs: writeMs,
+    errors,
+  };
+}
+
+async function chooseTopics(bag: BagReader, params: DepthsegParams): Promise<CameraTopics> {
+  const encodings = new Map<string, string>();
+  for (const topic of bag.topics) {
+    if (topic.schemaName !== IMAGE_TYPE || params.imageTopic) continue;
+    for await (const message of bag.messages([topic.topic])) {
+      try {
+        encodings.set(topic.topic, decodeMessage<Image>(IMAGE_TYPE, message.data).encoding);
+      } catch {
+        // An undecodable first message: the topic is simply not offered as a candidate.
+      }
+      break;
+    }
+  }
+  return selectCameraTopics(
+    bag.topics,
+    { imageTopic: params.imageTopic, cameraInfoTopic: params.cameraInfoTopic },
+    (topic) => encodings.get(topic),
+  );
+}
+
+/**
+ * Bag messages as pipeline inputs. Offline, the next image is read only once nothing waits in
+ * the scheduler, so no frame is dropped; with `realtime`, messages are released at their
+ * recorded rate and the scheduler drops what inference cannot keep up with.
+ */
+function cameraInputs(
+  bag: BagReader,
+  topics: CameraTopics,
+  realtime: boolean,
+  state: LatestWinsState,
+  onBadMessage: (error: FrameError) => void,
+): Observable<CameraInput> {
+  return new Observable<CameraInput>((subscriber) => {
+    let cancelled = false;
+    const run = async () => {
+      let firstLogTime: bigint | undefined;
+      const wallStart = performance.now();
+      for await (const message of bag.messages([topics.imageTopic, topics.cameraInfoTopic])) {
+        if (cancelled) return;
+        if (realtime) {
+          firstLogTime ??= message.logTime;
+          const due = Number(message.logTime - firstLogTime) / 1e6 - (performance.now() - wallStart);
+          if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+        } else if (message.topic === topics.imageTopic) {
+          await state.whenReady();
+        }
+        const input = toCameraInput(message.topic, message.data, topics, onBadMessage);
+        if (input) subscriber.next(input);
+      }
+      subscriber.complete();
+    };
+    run().catch((error: unknown) => subscriber.error(error));
+    return () => {
+      cancelled = true;
+    };
+  });
+}
+
+function toCameraInput(
+  topic: string,
+  data: Uint8Array,
+  topics: CameraTopics,
+  onBadMessage: (error: FrameError) => void,
+): CameraInput | undefined {
+  const receivedAt = performance.now();
+  try {
+    if (topic === topics.cameraInfoTopic) {
+      const info = decodeMessage<CameraInfo>(CAMERA_INFO_TYPE, data);
+      return {
+        kind: "info",
+        cameraTopic: topics.imageTopic,
+        stamp: info.header.stamp,
+        calibration: cameraInfoToCalibration(info),
+      };
+    }
+    if (topics.imageEncoding === "compressed") {
+      const message = decodeMessage<CompressedImage>("sensor_msgs/msg/CompressedImage", data);
+      return {
+        kind: "image",
+        pending: {
+          cameraTopic: topic,
+          stamp: message.header.stamp,
+          frameId: message.header.frame_id,
+          image: { encoding: "compressed", message },
+          receivedAt,
+        },
+      };
+    }
+    const message = decodeMessage<Image>(IMAGE_TYPE, data);
+    return {
+      kind: "image",
+      pending: {
+        cameraTopic: topic,
+        stamp: message.header.stamp,
+        frameId: message.header.frame_id,
+        image: { encoding: "raw", message },
+        receivedAt,
+      },
+    };
+  } catch (error) {
+    onBadMessage(new FrameError("bad_message", `cannot decode CDR: ${(error as Error).message}`, topic));
+    return undefined;
+  }
+}

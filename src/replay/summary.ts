@@ -1,0 +1,52 @@
+// The end-of-run report: counts and per-stage latency percentiles, as a plain-text table.
+
+import { STAGES } from "../frame.js";
+import { percentile, type StatsSnapshot } from "../pipeline/stats.js";
+
+export interface ReplaySummary {
+  readonly input: string;
+  readonly output: string;
+  readonly model: string;
+  readonly depthKind: string;
+  readonly provider: string;
+  readonly imageTopic: string;
+  readonly cameraInfoTopic: string;
+  readonly stats: StatsSnapshot;
+  readonly wallSeconds: number;
+  readonly truncation: { readonly offset: number; readonly reason: string } | undefined;
+  readonly errors: readonly string[];
+  /** Time per frame spent writing the output MCAP (I/O, not a pipeline stage). */
+  readonly bagWriteMs: readonly number[];
+}
+
+export function formatSummary(summary: ReplaySummary): string {
+  const { stats } = summary;
+  const lines = [
+    `depthseg replay: ${summary.input} -> ${summary.output}`,
+    `  model      ${summary.model} (${summary.depthKind}) on ${summary.provider}`,
+    `  camera     ${summary.imageTopic} + ${summary.cameraInfoTopic}`,
+    `  frames     read ${stats.read}, processed ${stats.processed}, dropped ${stats.dropped}, failed ${stats.failed}` +
+      ` in ${summary.wallSeconds.toFixed(1)} s (${(stats.processed / Math.max(summary.wallSeconds, 1e-9)).toFixed(1)} fps)`,
+  ];
+  const reasons = Object.entries(stats.failedByReason);
+  if (reasons.length > 0) {
+    lines.push(`  failed by reason: ${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")}`);
+  }
+  const rows = [...STAGES, "total" as const].flatMap((name) => {
+    const latency = stats.latencyMs[name];
+    return latency ? [`    ${name.padEnd(12)}${fmt(latency.p50)}${fmt(latency.p95)}`] : [];
+  });
+  if (summary.bagWriteMs.length > 0) {
+    const sorted = Float64Array.from(summary.bagWriteMs).sort();
+    rows.push(`    ${"(bag write)".padEnd(12)}${fmt(percentile(sorted, 0.5))}${fmt(percentile(sorted, 0.95))}`);
+  }
+  if (rows.length > 0) lines.push(`  latency ms  ${"p50".padStart(9)}${"p95".padStart(9)}`, ...rows);
+  if (summary.truncation) {
+    lines.push(`  input truncated at byte ${summary.truncation.offset}: ${summary.truncation.reason}; frames before it were processed`);
+  }
+  return lines.join("\n");
+}
+
+function fmt(ms: number): string {
+  return ms.toFixed(2).padStart(9);
+}

@@ -1,0 +1,161 @@
+// Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
+// (uncompressed) with message/chunk indexes, statistics and summary so `ros2 bag info`,
+// `ros2 bag play` and Foxglove open it. Records are streamed to disk chunk by chunk.
+
+import { open, type FileHandle } from "node:fs/promises";
+
+import { McapWriter } from "@mcap/core";
+
+import { encodeMessage } from "../../messages/cdr.js";
+import { rosTypeSchema } from "../../messages/definitions.js";
+import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
+import { FileWritable } from "./fileWritable.js";
+
+export interface BagWriterOptions {
+  /** Target uncompressed chunk size in bytes (default 1 MiB, the MCAP library default). */
+  readonly chunkSize?: number;
+}
+
+export const BAG_PROFILE = "ros2";
+export const BAG_LIBRARY = "depthseg";
+
+/**
+ * rosbag2 channel metadata. An empty string means "offered QoS unknown": every distro's
+ * player then uses its default profile, whereas a YAML list must match the reading distro's
+ * format (integers up to Humble, names from Jazzy's metadata version 9) or fails to parse.
+ */
+export const OFFERED_QOS_PROFILES = "";
+
+interface ChannelEntry {
+  readonly id: number;
+  sequence: number;
+}
+
+export class BagWriter {
+  readonly #writer: McapWriter;
+  readonly #file: FileHandle;
+  readonly #channels = new Map<string, ChannelEntry>();
+  readonly #topicTypes = new Map<string, RosTypeName>();
+  readonly #schemaIds = new Map<RosTypeName, number>();
+  // McapWriter corrupts the file if calls overlap, so every operation is chained here.
+  #tail: Promise<void> = Promise.resolve();
+  #failure: unknown = undefined;
+  #closed = false;
+
+  private constructor(
+    readonly path: string,
+    file: FileHandle,
+    writer: McapWriter,
+  ) {
+    this.#file = file;
+    this.#writer = writer;
+  }
+
+  static async create(path: string, options: BagWriterOptions = {}): Promise<BagWriter> {
+    const file = await open(path, "w");
+    try {
+      const writer = new McapWriter({
+        writable: new FileWritable(file),
+        useStatistics: true,
+        useSummaryOffsets: true,
+        useChunks: true,
+        useMessageIndex: true,
+        useChunkIndex: true,
+        ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      });
+      await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
+      return new BagWriter(path, file, writer);
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  }
+
+  /** Encodes `message` as CDR and appends it; the channel is registered on first use. */
+  write<K extends RosTypeName>(
+    topic: string,
+    typeName: K,
+    logTime: bigint,
+    message: RosMessageMap[K],
+    publishTime: bigint = logTime,
+  ): Promise<void> {
+    // Encode before queueing so a bad message rejects this call without breaking the writer.
+    const bytes = encodeMessage(typeName, message);
+    return this.writeRaw(topic, typeName, logTime, bytes, publishTime);
+  }
+
+  /** Appends already encoded bytes as is (also for building deliberately broken inputs). */
+  writeRaw(
+    topic: string,
+    typeName: RosTypeName,
+    logTime: bigint,
+    bytes: Uint8Array,
+    publishTime: bigint = logTime,
+  ): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`${this.path}: write after close`));
+    // Checked synchronously: the channel itself is only registered once the queue gets there.
+    const registered = this.#topicTypes.get(topic);
+    if (registered !== undefined && registered !== typeName) {
+      return Promise.reject(new Error(`${this.path}: topic ${topic} was registered as ${registered}, not ${typeName}`));
+    }
+    this.#topicTypes.set(topic, typeName);
+    return this.#enqueue(async () => {
+      const channel = this.#channels.get(topic) ?? (await this.#registerChannel(topic, typeName));
+      const sequence = channel.sequence;
+      channel.sequence = (channel.sequence + 1) >>> 0;
+      await this.#writer.addMessage({ channelId: channel.id, sequence, logTime, publishTime, data: bytes });
+    });
+  }
+
+  /** Writes the summary and footer and closes the file. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      await this.#tail.catch(() => undefined);
+      return;
+    }
+    this.#closed = true;
+    try {
+      await this.#enqueue(() => this.#writer.end());
+    } finally {
+      await this.#file.close();
+    }
+  }
+
+  #enqueue(operation: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(async () => {
+      if (this.#failure !== undefined) {
+        throw new Error(`${this.path}: an earlier write failed`, { cause: this.#failure });
+      }
+      try {
+        await operation();
+      } catch (error) {
+        this.#failure = error;
+        throw error;
+      }
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #registerChannel(topic: string, typeName: RosTypeName): Promise<ChannelEntry> {
+    let schemaId = this.#schemaIds.get(typeName);
+    if (schemaId === undefined) {
+      const { schemaText } = rosTypeSchema(typeName);
+      schemaId = await this.#writer.registerSchema({
+        name: typeName,
+        encoding: "ros2msg",
+        data: new TextEncoder().encode(schemaText),
+      });
+      this.#schemaIds.set(typeName, schemaId);
+    }
+    const id = await this.#writer.registerChannel({
+      topic,
+      schemaId,
+      messageEncoding: "cdr",
+      metadata: new Map([["offered_qos_profiles", OFFERED_QOS_PROFILES]]),
+    });
+    const entry: ChannelEntry = { id, sequence: 0 };
+    this.#channels.set(topic, entry);
+    return entry;
+  }
+}
