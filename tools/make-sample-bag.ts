@@ -23,7 +23,7 @@ const FRAME_ID = "camera_color_optical_frame";
 export const SAMPLE_IMAGE_TOPIC = "/camera/color/image_raw/compressed";
 export const SAMPLE_INFO_TOPIC = "/camera/color/camera_info";
 
-function drawScene(index: number): RgbImage {
+export function drawScene(index: number): RgbImage {
   const data = new Uint8Array(WIDTH * HEIGHT * 3);
   const horizon = 300;
   const boxes = [

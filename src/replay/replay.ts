@@ -1,5 +1,7 @@
 // `depthseg replay`: a rosbag2 MCAP in, the node's outputs written to another MCAP.
 
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
@@ -10,7 +12,7 @@ import { BagWriter } from "../transport/mcap/bagWriter.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
-import { FrameError } from "../errors.js";
+import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor } from "../pipeline/frameProcessor.js";
@@ -33,33 +35,48 @@ export interface ReplayOptions {
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const { params, log } = options;
   const started = performance.now();
-  const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
-  const bag = await openBag(options.input);
-  const topics = await chooseTopics(bag, params);
-
-  const worker = await InferenceWorker.start({
-    bundle,
-    providers: params.executionProviders,
-    intraOpThreads: params.intraOpThreads,
-    interOpThreads: params.interOpThreads,
-  });
-  for (const fallback of worker.fallbacks) {
-    log(`execution provider ${fallback.provider} unavailable, trying the next: ${fallback.reason}`);
+  if (resolve(options.input) === resolve(options.output)) {
+    throw new FatalError(`--out must differ from the input bag (${options.input})`);
   }
-  if (worker.fallbacks.length > 0) log(`running ${bundle.name} on ${worker.provider}`);
-
-  const writer = await BagWriter.create(options.output);
-  const stats = new CameraStatsRegistry();
-  const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
-  const state = new LatestWinsState();
-  const processor = new FrameProcessor(bundle, worker, () => params);
-  const totalImages = bag.topics.find((t) => t.topic === topics.imageTopic)?.messageCount;
-  const progress = options.showProgress ? createProgress(totalImages) : undefined;
-  const errors: string[] = [];
-  const writeMs: number[] = [];
-  let handled = 0;
-
+  // Everything opened is closed in reverse order, on success and on every failure path.
+  const cleanups: (() => Promise<void>)[] = [];
   try {
+    const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
+    const bag = await openBag(options.input);
+    cleanups.push(() => bag.close());
+    if (bag.topics.length === 0 && bag.truncation) {
+      throw new FatalError(
+        `${options.input} is truncated at byte ${bag.truncation.offset} before any complete message: ${bag.truncation.reason}`,
+      );
+    }
+    const topics = await chooseTopics(bag, params);
+
+    const worker = await InferenceWorker.start({
+      bundle,
+      providers: params.executionProviders,
+      intraOpThreads: params.intraOpThreads,
+      interOpThreads: params.interOpThreads,
+    });
+    cleanups.push(() => worker.close());
+    for (const fallback of worker.fallbacks) {
+      log(`execution provider ${fallback.provider} unavailable, trying the next: ${fallback.reason}`);
+    }
+    if (worker.fallbacks.length > 0) log(`running ${bundle.name} on ${worker.provider}`);
+
+    await mkdir(dirname(resolve(options.output)), { recursive: true });
+    const writer = await BagWriter.create(options.output);
+    cleanups.push(() => writer.close());
+    const stats = new CameraStatsRegistry();
+    const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
+    const state = new LatestWinsState();
+    const processor = new FrameProcessor(bundle, worker, () => params);
+    const totalImages = bag.topics.find((t) => t.topic === topics.imageTopic)?.messageCount;
+    const progress = options.showProgress ? createProgress(totalImages) : undefined;
+    if (progress) cleanups.push(async () => progress.stop());
+    const errors: string[] = [];
+    const writeMs: number[] = [];
+    let handled = 0;
+
     const source = cameraInputs(bag, topics, options.realtime, state, (error) => {
       stats.recordFailure(error);
       errors.push(error.message);
@@ -92,7 +109,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       }),
       tap((result) => {
         handled++;
-        progress?.update(handled);
+        progress?.update(handled + stats.all.dropped);
         if (!result.ok) {
           errors.push(result.error.message);
           log(result.error.message);
@@ -101,27 +118,24 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       defaultIfEmpty(undefined),
     );
     await lastValueFrom(results);
-  } finally {
-    progress?.stop();
-    await writer.close();
-    await worker.close();
-    await bag.close();
-  }
 
-  return {
-    input: options.input,
-    output: options.output,
-    model: bundle.name,
-    depthKind: bundle.outputs.depth.kind,
-    provider: worker.provider,
-    imageTopic: topics.imageTopic,
-    cameraInfoTopic: topics.cameraInfoTopic,
-    stats: stats.all.snapshot(),
-    wallSeconds: (performance.now() - started) / 1000,
-    truncation: bag.truncation,
-    bagWriteMs: writeMs,
-    errors,
-  };
+    return {
+      input: options.input,
+      output: options.output,
+      model: bundle.name,
+      depthKind: bundle.outputs.depth.kind,
+      provider: worker.provider,
+      imageTopic: topics.imageTopic,
+      cameraInfoTopic: topics.cameraInfoTopic,
+      stats: stats.all.snapshot(),
+      wallSeconds: (performance.now() - started) / 1000,
+      truncation: bag.truncation,
+      bagWriteMs: writeMs,
+      errors,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
 }
 
 async function chooseTopics(bag: BagReader, params: DepthsegParams): Promise<CameraTopics> {

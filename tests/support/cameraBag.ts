@@ -49,8 +49,12 @@ export function cameraInfo(stamp: Stamp, calibration: CameraCalibration): Camera
 }
 
 /** Image then CameraInfo for each frame, log time = stamp, as a camera driver records them. */
-export async function writeCameraBag(path: string, frames: readonly BagFrame[]): Promise<string> {
-  const writer = await BagWriter.create(path);
+export async function writeCameraBag(
+  path: string,
+  frames: readonly BagFrame[],
+  options: { chunkSize?: number } = {},
+): Promise<string> {
+  const writer = await BagWriter.create(path, options);
   for (const frame of frames) {
     const logTime = BigInt(frame.stamp.sec) * 1_000_000_000n + BigInt(frame.stamp.nanosec);
     if (frame.image) {

@@ -1,0 +1,276 @@
+// Every bad input the issue names: a clear error naming topic, stamp and problem; the run goes on
+// with the next frame; the summary counts it by reason; nothing good is lost.
+
+import { join } from "node:path";
+import { truncate, writeFile, stat } from "node:fs/promises";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { resolveParameters } from "../src/config/parameters.js";
+import { replay } from "../src/replay/replay.js";
+import { main } from "../src/cli.js";
+import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
+import { encodeJpeg } from "../src/imaging/decode.js";
+import { header } from "../src/messages/outputs.js";
+import { formatStamp, type RgbImage } from "../src/frame.js";
+import {
+  COMPRESSED_TOPIC,
+  FRAME_ID,
+  IMAGE_TOPIC,
+  cameraInfo,
+  readOutputBag,
+  rgb8,
+  stampAt,
+  tempDir,
+  typed,
+  writeCameraBag,
+  type BagFrame,
+} from "./support/cameraBag.js";
+
+const W = 8;
+const H = 6;
+const calibration = pinholeCalibration(W, H, 10, 10, 3.5, 2.5);
+
+function solid(red: number, width = W, height = H): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data[i * 3] = red;
+  return { width, height, data };
+}
+
+function goodFrame(index: number, red = 100): BagFrame {
+  const stamp = stampAt(index);
+  return { stamp, image: rgb8(stamp, solid(red)), info: cameraInfo(stamp, calibration) };
+}
+
+describe("bad input during replay", () => {
+  let dir: string;
+  let bundle: string;
+  const run = (input: string, output: string, extra: Record<string, unknown> = {}) => {
+    const log: string[] = [];
+    const promise = replay({
+      input,
+      output,
+      params: resolveParameters({ model: bundle, execution_providers: ["cpu"], ...extra }),
+      realtime: false,
+      log: (line) => log.push(line),
+      showProgress: false,
+    });
+    return promise.then((summary) => ({ summary, log }));
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    bundle = await writeAnalyticBundle(join(dir, "bundle"), { size: [H, W] });
+  });
+
+  it("reports each broken raw image or CameraInfo and processes the good frames around them", async () => {
+    const frames: BagFrame[] = [goodFrame(0)];
+    const s = (i: number) => stampAt(i);
+    const info = (i: number) => cameraInfo(s(i), calibration);
+    // 1: step × height differs from the data length.
+    frames.push({ stamp: s(1), image: { ...rgb8(s(1), solid(50)), step: W * 3 + 2 }, info: info(1) });
+    // 2: unknown encoding.
+    frames.push({ stamp: s(2), image: { ...rgb8(s(2), solid(50)), encoding: "yuv422" }, info: info(2) });
+    // 3: zero-size image.
+    frames.push({ stamp: s(3), image: { ...rgb8(s(3), solid(50)), width: 0, height: 0, step: 0, data: new Uint8Array(0) }, info: info(3) });
+    // 4: CameraInfo with zero focal length (K and P).
+    frames.push({
+      stamp: s(4),
+      image: rgb8(s(4), solid(50)),
+      info: cameraInfo(s(4), { ...calibration, k: [0, 0, 3.5, 0, 0, 2.5, 0, 0, 1], p: new Array(12).fill(0) }),
+    });
+    // 5: CameraInfo of another size.
+    frames.push({ stamp: s(5), image: rgb8(s(5), solid(50)), info: cameraInfo(s(5), { ...calibration, width: 16, height: 12 }) });
+    // 6: no CameraInfo at all.
+    frames.push({ stamp: s(6), image: rgb8(s(6), solid(50)) });
+    frames.push(goodFrame(7, 200));
+    const input = await writeCameraBag(join(dir, "bad-raw.mcap"), frames);
+    const output = join(dir, "bad-raw.out.mcap");
+    const { summary, log } = await run(input, output);
+
+    expect(summary.stats).toMatchObject({ read: 8, processed: 2, dropped: 0, failed: 6 });
+    expect(summary.stats.failedByReason).toEqual({
+      image_size_mismatch: 1,
+      unknown_encoding: 1,
+      empty_image: 1,
+      invalid_camera_info: 1,
+      camera_info_size_mismatch: 1,
+      no_camera_info: 1,
+    });
+    const expectLogged = (index: number, pattern: RegExp) => {
+      const line = log.find((l) => l.includes(`stamp ${formatStamp(s(index))}`));
+      expect(line, `log line for frame ${index}`).toBeDefined();
+      expect(line).toContain(IMAGE_TOPIC);
+      expect(line).toMatch(pattern);
+    };
+    expectLogged(1, /image_size_mismatch: .*step/);
+    expectLogged(2, /unknown_encoding: .*yuv422/);
+    expectLogged(3, /empty_image/);
+    expectLogged(4, /invalid_camera_info: .*f[xy]/);
+    expectLogged(5, /camera_info_size_mismatch: .*16.*12/);
+    expectLogged(6, /no_camera_info/);
+
+    // The two good frames are in the output with their own stamps and exact metres.
+    const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth.map((d) => d.header)).toEqual([
+      { stamp: s(0), frame_id: FRAME_ID },
+      { stamp: s(7), frame_id: FRAME_ID },
+    ]);
+    expect(new Float32Array(depth[1]!.data.slice().buffer)[0]).toBeCloseTo(0.5 + (10 * 200) / 255, 5);
+  });
+
+  it("reports a corrupt JPEG and decodes the next one", async () => {
+    const s = (i: number) => stampAt(i);
+    const jpeg = encodeJpeg(solid(120), 95);
+    const frames: BagFrame[] = [
+      { stamp: s(0), image: { header: header(s(0), FRAME_ID), format: "jpeg", data: jpeg.slice(0, 40) }, info: cameraInfo(s(0), calibration) },
+      { stamp: s(1), image: { header: header(s(1), FRAME_ID), format: "png", data: new Uint8Array([1, 2, 3, 4, 5]) }, info: cameraInfo(s(1), calibration) },
+      { stamp: s(2), image: { header: header(s(2), FRAME_ID), format: "jpeg", data: jpeg }, info: cameraInfo(s(2), calibration) },
+    ];
+    const input = await writeCameraBag(join(dir, "bad-jpeg.mcap"), frames);
+    const { summary, log } = await run(input, join(dir, "bad-jpeg.out.mcap"));
+    expect(summary.imageTopic).toBe(COMPRESSED_TOPIC);
+    expect(summary.stats).toMatchObject({ read: 3, processed: 1, failed: 2 });
+    expect(summary.stats.failedByReason).toEqual({ corrupt_compressed_image: 2 });
+    expect(log[0]).toMatch(new RegExp(`${COMPRESSED_TOPIC} @ stamp ${formatStamp(s(0))}: corrupt_compressed_image`));
+  });
+
+  it("processes what a truncated bag holds, then says where it broke", async () => {
+    const frames = Array.from({ length: 12 }, (_, i) => goodFrame(i, 20 * i));
+    // Small chunks, as a long recording has many: the cut falls after several complete ones.
+    const input = await writeCameraBag(join(dir, "truncated.mcap"), frames, { chunkSize: 512 });
+    const size = (await stat(input)).size;
+    await truncate(input, Math.floor(size * 0.6));
+    const output = join(dir, "truncated.out.mcap");
+    const { summary } = await run(input, output);
+    expect(summary.truncation).toBeDefined();
+    expect(summary.truncation!.offset).toBeGreaterThan(0);
+    expect(summary.truncation!.offset).toBeLessThanOrEqual(Math.floor(size * 0.6));
+    expect(summary.stats.processed).toBeGreaterThanOrEqual(4);
+    expect(summary.stats.processed).toBeLessThan(12);
+    // Every processed frame is written, in order, with its own metres.
+    const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth).toHaveLength(summary.stats.processed);
+    depth.forEach((d, i) => {
+      expect(d.header.stamp).toEqual(stampAt(i));
+      expect(new Float32Array(d.data.slice().buffer)[0]).toBeCloseTo(0.5 + (10 * 20 * i) / 255, 5);
+    });
+  });
+
+  it("says so when a bag is truncated before any complete message", async () => {
+    const input = await writeCameraBag(join(dir, "cut-early.mcap"), [goodFrame(0)]);
+    await truncate(input, 200);
+    await expect(run(input, join(dir, "cut-early.out.mcap"))).rejects.toThrow(/truncated at byte \d+ before any complete message/);
+  });
+
+  it("pairs by approximate stamp within sync_slop and rejects beyond it", async () => {
+    const s = (i: number) => stampAt(i);
+    const shifted = (i: number, ms: number) => {
+      const ns = s(i).nanosec + ms * 1_000_000;
+      return { sec: s(i).sec + Math.floor(ns / 1e9), nanosec: ns % 1e9 };
+    };
+    const frames: BagFrame[] = [
+      { stamp: s(0), image: rgb8(s(0), solid(10)), info: cameraInfo(shifted(0, 3), calibration) },
+      { stamp: s(1), image: rgb8(s(1), solid(10)), info: cameraInfo(shifted(1, 30), calibration) },
+    ];
+    const input = await writeCameraBag(join(dir, "slop.mcap"), frames);
+    const exact = await run(input, join(dir, "slop0.out.mcap"));
+    expect(exact.summary.stats).toMatchObject({ processed: 0, failed: 2 });
+    const approx = await run(input, join(dir, "slop5.out.mcap"), { sync_slop: 0.005 });
+    expect(approx.summary.stats).toMatchObject({ processed: 1, failed: 1 });
+    expect(approx.log.join("\n")).toMatch(/no_camera_info: no CameraInfo within sync_slop 0.005 s \(nearest is 0.030000 s away\)/);
+  });
+
+  it("with --realtime, a burst is dropped latest-wins, counted, and the newest frame is processed", async () => {
+    // 40 frames 100 µs apart: far faster than inference, so frames must be dropped.
+    const frames = Array.from({ length: 40 }, (_, i) => {
+      const stamp = stampAt(i, 10_000);
+      return { stamp, image: rgb8(stamp, solid(i * 5)), info: cameraInfo(stamp, calibration) };
+    });
+    const input = await writeCameraBag(join(dir, "burst.mcap"), frames);
+    const output = join(dir, "burst.out.mcap");
+    const summary = await replay({
+      input,
+      output,
+      params: resolveParameters({ model: bundle, execution_providers: ["cpu"] }),
+      realtime: true,
+      log: () => {},
+      showProgress: false,
+    });
+    const { stats } = summary;
+    expect(stats.read).toBe(40);
+    expect(stats.dropped).toBeGreaterThan(0);
+    expect(stats.processed + stats.dropped + stats.failed).toBe(40);
+    const out = await readOutputBag(output);
+    const status = typed(out, "/depthseg/status", "depthseg/msg/PerceptionStatus");
+    expect(status).toHaveLength(stats.processed);
+    expect(status.at(-1)!.header.stamp).toEqual(stampAt(39, 10_000));
+    expect(status.at(-1)!.frames_dropped).toBe(BigInt(stats.dropped));
+  });
+});
+
+describe("depthseg CLI failures at start", () => {
+  let dir: string;
+  let stderr: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    await writeCameraBag(join(dir, "in.mcap"), [goodFrame(0)]);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  const cli = async (...args: string[]) => {
+    stderr = "";
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    return main(args);
+  };
+
+  it("a missing model path exits 1 naming it", async () => {
+    const code = await cli("replay", join(dir, "in.mcap"), "--out", join(dir, "o.mcap"), "--model", join(dir, "nope"));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/nope/);
+  });
+
+  it("a model file that is not ONNX exits 1 saying so", async () => {
+    const fake = await writeAnalyticBundle(join(dir, "fake"), { size: [H, W] });
+    await writeFile(join(fake, "model.onnx"), "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 99\n");
+    const code = await cli("replay", join(dir, "in.mcap"), "--out", join(dir, "o.mcap"), "--model", fake);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/not (an )?ONNX|LFS/i);
+  });
+
+  it("a bundle whose graph outputs differ from model.yaml exits 1 naming the mismatch", async () => {
+    const wrong = await writeAnalyticBundle(join(dir, "wrong"), { size: [H, W] });
+    const yaml = (await import("node:fs/promises")).readFile;
+    const text = (await yaml(join(wrong, "model.yaml"), "utf8")).replace("name: logits", "name: class_logits");
+    await writeFile(join(wrong, "model.yaml"), text);
+    const code = await cli("replay", join(dir, "in.mcap"), "--out", join(dir, "o.mcap"), "--model", wrong);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/class_logits/);
+    expect(stderr).toMatch(/logits/);
+  });
+
+  it("an input that is not an MCAP exits 1 naming the file; usage errors exit 2", async () => {
+    await writeFile(join(dir, "not.mcap"), "hello");
+    expect(await cli("replay", join(dir, "not.mcap"), "--out", join(dir, "o.mcap"), "--model", join(dir, "wrong"))).toBe(1);
+    expect(await cli("replay", join(dir, "not.mcap"), "--out", join(dir, "o.mcap"))).toBe(1);
+    expect(stderr).toMatch(/not.mcap/);
+    expect(await cli("replay", join(dir, "in.mcap"))).toBe(2);
+    expect(stderr).toMatch(/--out/);
+  });
+
+  it("run without ROS 2 sourced exits 1 and points to replay", async () => {
+    const saved = { a: process.env["AMENT_PREFIX_PATH"], r: process.env["ROS_DISTRO"] };
+    delete process.env["AMENT_PREFIX_PATH"];
+    delete process.env["ROS_DISTRO"];
+    try {
+      expect(await cli("run")).toBe(1);
+      expect(stderr).toMatch(/ROS 2 is not sourced/);
+      expect(stderr).toMatch(/depthseg replay/);
+    } finally {
+      if (saved.a !== undefined) process.env["AMENT_PREFIX_PATH"] = saved.a;
+      if (saved.r !== undefined) process.env["ROS_DISTRO"] = saved.r;
+    }
+  });
+});
