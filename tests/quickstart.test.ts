@@ -1,0 +1,75 @@
+// The README's quick start, through the real CLI entry: replay of the bundled sample bag with
+// the bundled model, and the same with a params file.
+
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../src/cli.js";
+import { SAMPLE_BAG } from "../src/paths.js";
+import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
+
+function captureOutput() {
+  const out = { stdout: "", stderr: "" };
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out.stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((out.stderr += String(chunk)), true));
+  return out;
+}
+
+describe("quick start", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("depthseg replay samples/sample.mcap --out ... processes every frame at 640x480", async () => {
+    const dir = await tempDir();
+    const output = join(dir, "nested", "sample.depthseg.mcap");
+    const out = captureOutput();
+    const code = await main(["replay", SAMPLE_BAG, "--out", output, "--quiet"]);
+    vi.restoreAllMocks();
+    expect(code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/frames {5}read 20, processed 20, dropped 0, failed 0/);
+    expect(out.stdout).toMatch(/inference\s+\d+\.\d\d\s+\d+\.\d\d/);
+    const bag = await readOutputBag(output);
+    const depth = typed(bag, "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth).toHaveLength(20);
+    expect([depth[0]!.width, depth[0]!.height, depth[0]!.encoding]).toEqual([640, 480, "32FC1"]);
+    const metres = new Float32Array(depth[0]!.data.slice().buffer);
+    const finite = metres.filter(Number.isFinite);
+    // The tiny model's metric head is softplus*1.5+0.5 capped by max_depth 10: every metre in range.
+    expect(finite.length).toBeGreaterThan(0.9 * metres.length);
+    let [min, max] = [Infinity, -Infinity];
+    for (const z of finite) [min, max] = [Math.min(min, z), Math.max(max, z)];
+    expect(min).toBeGreaterThanOrEqual(0.5);
+    expect(max).toBeLessThanOrEqual(10);
+    expect(typed(bag, "/depthseg/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 640, height: 480 });
+  });
+
+  it("--params applies a params file; flags override it", async () => {
+    const dir = await tempDir();
+    const params = join(dir, "p.yaml");
+    await writeFile(
+      params,
+      "depthseg:\n  ros__parameters:\n    output_namespace: /robot/perception\n    pointcloud: { decimation: 4 }\n    image_topic: /nope\n",
+    );
+    const output = join(dir, "o.mcap");
+    const out = captureOutput();
+    const code = await main([
+      "replay", SAMPLE_BAG, "--out", output, "--quiet", "--params", params,
+      "--image-topic", "/camera/color/image_raw/compressed",
+    ]);
+    vi.restoreAllMocks();
+    expect(code, out.stderr).toBe(0);
+    const bag = await readOutputBag(output);
+    expect(typed(bag, "/robot/perception/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 160, height: 120 });
+    expect(bag.has("/depthseg/points")).toBe(false);
+  });
+
+  it("an invalid params file exits 1 naming the parameter", async () => {
+    const dir = await tempDir();
+    const params = join(dir, "bad.yaml");
+    await writeFile(params, "depthseg:\n  ros__parameters:\n    pointcloud: { decimation: 0 }\n");
+    const out = captureOutput();
+    const code = await main(["replay", SAMPLE_BAG, "--out", join(dir, "o.mcap"), "--params", params]);
+    vi.restoreAllMocks();
+    expect(code).toBe(1);
+    expect(out.stderr).toMatch(/pointcloud.decimation.*got 0/);
+  });
+});
