@@ -121,6 +121,9 @@ describe("BagWriter + openBag round trip", () => {
       }
       expect(reader.chunkIndexes.length).toBeGreaterThan(0);
       expect(reader.chunkIndexes[0]?.messageIndexOffsets.size).toBeGreaterThan(0);
+      // Uncompressed on purpose: outputs are ~10 MB per frame and compressing them costs time.
+      expect(reader.chunkIndexes.map((c) => c.compression)).toEqual(reader.chunkIndexes.map(() => ""));
+      expect(reader.chunkIndexes.every((c) => c.compressedSize === c.uncompressedSize)).toBe(true);
       expect(reader.statistics?.messageCount).toBe(8n);
       expect(reader.statistics?.channelCount).toBe(8);
       expect(reader.statistics?.schemaCount).toBe(7); // two Image topics share one schema
