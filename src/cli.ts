@@ -10,6 +10,7 @@ import { formatSummary } from "./replay/summary.js";
 import { loadModelBundle } from "./inference/bundle.js";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "./paths.js";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const USAGE = `Usage: depthseg <command> [options]
 
@@ -139,4 +140,9 @@ async function modelsCommand(args: readonly string[]): Promise<number> {
 async function packageVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   return pkg.version;
+}
+
+// Run directly (`npx tsx src/cli.ts …` during development); bin/depthseg.js imports main instead.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,0 +1,208 @@
+"""Write a depthseg model bundle's ``model.yaml``.
+
+This module mirrors the schema that ``src/inference/bundle.ts`` accepts, so an exported bundle
+fails here, at export time, instead of at ``depthseg`` start-up. Keep the two in step: the
+constants below are copied from bundle.ts (``RESIZE_MODES``, ``INTERPOLATIONS``,
+``COLOR_ORDERS``, ``DEPTH_KINDS``, the key lists) and the checks follow ``parseInput`` /
+``parseDepth`` / ``parseOutputs``.
+
+Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
+
+    name: <string>                   # optional, default: the folder name
+    file: <path of the .onnx>        # optional when the folder holds exactly one .onnx
+    input:
+      name: <graph input name>       # required
+      size: [height, width]          # required, integers 1..16384, multiples of multiple_of
+      multiple_of: <int>             # default 1
+      resize: keep_aspect_lower_bound | stretch        # default keep_aspect_lower_bound
+      interpolation: nearest | linear | cubic | area   # default linear
+      mean: [r, g, b]                # required, on the 0..1 scale, R G B order
+      std: [r, g, b]                 # required, > 0
+      color: rgb | bgr               # default rgb (tensor plane order)
+    outputs:
+      depth: { name: <graph output>, kind: metric | relative_disparity | relative_depth,
+               max_depth: <metres, required and > 0 for metric; optional clip otherwise> }
+      segmentation: { name: <graph output>, labels: labels.yaml }   # optional (not written here)
+      domain: { name: <graph output>, classes: [a, b, ...] }        # optional (not written here)
+    heads: { <class>: { name, kind, max_depth } }                   # optional, needs domain
+
+No third-party imports: the exporters run in the model's own Python environment, which may not
+have PyYAML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+# --- copied from src/inference/bundle.ts ------------------------------------------------------
+RESIZE_MODES = ("keep_aspect_lower_bound", "stretch")
+INTERPOLATIONS = ("nearest", "linear", "cubic", "area")
+COLOR_ORDERS = ("rgb", "bgr")
+DEPTH_KINDS = ("metric", "relative_disparity", "relative_depth")
+TOP_KEYS = ("name", "file", "input", "outputs", "heads")
+INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color")
+DEPTH_KEYS = ("name", "kind", "max_depth")
+# Defaults bundle.ts applies when a key is absent (we always write every key anyway).
+DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb"}
+# ----------------------------------------------------------------------------------------------
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# For graphs that normalise inside (ZoeDepth): the tensor is just pixel / 255.
+IDENTITY_MEAN = (0.0, 0.0, 0.0)
+IDENTITY_STD = (1.0, 1.0, 1.0)
+
+
+class BundleSchemaError(ValueError):
+    """A value bundle.ts would reject."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    height: int
+    width: int
+    multiple_of: int = 1
+    resize: str = "keep_aspect_lower_bound"
+    interpolation: str = "linear"
+    mean: Tuple[float, float, float] = IMAGENET_MEAN
+    std: Tuple[float, float, float] = IMAGENET_STD
+    color: str = "rgb"
+
+
+@dataclass(frozen=True)
+class DepthOutput:
+    name: str
+    kind: str
+    max_depth: Optional[float] = None
+
+
+@dataclass
+class ModelYaml:
+    name: str
+    input: InputSpec
+    depth: DepthOutput
+    file: Optional[str] = None
+    # Free-form lines written as `# ...` at the top (provenance, how it was exported).
+    comments: List[str] = field(default_factory=list)
+
+
+def _fail(path: str, message: str) -> None:
+    raise BundleSchemaError(f"model.yaml: {path}: {message}")
+
+
+def _check_name(value: str, path: str) -> None:
+    if not isinstance(value, str) or value.strip() == "":
+        _fail(path, f"must be a non-empty string, got {value!r}")
+
+
+def _check_int(value: int, path: str, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        _fail(path, f"must be an integer in {lo}..{hi}, got {value!r}")
+
+
+def _check_number(value: float, path: str, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(path, f"must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        _fail(path, f"must be > 0, got {value!r}")
+
+
+def validate(doc: ModelYaml) -> None:
+    """Raises BundleSchemaError for anything src/inference/bundle.ts would refuse."""
+    _check_name(doc.name, "name")
+    if doc.file is not None:
+        _check_name(doc.file, "file")
+    i = doc.input
+    _check_name(i.name, "input.name")
+    _check_int(i.multiple_of, "input.multiple_of", 1, 4096)
+    _check_int(i.height, "input.size[0]", 1, 16384)
+    _check_int(i.width, "input.size[1]", 1, 16384)
+    if i.height % i.multiple_of or i.width % i.multiple_of:
+        _fail("input.size", f"[{i.height}, {i.width}] (height, width) must be multiples of multiple_of {i.multiple_of}")
+    if i.resize not in RESIZE_MODES:
+        _fail("input.resize", f"unknown resize mode {i.resize!r} (expected {' | '.join(RESIZE_MODES)})")
+    if i.interpolation not in INTERPOLATIONS:
+        _fail("input.interpolation", f"unknown interpolation {i.interpolation!r} (expected {' | '.join(INTERPOLATIONS)})")
+    if i.color not in COLOR_ORDERS:
+        _fail("input.color", f"unknown color order {i.color!r} (expected {' | '.join(COLOR_ORDERS)})")
+    for key, triple, positive in (("mean", i.mean, False), ("std", i.std, True)):
+        if len(triple) != 3:
+            _fail(f"input.{key}", f"must have 3 items, got {len(triple)}")
+        for k, v in enumerate(triple):
+            _check_number(v, f"input.{key}[{k}]", positive)
+    d = doc.depth
+    _check_name(d.name, "outputs.depth.name")
+    if d.kind not in DEPTH_KINDS:
+        _fail("outputs.depth.kind", f"unknown depth kind {d.kind!r} (expected {' | '.join(DEPTH_KINDS)})")
+    if d.kind == "metric" and d.max_depth is None:
+        _fail("outputs.depth.max_depth", "is required for metric depth (metres, > 0)")
+    if d.max_depth is not None:
+        _check_number(d.max_depth, "outputs.depth.max_depth", positive=True)
+
+
+def _s(value: str) -> str:
+    # JSON strings are valid YAML flow scalars; names here are plain identifiers anyway.
+    return json.dumps(value)
+
+
+def _n(value: float) -> str:
+    # repr keeps full precision; whole numbers keep a ".0" so they read as metres/floats.
+    return repr(float(value))
+
+
+def _triple(values: Sequence[float]) -> str:
+    return "[" + ", ".join(_n(v) for v in values) + "]"
+
+
+def render(doc: ModelYaml) -> str:
+    """model.yaml text for `doc` (validated first)."""
+    validate(doc)
+    i, d = doc.input, doc.depth
+    lines = [f"# {c}" if c else "#" for c in doc.comments]
+    lines.append(f"name: {_s(doc.name)}")
+    if doc.file is not None:
+        lines.append(f"file: {_s(doc.file)}")
+    lines += [
+        "input:",
+        f"  name: {_s(i.name)}",
+        f"  size: [{i.height}, {i.width}]          # [height, width]",
+        f"  multiple_of: {i.multiple_of}",
+        f"  resize: {i.resize}",
+        f"  interpolation: {i.interpolation}",
+        f"  mean: {_triple(i.mean)}",
+        f"  std: {_triple(i.std)}",
+        f"  color: {i.color}",
+        "outputs:",
+    ]
+    depth = f"{{ name: {_s(d.name)}, kind: {d.kind}"
+    if d.max_depth is not None:
+        depth += f", max_depth: {_n(d.max_depth)}"
+    lines.append(f"  depth: {depth} }}")
+    return "\n".join(lines) + "\n"
+
+
+def write(doc: ModelYaml, bundle_dir: str) -> str:
+    """Writes <bundle_dir>/model.yaml and returns its path."""
+    text = render(doc)
+    os.makedirs(bundle_dir, exist_ok=True)
+    path = os.path.join(bundle_dir, "model.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """'640x480' (width x height, as cameras are usually quoted) -> (width, height)."""
+    try:
+        w, h = text.lower().split("x")
+        width, height = int(w), int(h)
+    except ValueError:
+        raise ValueError(f"expected WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
+    if width <= 0 or height <= 0:
+        raise ValueError(f"camera size must be positive, got {text!r}")
+    return width, height

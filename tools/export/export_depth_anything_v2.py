@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Export a Depth Anything V2 checkpoint to a depthseg model bundle (model.onnx + model.yaml).
+
+Run it inside a clone of https://github.com/DepthAnything/Depth-Anything-V2 (or pass --repo),
+with the checkpoint you downloaded from the project's README:
+
+  # relative (affine-invariant disparity), e.g. depth_anything_v2_vits.pth
+  python /path/to/depthseg/tools/export/export_depth_anything_v2.py \\
+      --encoder vits --checkpoint checkpoints/depth_anything_v2_vits.pth \\
+      --dynamic --out /path/to/depthseg/models/da2-small-relative
+
+  # metric, indoor (Hypersim, max 20 m) or outdoor (Virtual KITTI 2, max 80 m)
+  python .../export_depth_anything_v2.py --metric --max-depth 20 \\
+      --encoder vits --checkpoint checkpoints/depth_anything_v2_metric_hypersim_vits.pth \\
+      --camera 640x480 --out models/da2-small-indoor
+
+The graph has one input `image` [1,3,H,W] float32 (RGB, ImageNet-normalised, H and W multiples
+of 14) and one output, [1,1,H,W] float32: `depth` (metres, --metric) or `disparity` (relative).
+Upstream returns [B,H,W]; the wrapper adds the channel axis.
+
+Input size: three choices.
+  --dynamic        H and W are symbolic; depthseg resizes each frame keeping its aspect ratio so
+                   both sides reach --height/--width (default 518), as upstream's infer_image does
+                   (model.yaml: resize keep_aspect_lower_bound). Best for onnxruntime CPU/CUDA.
+  --camera WxH     static graph at the size that rule gives a WxH camera (640x480 -> 518x686);
+                   model.yaml says `stretch` to exactly that size, which for that camera is the
+                   same resize. Best for TensorRT (one fixed engine).
+  (neither)        static graph at --height x --width with `stretch` (the image is squeezed to
+                   that size; fine when it matches the camera's aspect ratio).
+
+Dynamic export needs two patches, applied only with --dynamic (the traced graph would otherwise
+freeze the sizes of the example input):
+  * DINOv2's interpolate_pos_encoding skips resampling for a square input whose patch grid
+    matches the table, and otherwise resamples with a Python float scale factor. It is replaced
+    by a bicubic resample of the table to exactly (H/14, W/14) from the traced sizes. At 518x518
+    this equals upstream (identity); at other sizes upstream resamples with scale
+    (n + 0.1)/37 instead of n/37, so embeddings differ slightly (sub-pixel in the 37x37 table).
+  * DPTHead.forward ends with F.interpolate(out, (int(patch_h*14), int(patch_w*14))); the int()
+    freezes the size. The `F` that dpt.py sees is swapped for a proxy that, during export only,
+    replaces exactly that size with the traced input size (which it equals).
+xFormers attention (if installed) cannot be exported and is switched off for the export.
+
+Segmentation outputs / labels are out of scope here: this writes a depth-only bundle.
+--self-test exports a small stand-in network with the same interface instead of a checkpoint
+(see standins.py) and needs neither the repo nor weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import types
+from typing import Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep __pycache__ out of the depthseg checkout
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import bundle_yaml  # noqa: E402
+from onnx_export import describe_graph, export_onnx, load_state_dict, log, lower_bound_size, write_reference  # noqa: E402
+
+PATCH = 14
+# Upstream README / run.py: encoder -> DPT head width and per-level channels.
+MODEL_CONFIGS = {
+    "vits": {"features": 64, "out_channels": [48, 96, 192, 384]},
+    "vitb": {"features": 128, "out_channels": [96, 192, 384, 768]},
+    "vitl": {"features": 256, "out_channels": [256, 512, 1024, 1024]},
+    "vitg": {"features": 384, "out_channels": [1536, 1536, 1536, 1536]},
+}
+SIZE_NAMES = {"vits": "small", "vitb": "base", "vitl": "large", "vitg": "giant", "standin": "standin"}
+
+
+# --- building the upstream model --------------------------------------------------------------
+
+def _disable_xformers() -> None:
+    for name, module in list(sys.modules.items()):
+        if name.startswith("depth_anything_v2") and getattr(module, "XFORMERS_AVAILABLE", False):
+            module.XFORMERS_AVAILABLE = False
+            log(f"xFormers disabled in {name} for export")
+
+
+def build_upstream(repo: str, encoder: str, checkpoint: str, metric: bool, max_depth: float) -> nn.Module:
+    # Relative models live in <repo>/depth_anything_v2, metric ones in <repo>/metric_depth/
+    # depth_anything_v2 (same package name, a head ending in Sigmoid and a max_depth argument).
+    root = os.path.join(repo, "metric_depth") if metric else repo
+    if not os.path.isfile(os.path.join(root, "depth_anything_v2", "dpt.py")):
+        raise SystemExit(f"{root}/depth_anything_v2/dpt.py not found: run inside a Depth-Anything-V2 clone or pass --repo")
+    sys.path.insert(0, root)
+    from depth_anything_v2.dpt import DepthAnythingV2  # noqa: PLC0415
+
+    _disable_xformers()
+    kwargs = dict(encoder=encoder, **MODEL_CONFIGS[encoder])
+    if metric:
+        kwargs["max_depth"] = max_depth
+    model = DepthAnythingV2(**kwargs)
+    model.load_state_dict(load_state_dict(checkpoint), strict=True)
+    return model.eval()
+
+
+# --- dynamic-shape patches --------------------------------------------------------------------
+
+def _resample_pos_embed(self, x: torch.Tensor, w, h) -> torch.Tensor:
+    """interpolate_pos_encoding that stays symbolic in H and W when traced (see module doc).
+    Arguments keep upstream's order: `w` is the image height, `h` the width."""
+    table = self.pos_embed.float()
+    # The table's size is a constant of the model (int() here freezes nothing that varies).
+    n, dim = int(table.shape[1]) - 1, int(table.shape[2])
+    side = math.isqrt(n)
+    if side * side != n:
+        raise RuntimeError(f"position table of {n} patches is not square")
+    grid = table[:, 1:].reshape(1, side, side, dim).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(w // self.patch_size, h // self.patch_size), mode="bicubic",
+                         align_corners=False, antialias=bool(getattr(self, "interpolate_antialias", False)))
+    grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
+    return torch.cat([table[:, :1], grid], dim=1).to(x.dtype)
+
+
+class _SizeProxy(types.ModuleType):
+    """Stands in for torch.nn.functional inside dpt.py during export: every attribute is the real
+    one, except that interpolate() given the example input's exact (H, W) as Python ints gets the
+    traced (H, W) instead, so the graph keeps the output size symbolic."""
+
+    def __init__(self, example_hw: Tuple[int, int]) -> None:
+        super().__init__("depthseg_interpolate_proxy")
+        self.example_hw = example_hw
+        self.traced_hw = None
+        self.replaced = 0
+
+    def __getattr__(self, name):
+        return getattr(F, name)
+
+    def interpolate(self, input, size=None, *args, **kwargs):
+        if (self.traced_hw is not None and isinstance(size, (tuple, list)) and len(size) == 2
+                and all(isinstance(s, int) for s in size) and tuple(size) == self.example_hw):
+            size = self.traced_hw
+            self.replaced += 1
+        return F.interpolate(input, size, *args, **kwargs)
+
+
+class DepthAnythingExport(nn.Module):
+    """image [1,3,H,W] -> [1,1,H,W] (upstream returns [B,H,W])."""
+
+    def __init__(self, net: nn.Module, proxy: Optional[_SizeProxy] = None) -> None:
+        super().__init__()
+        self.net = net
+        self._proxy = proxy
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self._proxy is not None:
+            self._proxy.traced_hw = image.shape[-2:]
+            self._proxy.replaced = 0
+        try:
+            out = self.net(image)
+        finally:
+            if self._proxy is not None:
+                self._proxy.traced_hw = None
+        return out.unsqueeze(1) if out.dim() == 3 else out
+
+
+def make_wrapper(net: nn.Module, dynamic: bool, example_hw: Tuple[int, int]) -> Tuple[nn.Module, Optional[_SizeProxy]]:
+    if not dynamic:
+        return DepthAnythingExport(net), None
+    vit = net.pretrained
+    for attr in ("pos_embed", "patch_size", "interpolate_pos_encoding"):
+        if not hasattr(vit, attr):
+            raise SystemExit(f"unexpected model: .pretrained has no {attr}; export without --dynamic")
+    vit.interpolate_pos_encoding = types.MethodType(_resample_pos_embed, vit)
+    head_module = sys.modules[type(net.depth_head).__module__]
+    if getattr(head_module, "F", None) is not F:
+        raise SystemExit(f"unexpected model: {head_module.__name__} does not use torch.nn.functional as F; export without --dynamic")
+    proxy = _SizeProxy(example_hw)
+    head_module.F = proxy
+    return DepthAnythingExport(net, proxy), proxy
+
+
+def restore(net: nn.Module, proxy: Optional[_SizeProxy]) -> None:
+    if proxy is None:
+        return
+    sys.modules[type(net.depth_head).__module__].F = F
+    net.pretrained.__dict__.pop("interpolate_pos_encoding", None)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--encoder", choices=sorted(MODEL_CONFIGS), default="vits")
+    p.add_argument("--checkpoint", help="the .pth state dict (relative or metric to match --metric)")
+    p.add_argument("--repo", default=os.getcwd(), help="Depth-Anything-V2 clone (default: current folder)")
+    p.add_argument("--metric", action="store_true", help="metric_depth/ model: output metres")
+    p.add_argument("--max-depth", type=float, default=None,
+                   help="metric only: 20 for the Hypersim (indoor) checkpoints, 80 for Virtual KITTI (outdoor); "
+                        "scales the sigmoid head and becomes model.yaml max_depth")
+    p.add_argument("--height", type=int, default=518, help="input height (multiple of 14); a lower bound with --dynamic")
+    p.add_argument("--width", type=int, default=518, help="input width (multiple of 14); a lower bound with --dynamic")
+    p.add_argument("--dynamic", action="store_true", help="symbolic H/W; depthseg keeps the aspect ratio")
+    p.add_argument("--camera", metavar="WxH", help="static graph at the keep-aspect size for this camera resolution")
+    p.add_argument("--name", help="bundle name (default from encoder and kind)")
+    p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
+    args = p.parse_args(argv)
+    if args.dynamic and args.camera:
+        p.error("--dynamic and --camera are exclusive")
+    if args.height % PATCH or args.width % PATCH:
+        p.error(f"--height and --width must be multiples of {PATCH}")
+    if args.metric and args.max_depth is None:
+        p.error("--metric needs --max-depth (20 indoor / Hypersim, 80 outdoor / Virtual KITTI)")
+    if args.max_depth is not None and args.max_depth <= 0:
+        p.error("--max-depth must be > 0")
+    if not args.metric and args.max_depth is not None:
+        p.error("--max-depth applies to --metric models only")
+    if not args.self_test and not args.checkpoint:
+        p.error("--checkpoint is required (or --self-test)")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.camera:
+        cam_w, cam_h = bundle_yaml.parse_size(args.camera)
+        height, width = lower_bound_size(cam_w, cam_h, args.height, args.width, PATCH)
+        log(f"camera {cam_w}x{cam_h} -> static input {height}x{width} (keep aspect, lower bound {args.height}x{args.width})")
+    else:
+        height, width = args.height, args.width
+
+    if args.self_test:
+        from standins import StandInDepthAnythingV2  # noqa: PLC0415
+        net = StandInDepthAnythingV2(metric=args.metric, max_depth=args.max_depth or 20.0).eval()
+        encoder = "standin"
+    else:
+        net = build_upstream(os.path.abspath(args.repo), args.encoder, args.checkpoint, args.metric, args.max_depth)
+        encoder = args.encoder
+
+    output = "depth" if args.metric else "disparity"
+    wrapper, proxy = make_wrapper(net, args.dynamic, (height, width))
+    example = torch.rand(1, 3, height, width)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    try:
+        export_onnx(wrapper, example, onnx_path, "image", [output], args.dynamic, args.opset)
+        if proxy is not None and proxy.replaced != 1:
+            raise SystemExit(f"dynamic export: expected to free 1 interpolate size per forward, freed {proxy.replaced}; "
+                             "the model differs from upstream DepthAnythingV2, export without --dynamic")
+        describe_graph(onnx_path, "image", [output])
+        if args.self_test:
+            # Reference outputs for the TypeScript test: the trace size and, when dynamic, a
+            # different, non-square one that the graph must handle exactly like torch.
+            ref_dir = os.path.join(args.out, "selftest")
+            sizes = [(height, width)] + ([(height - PATCH, width + 2 * PATCH)] if args.dynamic else [])
+            with torch.no_grad():
+                for h, w in sizes:
+                    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(h * 1000 + w))
+                    write_reference(ref_dir, f"{h}x{w}", x, {output: wrapper(x)})
+    finally:
+        restore(net, proxy)
+
+    kind = "metric" if args.metric else "relative_disparity"
+    name = args.name or ("depth-anything-v2-" + SIZE_NAMES.get(encoder, encoder)
+                         + (f"-metric-{int(args.max_depth)}m" if args.metric else "-relative")
+                         + ("-selftest" if args.self_test else ""))
+    doc = bundle_yaml.ModelYaml(
+        name=name,
+        file="model.onnx",
+        input=bundle_yaml.InputSpec(
+            name="image", height=height, width=width, multiple_of=PATCH,
+            resize="keep_aspect_lower_bound" if args.dynamic else "stretch",
+            # Upstream: cv2.INTER_CUBIC on RGB/255, then ImageNet mean/std.
+            interpolation="cubic",
+            mean=bundle_yaml.IMAGENET_MEAN, std=bundle_yaml.IMAGENET_STD, color="rgb"),
+        depth=bundle_yaml.DepthOutput(name=output, kind=kind, max_depth=args.max_depth if args.metric else None),
+        comments=[
+            "Exported by tools/export/export_depth_anything_v2.py"
+            + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
+            f"encoder {encoder}, {'metric, max ' + str(args.max_depth) + ' m' if args.metric else 'relative disparity'}, "
+            f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}",
+        ] + ([] if args.metric else [
+            "relative_disparity is affine-invariant inverse depth, NOT metres: depthseg maps it with the",
+            "depth.scale / depth.shift parameters (z = 1 / (scale*d + shift)) and reports depth_is_metric: false.",
+        ]),
+    )
+    path = bundle_yaml.write(doc, args.out)
+    log(f"wrote {path}")
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Export a ZoeDepth checkpoint (isl-org/ZoeDepth) to a depthseg model bundle.
+
+Run it inside a clone of https://github.com/isl-org/ZoeDepth (or pass --repo), with a
+checkpoint from the project's releases (ZoeD_M12_N.pt, ZoeD_M12_K.pt, ZoeD_M12_NK.pt):
+
+  python /path/to/depthseg/tools/export/export_zoedepth.py --model ZoeD_N \\
+      --checkpoint checkpoints/ZoeD_M12_N.pt --camera 640x480 --out models/zoed-n
+
+Requirements of the upstream code, not of this script: timm 0.6.x (newer timm breaks MiDaS'
+BEiT backbone: "'Block' object has no attribute 'drop_path'"), and the MiDaS torch-hub code in
+the hub cache -- building any ZoeDepth model calls torch.hub.load("intel-isl/MiDaS", ...), which
+downloads that repo once (not its weights: the infer config sets use_pretrained_midas=False).
+Run it once with network access, or copy ~/.cache/torch/hub/intel-isl_MiDaS_master.
+
+The graph: input `image` [1,3,H,W] float32, RGB scaled to 0..1 and NOT normalised -- ZoeDepth
+normalises (mean 0.5, std 0.5) inside its MidasCore, and resizes inside it too; output `depth`
+[1,1,H,W] float32 in metres. model.yaml therefore says mean [0,0,0], std [1,1,1].
+
+H x W is fixed (ZoeDepth computes its internal resize in Python/numpy, so a traced graph keeps
+the example's sizes). Default 384x512 for ZoeD_N/NK and 384x768 for ZoeD_K (the configs'
+img_size); --camera WxH picks the size ZoeDepth's own resize (keep aspect, "minimal" scaling,
+multiples of 32) would give that camera, e.g. 1280x720 -> 384x672. depthseg stretches frames
+to exactly H x W (model.yaml: resize stretch, bilinear).
+
+Inside the graph, like upstream `model.infer()` (which `infer_pil` calls):
+  * reflect padding (on by default, --no-pad to skip): the input is padded by
+    int(sqrt(H/2)*3) rows and int(sqrt(W/2)*3) columns each side, inferred, resized back
+    (bicubic) and cropped -- upstream's fix for the NYU border artefacts;
+  * flip augmentation (off by default, --flip-aug): upstream averages with the prediction of the
+    mirrored image by default; it doubles the cost, so it is opt-in here.
+  Upstream pads the full-resolution image; here padding happens at the graph's H x W, so the
+  result differs slightly from upstream's for the same camera frame.
+
+ZoeD_NK: upstream picks the NYU (indoor, <= 10 m) or KITTI (outdoor, <= 80 m) head with
+`torch.argmax(domain_vote).item()`, a Python branch: a plain torch.onnx.export would freeze the
+head chosen for the example input. This script instead runs both heads on one backbone pass and
+selects per image inside the graph (where(kitti_logit > nyu_logit, depth_kitti, depth_nyu)), so
+the bundle has one metric output `depth` (max_depth 80) plus an extra `domain_logits` [1,2]
+output ([nyu, outdoor-kitti]) that depthseg does not read.
+
+ZoeD_K: torch-hub / get_config("zoedepth", "infer", config_version="kitti") leave max_depth at
+the NYU default of 10 m, which clamps the KITTI model's normed bins (isl-org/ZoeDepth#139); the
+K model is built with max_depth 80 here, as upstream's KITTI evaluation config does.
+
+--self-test exports a small stand-in with the same interface (see standins.py) instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep __pycache__ out of the depthseg checkout
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import bundle_yaml  # noqa: E402
+from onnx_export import describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
+
+MULTIPLE = 32
+VARIANTS = {
+    # name: (get_config model name, extra get_config kwargs, default [H, W], max_depth for model.yaml)
+    "ZoeD_N": ("zoedepth", {}, (384, 512), 10.0),
+    "ZoeD_K": ("zoedepth", {"config_version": "kitti", "max_depth": 80, "min_depth": 1e-3}, (384, 768), 80.0),
+    "ZoeD_NK": ("zoedepth_nk", {}, (384, 512), 80.0),
+}
+
+
+def build_upstream(repo: str, variant: str, checkpoint: Optional[str]) -> nn.Module:
+    if not os.path.isfile(os.path.join(repo, "zoedepth", "models", "builder.py")):
+        raise SystemExit(f"{repo}/zoedepth/models/builder.py not found: run inside a ZoeDepth clone or pass --repo")
+    sys.path.insert(0, repo)
+    from zoedepth.models.builder import build_model  # noqa: PLC0415
+    from zoedepth.utils.config import get_config  # noqa: PLC0415
+
+    config_name, extra, _, _ = VARIANTS[variant]
+    kwargs = dict(extra)
+    if checkpoint:
+        kwargs["pretrained_resource"] = "local::" + os.path.abspath(checkpoint)
+    else:
+        log("no --checkpoint: using the config's pretrained_resource (downloads from GitHub)")
+    conf = get_config(config_name, "infer", **kwargs)
+    return build_model(conf).eval()
+
+
+def configured_size(model: nn.Module) -> Optional[Tuple[int, int]]:
+    """The [H, W] the model was configured with (MidasCore's resizer keeps it name-mangled)."""
+    resizer = getattr(getattr(getattr(model, "core", None), "prep", None), "resizer", None)
+    h, w = getattr(resizer, "_Resize__height", None), getattr(resizer, "_Resize__width", None)
+    if isinstance(h, int) and isinstance(w, int):
+        return h, w
+    size = getattr(getattr(model, "core", None), "img_size", None)
+    return tuple(size) if size else None
+
+
+# --- wrappers ---------------------------------------------------------------------------------
+
+class _CoreOnce(nn.Module):
+    """Wraps model.core so two forwards on the same tensor run the backbone once."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self._memo: Dict[str, object] = {}
+
+    def forward(self, x, *args, **kwargs):
+        if self._memo.get("key") is x:
+            return self._memo["value"]
+        value = self.inner(x, *args, **kwargs)
+        self._memo.update(key=x, value=value)
+        return value
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__("inner"), name)
+
+
+class _ForcedRouter(nn.Module):
+    """Wraps model.mlp_classifier: records the real domain logits, and returns logits that make
+    upstream's argmax(...).item() pick head `force` (0 = nyu, 1 = kitti)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.force: Optional[int] = None
+        self.real: Optional[torch.Tensor] = None
+
+    def forward(self, embedding):
+        real = self.inner(embedding)
+        self.real = real
+        if self.force is None:
+            return real
+        forced = torch.zeros_like(real)
+        forced[:, self.force] = 1.0
+        return forced
+
+
+class ZoeExport(nn.Module):
+    """image [1,3,H,W] (RGB 0..1) -> depth [1,1,H,W] metres (+ domain_logits [1,2] for NK)."""
+
+    def __init__(self, model: nn.Module, size: Tuple[int, int], pad: bool, flip: bool, routed: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.size = size
+        self.pad = pad
+        self.flip = flip
+        self.routed = routed
+        if routed:
+            for attr in ("core", "mlp_classifier"):
+                if not hasattr(model, attr):
+                    raise SystemExit(f"ZoeD_NK model has no .{attr}; cannot build the in-graph router")
+            model.core = _CoreOnce(model.core)
+            model.mlp_classifier = _ForcedRouter(model.mlp_classifier)
+
+    def _metric(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        if not self.routed:
+            return self.model(x)["metric_depth"], None
+        router = self.model.mlp_classifier
+        heads: List[torch.Tensor] = []
+        try:
+            for index in (0, 1):       # upstream order: ["nyu", "kitti"]
+                router.force = index
+                heads.append(self.model(x)["metric_depth"])
+        finally:
+            router.force = None
+        logits = router.real
+        # Upstream: softmax over the batch-summed logits, argmax, first index on a tie. Batch 1:
+        # kitti exactly when its logit is strictly larger.
+        kitti = (logits[:, 1] > logits[:, 0]).reshape(-1, 1, 1, 1)
+        return torch.where(kitti, heads[1], heads[0]), logits
+
+    def _padded(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        h, w = self.size
+        ph = int(math.sqrt(h / 2) * 3) if self.pad else 0
+        pw = int(math.sqrt(w / 2) * 3) if self.pad else 0
+        if ph or pw:
+            x = F.pad(x, [pw, pw, ph, ph], mode="reflect")
+        out, logits = self._metric(x)
+        if tuple(out.shape[-2:]) != (h + 2 * ph, w + 2 * pw):
+            out = F.interpolate(out, size=(h + 2 * ph, w + 2 * pw), mode="bicubic", align_corners=False)
+        return out[:, :, ph:ph + h, pw:pw + w], logits
+
+    def forward(self, image: torch.Tensor):
+        depth, logits = self._padded(image)
+        if self.flip:
+            mirrored, logits_m = self._padded(torch.flip(image, dims=[3]))
+            depth = (depth + torch.flip(mirrored, dims=[3])) / 2
+            if logits is not None:
+                logits = (logits + logits_m) / 2
+        return (depth, logits) if self.routed else depth
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=sorted(VARIANTS), default="ZoeD_N")
+    p.add_argument("--checkpoint", help="ZoeD_M12_{N,K,NK}.pt (default: the config's download URL)")
+    p.add_argument("--repo", default=os.getcwd(), help="ZoeDepth clone (default: current folder)")
+    p.add_argument("--height", type=int, help="graph input height, multiple of 32 (default: the model's img_size)")
+    p.add_argument("--width", type=int, help="graph input width, multiple of 32 (default: the model's img_size)")
+    p.add_argument("--camera", metavar="WxH", help="use the size ZoeDepth's resize gives this camera resolution")
+    p.add_argument("--no-pad", dest="pad", action="store_false", help="skip upstream's reflect-padding step")
+    p.add_argument("--flip-aug", action="store_true", help="average with the mirrored image (2x cost), as upstream infer()")
+    p.add_argument("--max-depth", type=float, help="model.yaml max_depth (default: 10 for N, 80 for K and NK)")
+    p.add_argument("--name", help="bundle name")
+    p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
+    args = p.parse_args(argv)
+    for side in ("height", "width"):
+        v = getattr(args, side)
+        if v is not None and (v <= 0 or v % MULTIPLE):
+            p.error(f"--{side} must be a positive multiple of {MULTIPLE}")
+    if args.max_depth is not None and args.max_depth <= 0:
+        p.error("--max-depth must be > 0")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    _, _, default_size, default_max = VARIANTS[args.model]
+    routed = args.model == "ZoeD_NK"
+    if args.self_test:
+        from standins import StandInZoeDepth, StandInZoeDepthNK  # noqa: PLC0415
+        default_size = (64, 96)
+        model = StandInZoeDepthNK(default_size) if routed else StandInZoeDepth(default_size, max_depth=default_max)
+        model.eval()
+    else:
+        model = build_upstream(os.path.abspath(args.repo), args.model, args.checkpoint)
+    base = configured_size(model) or default_size
+
+    if args.camera:
+        cam_w, cam_h = bundle_yaml.parse_size(args.camera)
+        height, width = minimal_size(cam_w, cam_h, base[0], base[1], MULTIPLE)
+        log(f"camera {cam_w}x{cam_h} -> input {height}x{width} (ZoeDepth resize to {base[0]}x{base[1]}, keep aspect, minimal)")
+    else:
+        height, width = args.height or base[0], args.width or base[1]
+    if height % MULTIPLE or width % MULTIPLE:
+        raise SystemExit(f"input {height}x{width} is not a multiple of {MULTIPLE}")
+
+    wrapper = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=routed).eval()
+    outputs = ["depth", "domain_logits"] if routed else ["depth"]
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset)
+    describe_graph(onnx_path, "image", outputs)
+    if args.self_test:
+        # Reference outputs for the TypeScript test. For NK: a dark and a bright image, which the
+        # stand-in router sends to different heads; the graph must follow both.
+        with torch.no_grad():
+            for tag, level in (("dark", 0.2), ("bright", 0.8)):
+                g = torch.Generator().manual_seed(7)
+                x = (level + 0.1 * (torch.rand(1, 3, height, width, generator=g) - 0.5)).clamp(0, 1)
+                result = wrapper(x)
+                named = dict(zip(outputs, result)) if routed else {"depth": result}
+                write_reference(os.path.join(args.out, "selftest"), tag, x, named)
+
+    max_depth = args.max_depth or default_max
+    name = args.name or (args.model.lower().replace("_", "-") + ("-selftest" if args.self_test else ""))
+    doc = bundle_yaml.ModelYaml(
+        name=name,
+        file="model.onnx",
+        input=bundle_yaml.InputSpec(
+            name="image", height=height, width=width, multiple_of=MULTIPLE, resize="stretch",
+            # Upstream feeds RGB/255 and resizes bilinearly inside; normalisation is in the graph.
+            interpolation="linear",
+            mean=bundle_yaml.IDENTITY_MEAN, std=bundle_yaml.IDENTITY_STD, color="rgb"),
+        depth=bundle_yaml.DepthOutput(name="depth", kind="metric", max_depth=max_depth),
+        comments=[
+            "Exported by tools/export/export_zoedepth.py"
+            + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
+            f"{args.model}, static {height}x{width}, pad {'on' if args.pad else 'off'}, "
+            f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}",
+            "mean 0 / std 1: ZoeDepth normalises (0.5, 0.5) inside the graph.",
+        ] + (["ZoeD_NK: indoor/outdoor head chosen per image inside the graph; extra output domain_logits [nyu, kitti]."]
+             if routed else []),
+    )
+    path = bundle_yaml.write(doc, args.out)
+    log(f"wrote {path}")
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
