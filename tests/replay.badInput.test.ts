@@ -255,7 +255,10 @@ describe("depthseg CLI failures at start", () => {
     await writeFile(join(dir, "not.mcap"), "hello");
     expect(await cli("replay", join(dir, "not.mcap"), "--out", join(dir, "o.mcap"), "--model", join(dir, "wrong"))).toBe(1);
     expect(await cli("replay", join(dir, "not.mcap"), "--out", join(dir, "o.mcap"))).toBe(1);
-    expect(stderr).toMatch(/not.mcap/);
+    expect(stderr).toMatch(/^depthseg: .*not\.mcap is not an MCAP file/);
+    expect(stderr).not.toMatch(/unexpected error|    at /);
+    expect(await cli("replay", join(dir, "in.mcap"), "--out", join(dir, "in.mcap", "x.mcap"))).toBe(1);
+    expect(stderr).toMatch(/^depthseg: cannot write .*x\.mcap/m);
     expect(await cli("replay", join(dir, "in.mcap"))).toBe(2);
     expect(stderr).toMatch(/--out/);
   });

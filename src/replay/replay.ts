@@ -42,7 +42,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
-    const bag = await openBag(options.input);
+    const bag = await openBag(options.input).catch((error: unknown) => {
+      throw asFatal(error, `cannot read ${options.input}`);
+    });
     cleanups.push(() => bag.close());
     if (bag.topics.length === 0 && bag.truncation) {
       throw new FatalError(
@@ -50,6 +52,13 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       );
     }
     const topics = await chooseTopics(bag, params);
+    // The output is opened before the model loads, so a bad --out fails in milliseconds.
+    const writer = await mkdir(dirname(resolve(options.output)), { recursive: true })
+      .then(() => BagWriter.create(options.output))
+      .catch((error: unknown) => {
+        throw asFatal(error, `cannot write ${options.output}`);
+      });
+    cleanups.push(() => writer.close());
 
     const worker = await InferenceWorker.start({
       bundle,
@@ -63,9 +72,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     if (worker.fallbacks.length > 0) log(`running ${bundle.name} on ${worker.provider}`);
 
-    await mkdir(dirname(resolve(options.output)), { recursive: true });
-    const writer = await BagWriter.create(options.output);
-    cleanups.push(() => writer.close());
     const stats = new CameraStatsRegistry();
     const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
     const state = new LatestWinsState();
@@ -136,6 +142,13 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+}
+
+/** Input/output problems end the run with a message, not a stack trace. */
+function asFatal(error: unknown, context: string): FatalError {
+  if (error instanceof FatalError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FatalError(message.includes(context.split(" ").pop()!) ? message : `${context}: ${message}`);
 }
 
 async function chooseTopics(bag: BagReader, params: DepthsegParams): Promise<CameraTopics> {
