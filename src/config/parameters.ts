@@ -53,6 +53,8 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Prefix of the output topics written by replay (the live node uses its own namespace)." },
   { name: "sync_slop", type: "double", default: 0.0, min: 0, max: 1, dynamic: true,
     description: "Image/CameraInfo pairing tolerance in seconds; 0 pairs exact stamps only." },
+  { name: "rectify", type: "bool", default: false, dynamic: false,
+    description: "Undistort raw images with the CameraInfo (K, D, R, P) before inference, as image_proc does; leave false for image_rect input." },
   { name: "execution_providers", type: "string_array", default: ["tensorrt", "cuda", "cpu"],
     choices: EXECUTION_PROVIDERS, dynamic: false,
     description: "ONNX Runtime providers tried in order; the first that loads the model is used." },
@@ -88,6 +90,7 @@ export interface DepthsegParams {
   readonly inputTransport: "raw" | "compressed";
   readonly outputNamespace: string;
   readonly syncSlopSec: number;
+  readonly rectify: boolean;
   readonly executionProviders: readonly string[];
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
@@ -176,6 +179,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     inputTransport: get<"raw" | "compressed">("input_transport"),
     outputNamespace: get<string>("output_namespace"),
     syncSlopSec: get<number>("sync_slop"),
+    rectify: get<boolean>("rectify"),
     executionProviders: get<readonly string[]>("execution_providers"),
     intraOpThreads: get<number>("intra_op_threads"),
     interOpThreads: get<number>("inter_op_threads"),

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { CameraCalibration, Frame, Stamp } from "../frame.js";
 import { FrameError } from "../errors.js";
 import { decodeCompressedImage } from "../imaging/decode.js";
+import { hasDistortion, rectifyRgb } from "../imaging/undistort.js";
 import { checkCalibrationMatchesImage, intrinsicsFromCalibration } from "../geometry/intrinsics.js";
 import { imageToRgb } from "./camera.js";
 import type { CompressedImage, Image } from "./types.js";
@@ -28,16 +29,30 @@ export interface DecodedFrame {
   readonly decodeMs: number;
 }
 
+export interface DecodeOptions {
+  /**
+   * Undistort the image with its CameraInfo (K, D, R, P) before anything else sees it, as
+   * image_proc's rectify does (parameter `rectify`). The calibration stays as it is: by ROS
+   * convention a rectified image shares the raw stream's CameraInfo and is described by P.
+   */
+  readonly rectify?: boolean;
+}
+
 /** Decodes and validates one paired image; throws FrameError naming topic and stamp. */
-export function decodeFrame(pending: PendingImage, calibration: CameraCalibration): DecodedFrame {
+export function decodeFrame(
+  pending: PendingImage,
+  calibration: CameraCalibration,
+  options: DecodeOptions = {},
+): DecodedFrame {
   const t0 = performance.now();
   try {
-    const image =
+    const decoded =
       pending.image.encoding === "raw"
         ? imageToRgb(pending.image.message)
         : decodeCompressedImage(pending.image.message.format, pending.image.message.data);
-    checkCalibrationMatchesImage(calibration, image.width, image.height);
+    checkCalibrationMatchesImage(calibration, decoded.width, decoded.height);
     const intrinsics = intrinsicsFromCalibration(calibration);
+    const image = options.rectify ? rectifyRgb(decoded, calibration) : decoded;
     const frame: Frame = {
       cameraTopic: pending.cameraTopic,
       stamp: pending.stamp,
@@ -50,5 +65,44 @@ export function decodeFrame(pending: PendingImage, calibration: CameraCalibratio
   } catch (error) {
     if (error instanceof FrameError) throw error.at(pending.cameraTopic, pending.stamp);
     throw new FrameError("bad_message", (error as Error).message, pending.cameraTopic, pending.stamp);
+  }
+}
+
+/**
+ * The warning for a calibration with lens distortion used without rectification, or undefined
+ * when D is all zero (a rectified stream, or an undistorted camera).
+ */
+export function unrectifiedDistortionWarning(cameraTopic: string, calibration: CameraCalibration): string | undefined {
+  if (!hasDistortion(calibration)) return undefined;
+  const model = calibration.distortionModel || "unnamed";
+  return (
+    `${cameraTopic}: CameraInfo has ${model} distortion but rectify is false: depth is back-projected ` +
+    "with the pinhole P model; set rectify: true if this is a raw (unrectified) image"
+  );
+}
+
+export interface FrameDecoderOptions extends DecodeOptions {
+  /** Where input warnings go (replay's log, a ROS logger); nothing is said without it. */
+  readonly warn?: (line: string) => void;
+}
+
+/**
+ * decodeFrame for one pipeline: rectifies when asked, and otherwise warns once per camera when
+ * its CameraInfo has lens distortion (a raw image back-projected as if it were rectified).
+ */
+export class FrameDecoder {
+  readonly #warned = new Set<string>();
+
+  constructor(readonly options: FrameDecoderOptions = {}) {}
+
+  decode(pending: PendingImage, calibration: CameraCalibration): DecodedFrame {
+    if (!this.options.rectify && !this.#warned.has(pending.cameraTopic)) {
+      const warning = unrectifiedDistortionWarning(pending.cameraTopic, calibration);
+      if (warning !== undefined) {
+        this.#warned.add(pending.cameraTopic);
+        this.options.warn?.(warning);
+      }
+    }
+    return decodeFrame(pending, calibration, { rectify: this.options.rectify ?? false });
   }
 }

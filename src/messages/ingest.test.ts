@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import type { CameraCalibration } from "../frame.js";
+import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
+import { FrameDecoder, decodeFrame, unrectifiedDistortionWarning, type PendingImage } from "./ingest.js";
+import { header } from "./outputs.js";
+
+const W = 8;
+const H = 6;
+
+function pending(cameraTopic: string, seed = 0): PendingImage {
+  const data = new Uint8Array(W * H * 3).map((_, i) => (i * 13 + seed) & 255);
+  const stamp = { sec: 1, nanosec: seed };
+  return {
+    cameraTopic,
+    stamp,
+    frameId: "cam",
+    image: {
+      encoding: "raw",
+      message: { header: header(stamp, "cam"), height: H, width: W, encoding: "rgb8", is_bigendian: 0, step: W * 3, data },
+    },
+    receivedAt: 0,
+  };
+}
+
+const distorted: CameraCalibration = { ...pinholeCalibration(W, H, 7, 7, 3.5, 2.5), d: [-0.2, 0.05, 0, 0, 0] };
+const rectified = pinholeCalibration(W, H, 7, 7, 3.5, 2.5);
+
+describe("decodeFrame / FrameDecoder and distortion", () => {
+  it("rectifies only when asked, and keeps the calibration and P intrinsics either way", () => {
+    const raw = decodeFrame(pending("/a/image_raw"), distorted).frame;
+    const rect = decodeFrame(pending("/a/image_raw"), distorted, { rectify: true }).frame;
+    expect(Buffer.compare(raw.image.data, rect.image.data)).not.toBe(0);
+    expect(rect.calibration).toBe(distorted);
+    expect(rect.intrinsics).toEqual(raw.intrinsics);
+    // Nothing to undistort: the decoded image itself.
+    const plain = decodeFrame(pending("/a/image_raw"), rectified);
+    expect(decodeFrame(pending("/a/image_raw"), rectified, { rectify: true }).frame.image.data).toEqual(plain.frame.image.data);
+  });
+
+  it("warns once per camera about a distorted CameraInfo without rectify, never otherwise", () => {
+    const lines: string[] = [];
+    const decoder = new FrameDecoder({ rectify: false, warn: (line) => lines.push(line) });
+    for (let i = 0; i < 3; i++) {
+      decoder.decode(pending("/a/image_raw", i), distorted);
+      decoder.decode(pending("/b/image_rect", i), rectified);
+    }
+    decoder.decode(pending("/c/image_raw"), { ...distorted, distortionModel: "rational_polynomial" });
+    expect(lines).toEqual([
+      "/a/image_raw: CameraInfo has plumb_bob distortion but rectify is false: depth is back-projected with the pinhole P model; set rectify: true if this is a raw (unrectified) image",
+      unrectifiedDistortionWarning("/c/image_raw", { ...distorted, distortionModel: "rational_polynomial" }),
+    ]);
+    expect(lines[1]).toContain("has rational_polynomial distortion");
+
+    const quiet: string[] = [];
+    const rectifying = new FrameDecoder({ rectify: true, warn: (line) => quiet.push(line) });
+    rectifying.decode(pending("/a/image_raw"), distorted);
+    expect(quiet).toEqual([]);
+    expect(unrectifiedDistortionWarning("/b", rectified)).toBeUndefined();
+  });
+
+  it("reports an unsupported distortion model as a FrameError naming topic and model", () => {
+    expect(() => decodeFrame(pending("/a/image_raw"), { ...distorted, distortionModel: "fov" }, { rectify: true })).toThrow(
+      /\/a\/image_raw @ stamp 1\.000000000: invalid_camera_info: cannot rectify distortion model "fov"/,
+    );
+  });
+});
