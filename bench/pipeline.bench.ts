@@ -201,13 +201,15 @@ try {
 
   // FrameProcessor.process times its own stages; postprocess = depth interpretation, resize to
   // 640x480, range filter, argmax, label resize, both colourisations; backproject = back-projection,
-  // grid sampling and PointCloud2 packing.
+  // grid sampling and PointCloud2 packing. Each call releases the previous call's outputs first, as
+  // the pipeline does once a frame's sink is done, so calls reuse the processor's buffers.
   const processor = new FrameProcessor(bundle, worker, () => params);
   const processorTimings: StageTimings[] = [];
   let lastOutputs: FrameOutputs | undefined;
   const processStart = performance.now();
   const processTotal = await measure(RUNS, WARMUP, async () => {
     const timings: StageTimings = {};
+    if (lastOutputs) processor.release(lastOutputs);
     lastOutputs = await processor.process(frame, SELECT, timings);
     processorTimings.push(timings);
   });

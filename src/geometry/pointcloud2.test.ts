@@ -62,6 +62,18 @@ describe("packPointCloud", () => {
     }
   });
 
+  it("writes every byte of a reused `out`, padding included", () => {
+    const fresh = packPointCloud(xyz, width, height, rgb, labels, 255);
+    const dirty = new Uint8Array(120).fill(0xab);
+    const reused = packPointCloud(xyz, width, height, rgb, labels, 255, dirty);
+    expect(reused.data).toBe(dirty);
+    expect(Buffer.from(reused.data).equals(Buffer.from(fresh.data))).toBe(true);
+    expect(packPointCloud(xyz, width, height, undefined, undefined, 255, dirty).data).toBe(dirty);
+    expect(Buffer.from(dirty).equals(Buffer.from(packPointCloud(xyz, width, height, undefined, undefined, 255).data))).toBe(true);
+    expect(() => packPointCloud(xyz, width, height, rgb, labels, 255, new Uint8Array(119))).toThrow(RangeError);
+    expect(() => packPointCloud(xyz, width, height, rgb, labels, 255, new Uint8Array(122).subarray(2))).toThrow(RangeError);
+  });
+
   it("checks sizes", () => {
     expect(() => packPointCloud(xyz, 4, 2, rgb, labels, 255)).toThrow(RangeError);
     expect(() => packPointCloud(xyz, 3, 2, rgb.subarray(3), labels, 255)).toThrow(RangeError);
@@ -78,6 +90,10 @@ describe("sampleGrid", () => {
     expect(Array.from(sampleLabelGrid(labels, 5, 3, 2))).toEqual([0, 2, 4, 20, 22, 24]);
     expect(Array.from(sampleLabelGrid(labels, 5, 3, 3))).toEqual([0, 3]);
     expect(sampleLabelGrid(labels, 5, 3, 1)).toBe(labels);
+    const dst = new Uint16Array(6).fill(999);
+    expect(sampleGrid(labels, 5, 3, 1, 2, dst)).toBe(dst);
+    expect(Array.from(dst)).toEqual([0, 2, 4, 20, 22, 24]);
+    expect(() => sampleGrid(labels, 5, 3, 1, 2, new Uint16Array(5))).toThrow(RangeError);
   });
 
   it("keeps whole rgb triples and the array type", () => {

@@ -45,6 +45,8 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Packs organised points into PointCloud2 bytes in one pass. `rgb` (3 bytes per point) and
  * `labels` must be on the same grid as `xyz`; a missing `rgb` gives black (rgb bits 0) and a
  * missing `labels` gives `unlabelled` everywhere, so the field layout never changes.
+ * `out` (width·height·POINT_STEP bytes, 4-byte aligned) is reused when given; every byte of it is
+ * written, padding included.
  */
 export function packPointCloud(
   xyz: Float32Array,
@@ -53,6 +55,7 @@ export function packPointCloud(
   rgb: Uint8Array | undefined,
   labels: Uint16Array | undefined,
   unlabelled: number,
+  out?: Uint8Array,
 ): PackedPointCloud {
   if (!HOST_LITTLE_ENDIAN) throw new Error("packPointCloud: big-endian hosts are not supported");
   const count = width * height;
@@ -63,18 +66,23 @@ export function packPointCloud(
     throw new RangeError(`packPointCloud: unlabelled must be a uint16, got ${unlabelled}`);
   }
 
-  const buffer = new ArrayBuffer(count * POINT_STEP);
-  // Three aligned views of one buffer: a point is 5 words (x y z rgb label+pad) = 10 half-words.
-  const f32 = new Float32Array(buffer);
-  const u32 = new Uint32Array(buffer);
-  const u16 = new Uint16Array(buffer);
+  const bytes = out ?? new Uint8Array(count * POINT_STEP);
+  if (bytes.length !== count * POINT_STEP) {
+    throw new RangeError(`packPointCloud: out has ${bytes.length} bytes, need ${count * POINT_STEP}`);
+  }
+  if (bytes.byteOffset % 4 !== 0) throw new RangeError("packPointCloud: out must start at a multiple of 4 bytes");
+  // Two aligned views of one buffer: a point is 5 words (x y z rgb label+pad).
+  const f32 = new Float32Array(bytes.buffer, bytes.byteOffset, count * 5);
+  const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, count * 5);
   for (let i = 0, s = 0, w = 0; i < count; i++, s += 3, w += 5) {
     f32[w] = xyz[s]!;
     f32[w + 1] = xyz[s + 1]!;
     f32[w + 2] = xyz[s + 2]!;
     // Written as integer bits: the value is a float32 denormal and must not pass through a float.
     u32[w + 3] = rgb ? (rgb[s]! << 16) | (rgb[s + 1]! << 8) | rgb[s + 2]! : 0;
-    u16[2 * w + 8] = labels ? labels[i]! : unlabelled;
+    // Label (uint16, little-endian low half) and the 2 pad bytes (zero) in one word, so a reused
+    // `out` never keeps old bytes.
+    u32[w + 4] = labels ? labels[i]! : unlabelled;
   }
   return {
     fields: POINT_FIELDS,
@@ -82,7 +90,7 @@ export function packPointCloud(
     rowStep: POINT_STEP * width,
     width,
     height,
-    data: new Uint8Array(buffer),
+    data: bytes,
     isBigendian: false,
     isDense: false,
   };
@@ -93,15 +101,25 @@ type GridArray = Uint8Array | Uint16Array | Float32Array;
 /**
  * Keeps every factor-th pixel (starting at 0) of an interleaved image with `channels` values per
  * pixel: the same grid as backProject with that decimation. Factor 1 returns `src` itself, no copy.
+ * `dst` (same type, gridWidth·gridHeight·channels values) is reused when given.
  */
-export function sampleGrid<T extends GridArray>(src: T, width: number, height: number, channels: number, factor: number): T {
+export function sampleGrid<T extends GridArray>(
+  src: T,
+  width: number,
+  height: number,
+  channels: number,
+  factor: number,
+  dst?: T,
+): T {
   if (src.length !== width * height * channels) {
     throw new RangeError(`sampleGrid: ${src.length} values is not ${width}x${height}x${channels}`);
   }
   if (factor === 1) return src;
   const grid = decimatedSize(width, height, factor);
   const ctor = src.constructor as new (length: number) => T;
-  const out = new ctor(grid.width * grid.height * channels);
+  const length = grid.width * grid.height * channels;
+  const out = dst ?? new ctor(length);
+  if (out.length !== length) throw new RangeError(`sampleGrid: out has ${out.length} values, need ${length}`);
   const step = factor * channels;
   let o = 0;
   for (let v = 0; v < height; v += factor) {

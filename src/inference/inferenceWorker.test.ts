@@ -33,8 +33,9 @@ describe("InferenceWorker", () => {
 
       const input = new Float32Array([...RED, ...GREEN, ...BLUE]);
       const result = await worker.run(input, [1, 3, 2, 3]);
-      // The input buffer was transferred, not copied.
+      // The input buffer was transferred, not copied, and comes back with the result for reuse.
       expect(input.length).toBe(0);
+      expect([...(result.input ?? [])]).toEqual([...new Float32Array([...RED, ...GREEN, ...BLUE])]);
       expect(result.outputs["depth"]?.dims).toEqual([1, 1, 2, 3]);
       expect([...(result.outputs["depth"]?.data ?? [])]).toEqual(RED.map(analyticDepth));
       expect(result.outputs["logits"]?.dims).toEqual([1, 3, 2, 3]);

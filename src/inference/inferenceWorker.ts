@@ -27,6 +27,12 @@ export interface InferenceWorkerOptions {
 export interface InferenceResult {
   outputs: Record<string, OutputTensor>;
   inferenceMs: number;
+  /**
+   * The input tensor, handed back by the worker after the run (its buffer transferred back), for
+   * the caller to reuse; the array passed to `run` stays detached. Absent when the worker could
+   * not give it back.
+   */
+  input?: Float32Array;
 }
 
 interface Pending {
@@ -103,7 +109,9 @@ export class InferenceWorker {
     const pending = this.pending.get(msg.id);
     if (!pending) return;
     this.pending.delete(msg.id);
-    if (msg.type === "result") pending.resolve({ outputs: msg.outputs, inferenceMs: msg.inferenceMs });
+    if (msg.type === "result") {
+      pending.resolve({ outputs: msg.outputs, inferenceMs: msg.inferenceMs, ...(msg.input ? { input: msg.input } : {}) });
+    }
     else pending.reject(new FrameError("inference_failed", msg.message));
   }
 

@@ -41,6 +41,8 @@ export interface ResultResponse {
   id: number;
   outputs: Record<string, OutputTensor>;
   inferenceMs: number;
+  /** The request's input, transferred back once session.run is done, so the caller can reuse it. */
+  input?: Float32Array;
 }
 
 /** `id` is set when a run failed and absent when loading failed. */

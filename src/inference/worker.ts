@@ -69,7 +69,14 @@ async function run(request: RunRequest): Promise<void> {
     // Two outputs can alias one buffer only if ORT shares it; transfer each buffer once.
     if (!transfer.includes(buffer)) transfer.push(buffer);
   }
-  post({ type: "result", id: request.id, outputs, inferenceMs }, transfer);
+  // The input goes back with the result (ORT is done with it once run resolves), so the main
+  // thread can fill it again for the next frame instead of allocating a new tensor. Never when an
+  // output shares its buffer: the caller would then overwrite that output.
+  const input = request.input;
+  const inputBuffer = input.buffer;
+  const returnInput = inputBuffer instanceof ArrayBuffer && !transfer.includes(inputBuffer);
+  if (returnInput) transfer.push(inputBuffer);
+  post({ type: "result", id: request.id, outputs, inferenceMs, ...(returnInput ? { input } : {}) }, transfer);
 }
 
 /** Float outputs pass through; integer outputs (e.g. argmax labels) are widened to float32. */

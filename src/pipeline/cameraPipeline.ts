@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { Observable, connect, filter, map, merge, tap } from "rxjs";
 import type { CameraCalibration, StageTimings, Stamp } from "../frame.js";
 import { FrameError } from "../errors.js";
-import { decodeFrame, type PendingImage } from "../messages/ingest.js";
+import { FrameDecoder, type PendingImage } from "../messages/ingest.js";
 import { StampPairer, type PairingEvent } from "./stampPairer.js";
 import { LatestWinsState, latestWins } from "./latestWins.js";
 import type { FrameOutputs, FrameProcessor, OutputSelection } from "./frameProcessor.js";
@@ -21,6 +21,11 @@ export type CameraInput =
       readonly calibration: CameraCalibration;
     };
 
+/**
+ * One result per frame. The typed arrays of `outputs` (depth, labels, colourised views, cloud) are
+ * recycled for later frames once the sink is done with them, so read them in the sink, not here;
+ * the other fields (frame, timings, depth kind, scale) stay valid.
+ */
 export type FrameResult =
   | { readonly ok: true; readonly outputs: FrameOutputs; readonly receivedAt: number }
   | { readonly ok: false; readonly error: FrameError };
@@ -33,6 +38,8 @@ interface PairedImage {
 /**
  * Where a processed frame goes (bag writer, ROS publishers). It runs inside the frame's scheduler
  * slot, so a slow sink slows intake (and, live, causes drops) instead of queueing frames.
+ * The output arrays are the sink's to read until writeStatus resolves, no longer: then they go
+ * back to the processor for later frames. Anything the sink keeps must be a copy (CDR bytes are).
  */
 export interface FrameSink {
   /** Encodes and writes every output but status; resolves to the encode time in ms. */
@@ -50,6 +57,10 @@ export interface PipelineOptions {
   readonly stats: CameraStatsRegistry;
   /** Shared with the producer: offline replay awaits `whenReady()` so nothing is dropped. */
   readonly schedulerState?: LatestWinsState;
+  /** Undistort each image with its CameraInfo before inference (parameter `rectify`). */
+  readonly rectify?: boolean;
+  /** Input warnings, e.g. a distorted CameraInfo without `rectify` (once per camera). */
+  readonly warn?: (line: string) => void;
 }
 
 /** Stats for all cameras together (summary, diagnostics) and for each camera (status, drops). */
@@ -97,6 +108,7 @@ export class CameraStatsRegistry {
  */
 export function cameraPipeline(options: PipelineOptions): (source: Observable<CameraInput>) => Observable<FrameResult> {
   const state = options.schedulerState ?? new LatestWinsState();
+  const decoder = new FrameDecoder({ rectify: options.rectify ?? false, warn: options.warn });
   const pairers = new Map<string, StampPairer<PendingImage, CameraCalibration>>();
   const pairerFor = (topic: string) => {
     let pairer = pairers.get(topic);
@@ -111,13 +123,18 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
   const process = async (paired: PairedImage): Promise<FrameResult> => {
     const { pending } = paired;
     try {
-      const decoded = decodeFrame(pending, paired.calibration);
+      const decoded = decoder.decode(pending, paired.calibration);
       const timings: StageTimings = { decode: decoded.decodeMs };
       const outputs = await options.processor.process(decoded.frame, options.select(pending.cameraTopic), timings);
       timings.encode = await options.sink.writeOutputs(outputs);
       const totalMs = elapsedSince(pending.receivedAt);
       options.stats.recordProcessed(pending.cameraTopic, timings, totalMs);
       await options.sink.writeStatus(outputs, options.stats.camera(pending.cameraTopic), totalMs);
+      // Lifetime rule: the sink has resolved, so nothing reads this frame's arrays any more (the
+      // sink copies what it keeps); a later frame may now overwrite them. A frame whose sink
+      // failed is not released: its buffers are left to the garbage collector, in case the
+      // failed sink still holds them.
+      options.processor.release(outputs);
       return { ok: true, outputs, receivedAt: pending.receivedAt };
     } catch (error) {
       return { ok: false, error: asFrameError(error, pending) };

@@ -1,19 +1,26 @@
 // One frame through preprocess → inference → interpretation → geometry. Knows nothing of ROS or
 // files: it takes a Frame and returns typed arrays at camera resolution, with stage timings.
+//
+// Buffer lifetime: a frame's output arrays (depth, labels, colourised views, point cloud) and its
+// scratch (input tensor, model-resolution depth and labels) come from a small pool of buffer sets,
+// so a steady stream of frames allocates almost nothing. The caller owns the arrays of a returned
+// FrameOutputs until it calls `release(outputs)`; after that a later frame overwrites them. A
+// caller that never releases simply gets fresh arrays on every call.
 
 import { performance } from "node:perf_hooks";
 import type { DepthKind, Frame, StageTimings } from "../frame.js";
 import { FrameError } from "../errors.js";
 import type { ModelBundle } from "../inference/bundle.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
-import { toInputTensor } from "../inference/preprocess.js";
+import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
 import { toMetricDepth } from "../heads/depth.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
 import { backProject } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
-import { packPointCloud, sampleGrid, type PackedPointCloud } from "../geometry/pointcloud2.js";
+import { decimatedSize } from "../geometry/intrinsics.js";
+import { packPointCloud, POINT_STEP, sampleGrid, type PackedPointCloud } from "../geometry/pointcloud2.js";
 import type { DepthsegParams } from "../config/parameters.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
@@ -40,10 +47,50 @@ export interface OutputSelection {
   readonly labelsColorized: boolean;
 }
 
+/**
+ * The typed arrays one frame writes into. Each field is (re)allocated by `fit` when missing or of
+ * another length (another camera resolution, a changed decimation), else reused as it is.
+ */
+class FrameBuffers {
+  /** Model input tensor (NCHW); detached while the worker has it, refilled from the reply. */
+  tensor: Float32Array | undefined;
+  /** The camera image resized to the model input (rgb8). */
+  resized: Uint8Array | undefined;
+  /** Metric depth at the model's output resolution. */
+  modelDepth: Float32Array | undefined;
+  /** Depth at camera resolution (when the model's differs). */
+  depth: Float32Array | undefined;
+  modelLabels: Uint16Array | undefined;
+  argmaxScratch: Float32Array | undefined;
+  /** Labels at camera resolution (when the model's differs). */
+  labels: Uint16Array | undefined;
+  depthColorized: Uint8Array | undefined;
+  labelsColorized: Uint8Array | undefined;
+  xyz: Float32Array | undefined;
+  /** RGB and labels on the point grid (decimation > 1 only). */
+  gridRgb: Uint8Array | undefined;
+  gridLabels: Uint16Array | undefined;
+  cloud: Uint8Array | undefined;
+
+  /** Camera image size the buffers were last used for: sets are handed out by size first. */
+  constructor(public size: string) {}
+}
+
+type Pixels = Float32Array | Uint8Array | Uint16Array;
+
+/** `current` when it has `length` values, else a new zeroed array. */
+function fit<T extends Pixels>(current: T | undefined, length: number, make: new (length: number) => T): T {
+  return current !== undefined && current.length === length ? current : new make(length);
+}
+
 export class FrameProcessor {
   readonly #palette: Uint8Array;
   readonly #unlabelled: number;
   readonly #classIds: Uint16Array | undefined;
+  /** Released buffer sets, oldest first. */
+  readonly #free: FrameBuffers[] = [];
+  /** The set behind each returned FrameOutputs that has not been released yet. */
+  readonly #leased = new WeakMap<FrameOutputs, FrameBuffers>();
 
   constructor(
     readonly bundle: ModelBundle,
@@ -61,14 +108,72 @@ export class FrameProcessor {
     return this.#unlabelled;
   }
 
-  /** `timings` may already hold the decode time measured by ingest. */
+  /**
+   * Gives a frame's buffers back for reuse by later frames. Lifetime rule: call it only once
+   * nothing reads `outputs`' arrays any more, nor anything made from them without a copy (ROS
+   * messages wrap them; CDR encoding copies). The pipeline calls it when the frame's sink work
+   * (writeOutputs and writeStatus) has resolved. Outputs already released, or not from this
+   * processor, are ignored.
+   */
+  release(outputs: FrameOutputs): void {
+    const buffers = this.#leased.get(outputs);
+    if (!buffers) return;
+    this.#leased.delete(outputs);
+    this.#recycle(buffers);
+  }
+
+  /**
+   * `timings` may already hold the decode time measured by ingest. The arrays of the result
+   * belong to the caller until it passes the result to `release`.
+   */
   async process(frame: Frame, select: OutputSelection, timings: StageTimings = {}): Promise<FrameOutputs> {
+    const { width, height } = frame.image;
+    const buffers = this.#take(`${width}x${height}`);
+    let outputs: FrameOutputs;
+    try {
+      outputs = await this.#process(frame, select, timings, buffers);
+    } catch (error) {
+      // Nothing of this frame escaped: its buffers can serve the next one.
+      this.#recycle(buffers);
+      throw error;
+    }
+    // Handed out: the caller owns these arrays until release(outputs) (see the lifetime rule there).
+    this.#leased.set(outputs, buffers);
+    return outputs;
+  }
+
+  /** A free set used last for this camera size, else a new (empty) one. */
+  #take(size: string): FrameBuffers {
+    const i = this.#free.findIndex((b) => b.size === size);
+    if (i < 0) return new FrameBuffers(size);
+    return this.#free.splice(i, 1)[0]!;
+  }
+
+  /**
+   * Back into the free list. At most `maxInFlight` sets are in use at once, so with one camera
+   * size the list never holds more; the cap (twice that) only lets sets of sizes no longer seen
+   * (a camera that changed resolution, several cameras) go to the garbage collector.
+   */
+  #recycle(buffers: FrameBuffers): void {
+    this.#free.push(buffers);
+    const cap = 2 * Math.max(1, this.params().maxInFlight);
+    if (this.#free.length > cap) this.#free.splice(0, this.#free.length - cap);
+  }
+
+  async #process(frame: Frame, select: OutputSelection, timings: StageTimings, buffers: FrameBuffers): Promise<FrameOutputs> {
     const params = this.params();
     const { width, height } = frame.image;
     const spec = this.bundle.input;
 
     let t0 = performance.now();
-    const tensor = toInputTensor(frame.image, spec);
+    const modelSize = modelInputSize(width, height, spec);
+    const modelPixels = modelSize.width * modelSize.height;
+    const tensor = toInputTensor(frame.image, spec, {
+      out: fit(buffers.tensor, 3 * modelPixels, Float32Array),
+      resized: (buffers.resized = fit(buffers.resized, 3 * modelPixels, Uint8Array)),
+    });
+    // run() transfers (detaches) the tensor; the worker sends it back with the result.
+    buffers.tensor = undefined;
     timings.preprocess = performance.now() - t0;
 
     t0 = performance.now();
@@ -79,6 +184,7 @@ export class FrameProcessor {
       if (error instanceof FrameError) throw error.at(frame.cameraTopic, frame.stamp);
       throw error; // FatalError: the worker is gone, nothing later can succeed.
     }
+    buffers.tensor = result.input;
     timings.inference = performance.now() - t0;
 
     t0 = performance.now();
@@ -91,16 +197,18 @@ export class FrameProcessor {
     const isMetric = depthSpec.kind === "metric";
     const scale = isMetric ? 1 : params.depthScale;
     const shift = isMetric ? 0 : params.depthShift;
-    const modelDepth = toMetricDepth(rawDepth.data, depthSpec.kind, {
-      scale,
-      shift,
-      ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}),
-    });
+    const modelDepth = toMetricDepth(
+      rawDepth.data,
+      depthSpec.kind,
+      { scale, shift, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+      (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
+    );
     // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
     const depth =
       depthW === width && depthH === height
         ? modelDepth
-        : resizeFloat(modelDepth, depthW, depthH, width, height, "linear");
+        : resizeFloat(modelDepth, depthW, depthH, width, height, "linear",
+            (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
     applyDepthRange(depth, params.rangeMin, rangeMax);
 
@@ -114,31 +222,57 @@ export class FrameProcessor {
       const classes = segSpec.labels.classes.length;
       const [segH, segW] = spatialDims(logits.dims, classes, segSpec.name, frame);
       // Argmax before the resize: C times less data to resize, and nearest keeps ids exact.
+      const segPixels = segW * segH;
       const modelLabels = argmaxLabels(logits.data, classes, segW, segH, {
         unlabelled: this.#unlabelled,
         ...(this.#classIds ? { classIds: this.#classIds } : {}),
+        out: (buffers.modelLabels = fit(buffers.modelLabels, segPixels, Uint16Array)),
+        scratch: (buffers.argmaxScratch = fit(buffers.argmaxScratch, segPixels, Float32Array)),
       });
-      labels = segW === width && segH === height ? modelLabels : resizeLabels(modelLabels, segW, segH, width, height);
+      labels =
+        segW === width && segH === height
+          ? modelLabels
+          : resizeLabels(modelLabels, segW, segH, width, height,
+              (buffers.labels = fit(buffers.labels, width * height, Uint16Array)));
     }
 
     let depthColorized: Uint8Array | undefined;
     if (select.depthColorized) {
-      depthColorized = colorizeDepth(depth, width, height, {
-        min: params.colorizeMin,
-        max: colorizeMax(params, depthSpec.maxDepth),
-        map: params.colormap,
-      });
+      depthColorized = colorizeDepth(
+        depth,
+        width,
+        height,
+        { min: params.colorizeMin, max: colorizeMax(params, depthSpec.maxDepth), map: params.colormap },
+        (buffers.depthColorized = fit(buffers.depthColorized, width * height * 3, Uint8Array)),
+      );
     }
     const labelsColorized =
-      labels && select.labelsColorized ? colorizeLabels(labels, this.#palette, [0, 0, 0]) : undefined;
+      labels && select.labelsColorized
+        ? colorizeLabels(labels, this.#palette, [0, 0, 0],
+            (buffers.labelsColorized = fit(buffers.labelsColorized, labels.length * 3, Uint8Array)))
+        : undefined;
     timings.postprocess = performance.now() - t0;
 
     t0 = performance.now();
     const decimation = params.decimation;
-    const points = backProject(depth, frame.intrinsics, { decimation, minRange: 0, maxRange: Infinity });
-    const gridRgb = sampleGrid(frame.image.data, width, height, 3, decimation);
-    const gridLabels = labels ? sampleGrid(labels, width, height, 1, decimation) : undefined;
-    const cloud = packPointCloud(points.xyz, points.width, points.height, gridRgb, gridLabels, this.#unlabelled);
+    const grid = decimatedSize(frame.intrinsics.width, frame.intrinsics.height, decimation);
+    const gridPoints = grid.width * grid.height;
+    const points = backProject(
+      depth,
+      frame.intrinsics,
+      { decimation, minRange: 0, maxRange: Infinity },
+      (buffers.xyz = fit(buffers.xyz, 3 * gridPoints, Float32Array)),
+    );
+    // Decimation 1 samples nothing: the grid arrays are the image and the labels themselves.
+    const onGrid = decimation > 1;
+    const gridRgb = sampleGrid(frame.image.data, width, height, 3, decimation,
+      onGrid ? (buffers.gridRgb = fit(buffers.gridRgb, 3 * gridPoints, Uint8Array)) : undefined);
+    const gridLabels = labels
+      ? sampleGrid(labels, width, height, 1, decimation,
+          onGrid ? (buffers.gridLabels = fit(buffers.gridLabels, gridPoints, Uint16Array)) : undefined)
+      : undefined;
+    const cloud = packPointCloud(points.xyz, points.width, points.height, gridRgb, gridLabels, this.#unlabelled,
+      (buffers.cloud = fit(buffers.cloud, POINT_STEP * points.width * points.height, Uint8Array)));
     timings.backproject = performance.now() - t0;
 
     return {

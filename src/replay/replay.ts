@@ -112,6 +112,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         select: () => ({ depthColorized: true, labelsColorized: true }),
         stats,
         schedulerState: state,
+        rectify: params.rectify,
+        warn: log,
       }),
       tap((result) => {
         handled++;

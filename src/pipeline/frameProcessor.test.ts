@@ -1,0 +1,242 @@
+// Buffer reuse must never show: every frame's outputs, read at the end of its sink, equal what a
+// fresh processor (fresh arrays) computes for that frame alone, with one or two frames in flight,
+// with decimation, and across a camera resolution change.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Observable, lastValueFrom, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CameraCalibration, Frame, RgbImage, Stamp } from "../frame.js";
+import { resolveParameters, type DepthsegParams } from "../config/parameters.js";
+import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
+import { loadModelBundle, type ModelBundle } from "../inference/bundle.js";
+import { writeAnalyticBundle } from "../inference/fixtures.js";
+import { InferenceWorker } from "../inference/inferenceWorker.js";
+import { decodeFrame, type PendingImage } from "../messages/ingest.js";
+import { analyticDepth } from "../onnx/builders.js";
+import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "./cameraPipeline.js";
+import { FrameProcessor, type FrameOutputs, type OutputSelection } from "./frameProcessor.js";
+import { LatestWinsState } from "./latestWins.js";
+
+const TOPIC = "/cam/image_raw";
+const SELECT: OutputSelection = { depthColorized: true, labelsColorized: true };
+/** The analytic model's input: frames of this size skip both resizes, others go through them. */
+const MODEL_W = 8;
+const MODEL_H = 6;
+
+/** Red varies per pixel and per seed (so depth does), one channel dominates (so labels do). */
+function testImage(width: number, height: number, seed: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      const i = (v * width + u) * 3;
+      const cls = (u + 2 * v + seed) % 3;
+      const strong = 120 + ((u * 7 + v * 3 + seed * 29) % 120);
+      data[i] = cls === 0 ? strong : 20 + ((u + seed * 11) % 40);
+      data[i + 1] = cls === 1 ? strong : 10;
+      data[i + 2] = cls === 2 ? strong : 5;
+    }
+  }
+  return { width, height, data };
+}
+
+function stampOf(index: number): Stamp {
+  return { sec: 100 + index, nanosec: 0 };
+}
+
+function calibrationFor(width: number, height: number): CameraCalibration {
+  return pinholeCalibration(width, height, 20, 22, (width - 1) / 2, (height - 1) / 2);
+}
+
+function pending(index: number, image: RgbImage): PendingImage {
+  return {
+    cameraTopic: TOPIC,
+    stamp: stampOf(index),
+    frameId: "cam",
+    image: {
+      encoding: "raw",
+      message: {
+        header: { stamp: stampOf(index), frame_id: "cam" },
+        height: image.height,
+        width: image.width,
+        encoding: "rgb8",
+        is_bigendian: 0,
+        step: image.width * 3,
+        data: image.data,
+      },
+    },
+    receivedAt: performance.now(),
+  };
+}
+
+/** Every output array of a frame, copied to bytes. */
+interface Snapshot {
+  readonly depth: Buffer;
+  readonly labels: Buffer;
+  readonly depthColorized: Buffer;
+  readonly labelsColorized: Buffer;
+  readonly cloud: Buffer;
+}
+
+function bytes(array: Float32Array | Uint16Array | Uint8Array | undefined): Buffer {
+  if (!array) throw new Error("missing output");
+  return Buffer.from(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+}
+
+function snapshot(outputs: FrameOutputs): Snapshot {
+  return {
+    depth: bytes(outputs.depth),
+    labels: bytes(outputs.labels),
+    depthColorized: bytes(outputs.depthColorized),
+    labelsColorized: bytes(outputs.labelsColorized),
+    cloud: bytes(outputs.cloud.data),
+  };
+}
+
+/** 16x12 frames, then model-sized 8x6 ones (a resolution change), then 16x12 again. */
+const SIZES: readonly [number, number][] = [
+  [16, 12], [16, 12], [16, 12], [16, 12],
+  [MODEL_W, MODEL_H], [MODEL_W, MODEL_H], [MODEL_W, MODEL_H],
+  [16, 12], [16, 12], [16, 12],
+];
+const IMAGES = SIZES.map(([w, h], seed) => testImage(w, h, seed));
+
+let root: string;
+let bundle: ModelBundle;
+let worker: InferenceWorker;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "depthseg-frameprocessor-"));
+  bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "analytic"), { size: [MODEL_H, MODEL_W] }));
+  worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 1 });
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** What each frame gives through a new processor that never reuses anything. */
+async function references(params: DepthsegParams): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  for (const [index, image] of IMAGES.entries()) {
+    const frame: Frame = decodeFrame(pending(index, image), calibrationFor(image.width, image.height)).frame;
+    out.push(snapshot(await new FrameProcessor(bundle, worker, () => params).process(frame, SELECT)));
+  }
+  return out;
+}
+
+interface SinkRecord {
+  readonly index: number;
+  readonly snapshot: Snapshot;
+  readonly depth: Float32Array;
+  readonly cloud: Uint8Array;
+}
+
+/** The real pipeline; the sink is slow on even frames, so with 2 in flight frames overlap. */
+async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
+  const processor = new FrameProcessor(bundle, worker, () => params);
+  const state = new LatestWinsState();
+  const records: SinkRecord[] = [];
+  const sink: FrameSink = {
+    writeOutputs: async (outputs) => {
+      if (outputs.frame.stamp.sec % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 15));
+      return 0;
+    },
+    // Read at the very end of the sink's lifetime: a later frame writing into this frame's
+    // buffers before release would show here.
+    writeStatus: async (outputs) => {
+      records.push({ index: outputs.frame.stamp.sec - 100, snapshot: snapshot(outputs), depth: outputs.depth, cloud: outputs.cloud.data });
+    },
+  };
+  const source = new Observable<CameraInput>((subscriber) => {
+    const produce = async () => {
+      for (const [index, image] of IMAGES.entries()) {
+        await state.whenReady();
+        subscriber.next({ kind: "info", cameraTopic: TOPIC, stamp: stampOf(index), calibration: calibrationFor(image.width, image.height) });
+        subscriber.next({ kind: "image", pending: pending(index, image) });
+      }
+      subscriber.complete();
+    };
+    produce().catch((error: unknown) => subscriber.error(error));
+  });
+  const results = await lastValueFrom(
+    source.pipe(
+      cameraPipeline({
+        processor,
+        sink,
+        syncSlopSec: () => 0,
+        maxInFlight: params.maxInFlight,
+        select: () => SELECT,
+        stats: new CameraStatsRegistry(),
+        schedulerState: state,
+      }),
+      toArray(),
+    ),
+  );
+  expect(results.map((r) => (r.ok ? "ok" : r.error.message))).toEqual(IMAGES.map(() => "ok"));
+  return records.sort((a, b) => a.index - b.index);
+}
+
+describe("FrameProcessor buffer reuse", () => {
+  for (const [maxInFlight, decimation] of [[1, 1], [2, 1], [2, 2]] as const) {
+    it(`every frame gets its own values (max_in_flight ${maxInFlight}, decimation ${decimation})`, async () => {
+      const params = resolveParameters({ max_in_flight: maxInFlight, "pointcloud.decimation": decimation, execution_providers: ["cpu"] });
+      const expected = await references(params);
+      const records = await runPipeline(params);
+      expect(records.map((r) => r.index)).toEqual(IMAGES.map((_, i) => i));
+
+      for (const [i, record] of records.entries()) {
+        const want = expected[i]!;
+        for (const key of ["depth", "labels", "depthColorized", "labelsColorized", "cloud"] as const) {
+          expect(record.snapshot[key].equals(want[key]), `frame ${i} ${key}`).toBe(true);
+        }
+        // Consecutive inputs differ, so a stale buffer could not pass as the right answer.
+        if (i > 0) expect(record.snapshot.depth.equals(records[i - 1]!.snapshot.depth), `frame ${i} vs ${i - 1}`).toBe(false);
+      }
+
+      // Where the model size is the camera size, the analytic model's answer is exact.
+      for (const [i, image] of IMAGES.entries()) {
+        if (image.width !== MODEL_W) continue;
+        const depth = new Float32Array(new Uint8Array(records[i]!.snapshot.depth).buffer);
+        for (let p = 0; p < depth.length; p++) {
+          const metres = analyticDepth(Math.fround(image.data[3 * p]! / 255));
+          if (metres <= 11) expect(depth[p]).toBe(metres);
+          else expect(depth[p]).toBeNaN();
+        }
+      }
+
+      // And the buffers were in fact reused: at most maxInFlight sets per camera size.
+      const distinct = (arrays: readonly object[]) => new Set(arrays).size;
+      const large = records.filter((r) => IMAGES[r.index]!.width === 16);
+      const small = records.filter((r) => IMAGES[r.index]!.width === MODEL_W);
+      expect(distinct(large.map((r) => r.depth))).toBeLessThanOrEqual(maxInFlight);
+      expect(distinct(large.map((r) => r.cloud))).toBeLessThanOrEqual(maxInFlight);
+      expect(distinct(small.map((r) => r.depth))).toBeLessThanOrEqual(maxInFlight);
+      // A resolution change reallocates: no 16x12 frame shares a cloud with an 8x6 one.
+      const smallClouds = new Set(small.map((r) => r.cloud));
+      expect(large.some((r) => smallClouds.has(r.cloud))).toBe(false);
+    });
+  }
+
+  it("hands out fresh arrays until outputs are released, and ignores a second release", async () => {
+    const params = resolveParameters({ execution_providers: ["cpu"] });
+    const processor = new FrameProcessor(bundle, worker, () => params);
+    const frameOf = (index: number) => decodeFrame(pending(index, IMAGES[index]!), calibrationFor(16, 12)).frame;
+    const a = await processor.process(frameOf(0), SELECT);
+    const aBytes = snapshot(a);
+    const b = await processor.process(frameOf(1), SELECT);
+    expect(b.depth).not.toBe(a.depth);
+    expect(snapshot(a).depth.equals(aBytes.depth)).toBe(true);
+    processor.release(a);
+    processor.release(a);
+    const c = await processor.process(frameOf(2), SELECT);
+    expect(c.depth).toBe(a.depth);
+    expect(c.cloud.data).toBe(a.cloud.data);
+    const d = await processor.process(frameOf(3), SELECT);
+    expect(d.depth).not.toBe(c.depth);
+    expect(d.depth).not.toBe(b.depth);
+  });
+});
