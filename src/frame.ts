@@ -60,6 +60,11 @@ export interface Frame {
   readonly calibration: CameraCalibration;
   /** Derived from calibration (P when non-zero, else K), validated non-degenerate. */
   readonly intrinsics: PinholeIntrinsics;
+  /**
+   * Pixel indices with no scene content (the black border left by rectification); their depth is
+   * published as NaN and their label as unlabelled. Absent or empty: every pixel is real.
+   */
+  readonly uncovered?: Int32Array;
 }
 
 export type DepthKind = "metric" | "relative_disparity" | "relative_depth";

@@ -84,15 +84,15 @@ describe("replay of a raw image with lens distortion", () => {
     return { summary, lines, out, metres };
   }
 
-  it("rectify: true keeps the metres inside the raw image's view, blacks out the rest, and keeps CameraInfo", async () => {
+  it("rectify: true keeps the metres inside the raw image's view, publishes NaN/unlabelled off it, and keeps CameraInfo", async () => {
     const { summary, lines, out, metres } = await run(true, "rectified");
     expect(summary.stats).toMatchObject({ read: 3, processed: 3, failed: 0 });
     expect(lines).toEqual([]);
     const red = analyticDepth(Math.fround(RED / 255));
-    const black = analyticDepth(0);
+    const labels = typed(out, `${NS}/segmentation/labels`, "sensor_msgs/msg/Image");
     let inside = 0;
     let outside = 0;
-    for (const depth of metres) {
+    for (const [frame, depth] of metres.entries()) {
       for (let v = 0; v < H; v++) {
         for (let u = 0; u < W; u++) {
           const [x, y] = rawPixelOf(u, v);
@@ -100,16 +100,18 @@ describe("replay of a raw image with lens distortion", () => {
           if (x >= 0.01 && x <= W - 1.01 && y >= 0.01 && y <= H - 1.01) {
             inside++;
             expect(depth[v * W + u]).toBe(red);
-          } else if (x < -1.01 || x > W + 0.01 || y < -1.01 || y > H + 0.01) {
+          } else if (x < -0.01 || x > W - 0.99 || y < -0.01 || y > H - 0.99) {
+            // Wholly or partly off the sensor: the model only saw the black border there.
             outside++;
-            expect(depth[v * W + u]).toBe(black);
+            expect(depth[v * W + u]).toBeNaN();
+            expect(labels[frame]!.data[v * W + u]).toBe(255);
           }
         }
       }
     }
     expect(inside).toBeGreaterThan(0.5 * 3 * W * H);
     expect(outside).toBeGreaterThan(0.05 * 3 * W * H);
-    expect(metres[0]![0]).toBe(black); // the top-left corner is off the sensor
+    expect(metres[0]![0]).toBeNaN(); // the top-left corner is off the sensor
     // depth/camera_info is the input CameraInfo unchanged, and the cloud uses its P.
     const info = typed(out, `${NS}/depth/camera_info`, "sensor_msgs/msg/CameraInfo")[0]!;
     expect(info.distortion_model).toBe("plumb_bob");

@@ -226,6 +226,8 @@ interface Sampler {
   readonly edgeY0: Int32Array;
   /** Nearest-neighbour byte offsets (or OUTSIDE), built on first use. */
   nearest: Int32Array | undefined;
+  /** Pixels not fully inside the raw image (OUTSIDE or EDGE), built on first use. */
+  uncovered: Int32Array | undefined;
 }
 
 const CACHE_SIZE = 8;
@@ -242,6 +244,22 @@ function samplerFor(cal: CameraCalibration, width: number, height: number): Samp
   }
   cache.set(key, sampler);
   return sampler;
+}
+
+/**
+ * Indices of the rectified pixels the raw image does not fully cover: their colour is wholly or
+ * partly the black border, so whatever a model infers there is not of the scene. Empty when D is
+ * all zero. Cached with the maps.
+ */
+export function uncoveredPixels(calibration: CameraCalibration, width: number, height: number): Int32Array {
+  if (!hasDistortion(calibration)) return new Int32Array(0);
+  const sampler = samplerFor(calibration, width, height);
+  if (!sampler.uncovered) {
+    const indices: number[] = [];
+    for (let i = 0; i < sampler.offset.length; i++) if (sampler.offset[i]! < 0) indices.push(i);
+    sampler.uncovered = Int32Array.from(indices);
+  }
+  return sampler.uncovered;
 }
 
 /** Number of calibrations whose maps are cached; for tests. */
@@ -286,6 +304,7 @@ function buildSampler(map: RectificationMap): Sampler {
     edgeX0: Int32Array.from(edgeX0),
     edgeY0: Int32Array.from(edgeY0),
     nearest: undefined,
+    uncovered: undefined,
   };
 }
 

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { CameraCalibration, Frame, Stamp } from "../frame.js";
 import { FrameError } from "../errors.js";
 import { decodeCompressedImage } from "../imaging/decode.js";
-import { hasDistortion, rectifyRgb } from "../imaging/undistort.js";
+import { hasDistortion, rectifyRgb, uncoveredPixels } from "../imaging/undistort.js";
 import { checkCalibrationMatchesImage, intrinsicsFromCalibration } from "../geometry/intrinsics.js";
 import { imageToRgb } from "./camera.js";
 import type { CompressedImage, Image } from "./types.js";
@@ -60,6 +60,7 @@ export function decodeFrame(
       image,
       calibration,
       intrinsics,
+      ...(options.rectify ? { uncovered: uncoveredPixels(calibration, image.width, image.height) } : {}),
     };
     return { frame, decodeMs: performance.now() - t0 };
   } catch (error) {

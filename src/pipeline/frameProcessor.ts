@@ -211,6 +211,8 @@ export class FrameProcessor {
             (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
     applyDepthRange(depth, params.rangeMin, rangeMax);
+    const uncovered = frame.uncovered ?? NO_PIXELS;
+    for (let i = 0; i < uncovered.length; i++) depth[uncovered[i]!] = NaN;
 
     let labels: Uint16Array | undefined;
     const segSpec = this.bundle.outputs.segmentation;
@@ -234,6 +236,7 @@ export class FrameProcessor {
           ? modelLabels
           : resizeLabels(modelLabels, segW, segH, width, height,
               (buffers.labels = fit(buffers.labels, width * height, Uint16Array)));
+      for (let i = 0; i < uncovered.length; i++) labels[uncovered[i]!] = this.#unlabelled;
     }
 
     let depthColorized: Uint8Array | undefined;
@@ -291,6 +294,8 @@ export class FrameProcessor {
     };
   }
 }
+
+const NO_PIXELS = new Int32Array(0);
 
 /** Colour-map range: explicit parameter, else the depth range limit, else the model's max depth. */
 export function colorizeMax(params: DepthsegParams, modelMaxDepth: number | undefined): number {
