@@ -26,10 +26,8 @@ export function missingProviderLibraries(provider: string): string | undefined {
   const binDir = join(dirname(require.resolve("onnxruntime-node")), "..", "bin", "napi-v6", "linux", process.arch);
   const missing = libraries.filter((library) => !existsSync(join(binDir, library)));
   if (missing.length === 0) return undefined;
-  return (
-    `onnxruntime-node was installed without its ${provider} provider (${missing.join(", ")} not in ${binDir}); ` +
-    "reinstall on a CUDA machine without ONNXRUNTIME_NODE_INSTALL=skip"
-  );
+  // Short: it is logged on every CPU-only run. The provider's own library names the fix.
+  return `not installed with onnxruntime-node: no ${missing.at(-1)}`;
 }
 
 /** Names accepted in configuration, mapped to onnxruntime-node's provider names. */
@@ -108,7 +106,7 @@ export async function createSessionWithFallback(
 }
 
 /** One line for the log, e.g. `cuda unavailable (…), using cpu`. */
-export function describeFallbacks(result: Pick<ProviderChainResult, "provider" | "fallbacks">): string {
+export function describeFallbacks(result: { readonly provider: string; readonly fallbacks: readonly ProviderFailure[] }): string {
   if (result.fallbacks.length === 0) return `using ${result.provider}`;
   const failed = result.fallbacks.map((f) => `${f.provider} unavailable (${f.reason})`).join(", ");
   return `${failed}; using ${result.provider}`;

@@ -7,6 +7,8 @@ import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
 import { loadModelBundle } from "../inference/bundle.js";
 import { InferenceWorker } from "../inference/inferenceWorker.js";
+import { describeFallbacks } from "../inference/providers.js";
+import { cv } from "../imaging/opencv.js";
 import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
 import { BagWriter } from "../transport/mcap/bagWriter.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
@@ -52,6 +54,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       );
     }
     const topics = await chooseTopics(bag, params);
+    // Loaded now, not on the first frame: a 0.3 s stall there would drop frames in --realtime.
+    cv();
     // The output is opened before the model loads, so a bad --out fails in milliseconds.
     const writer = await mkdir(dirname(resolve(options.output)), { recursive: true })
       .then(() => BagWriter.create(options.output))
@@ -67,10 +71,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       interOpThreads: params.interOpThreads,
     });
     cleanups.push(() => worker.close());
-    for (const fallback of worker.fallbacks) {
-      log(`execution provider ${fallback.provider} unavailable, trying the next: ${fallback.reason}`);
-    }
-    if (worker.fallbacks.length > 0) log(`running ${bundle.name} on ${worker.provider}`);
+    // One line, once: which providers were skipped and why, and what runs instead.
+    if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
 
     const stats = new CameraStatsRegistry();
     const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
