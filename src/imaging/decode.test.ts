@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RgbImage } from "../frame.js";
 import { FrameError } from "../errors.js";
-import { decodeCompressedImage, encodePng, parseCompressedFormat } from "./decode.js";
+import { decodeCompressedImage, encodeJpeg, encodePng, parseCompressedFormat } from "./decode.js";
 import { borrowMat, cv } from "./opencv.js";
 
 function gradient(width: number, height: number): RgbImage {
@@ -29,9 +29,7 @@ function noise(width: number, height: number): RgbImage {
 
 /** JPEG as image_transport writes it: the RGB image converted to BGR, then encoded. */
 function jpegOf(img: RgbImage, quality = 95): Uint8Array {
-  const bgr = borrowMat(img.data, img.height, img.width, cv().CV_8UC3, 3).cvtColor(4 /* RGB2BGR */);
-  const buf = cv().imencode(".jpg", bgr, [1 /* IMWRITE_JPEG_QUALITY */, quality]);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return encodeJpeg(img, quality);
 }
 
 function reasonOf(fn: () => unknown): string | undefined {

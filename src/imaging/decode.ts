@@ -67,12 +67,7 @@ export function decodeCompressedImage(format: string, data: Uint8Array): RgbImag
 
 /** Encodes rgb8 as PNG (lossless; `compression` 0-9, default 3 favours speed). */
 export function encodePng(rgb: RgbImage, compression = 3): Uint8Array {
-  const src = borrowMat(rgb.data, rgb.height, rgb.width, cv().CV_8UC3, 3);
-  // OpenCV encoders take BGR; the swap is its own (fast) native pass.
-  const bgr = src.cvtColor(COLOR_RGB2BGR);
-  keepAlive(rgb.data);
-  const png = cv().imencode(".png", bgr, [IMWRITE_PNG_COMPRESSION, compression]);
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  return encodeRgb(rgb, ".png", [IMWRITE_PNG_COMPRESSION, compression]);
 }
 
 /** cv::IMWRITE_JPEG_QUALITY (imgcodecs.hpp). */
@@ -80,9 +75,14 @@ const IMWRITE_JPEG_QUALITY = 1;
 
 /** Encodes rgb8 as JPEG (`quality` 0-100), as a camera driver's compressed transport would. */
 export function encodeJpeg(rgb: RgbImage, quality = 90): Uint8Array {
+  return encodeRgb(rgb, ".jpg", [IMWRITE_JPEG_QUALITY, quality]);
+}
+
+function encodeRgb(rgb: RgbImage, extension: string, flags: number[]): Uint8Array {
   const src = borrowMat(rgb.data, rgb.height, rgb.width, cv().CV_8UC3, 3);
+  // OpenCV encoders take BGR; the swap is its own (fast) native pass.
   const bgr = src.cvtColor(COLOR_RGB2BGR);
   keepAlive(rgb.data);
-  const jpeg = cv().imencode(".jpg", bgr, [IMWRITE_JPEG_QUALITY, quality]);
-  return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+  const encoded = cv().imencode(extension, bgr, flags);
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }

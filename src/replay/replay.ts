@@ -14,13 +14,14 @@ import { BagWriter } from "../transport/mcap/bagWriter.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
+import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor } from "../pipeline/frameProcessor.js";
 import { OutputEncoder } from "../messages/outputMessages.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
-import { CAMERA_INFO_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
+import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
 import { createProgress } from "./progress.js";
 import type { ReplaySummary } from "./summary.js";
 
@@ -230,30 +231,12 @@ function toCameraInput(
         calibration: cameraInfoToCalibration(info),
       };
     }
-    if (topics.imageEncoding === "compressed") {
-      const message = decodeMessage<CompressedImage>("sensor_msgs/msg/CompressedImage", data);
-      return {
-        kind: "image",
-        pending: {
-          cameraTopic: topic,
-          stamp: message.header.stamp,
-          frameId: message.header.frame_id,
-          image: { encoding: "compressed", message },
-          receivedAt,
-        },
-      };
-    }
-    const message = decodeMessage<Image>(IMAGE_TYPE, data);
-    return {
-      kind: "image",
-      pending: {
-        cameraTopic: topic,
-        stamp: message.header.stamp,
-        frameId: message.header.frame_id,
-        image: { encoding: "raw", message },
-        receivedAt,
-      },
-    };
+    const image: CameraImageMessage =
+      topics.imageEncoding === "compressed"
+        ? { encoding: "compressed", message: decodeMessage<CompressedImage>(COMPRESSED_IMAGE_TYPE, data) }
+        : { encoding: "raw", message: decodeMessage<Image>(IMAGE_TYPE, data) };
+    const { stamp, frame_id: frameId } = image.message.header;
+    return { kind: "image", pending: { cameraTopic: topic, stamp, frameId, image, receivedAt } };
   } catch (error) {
     onBadMessage(new FrameError("bad_message", `cannot decode CDR: ${(error as Error).message}`, topic));
     return undefined;
