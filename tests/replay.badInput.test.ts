@@ -2,7 +2,7 @@
 // with the next frame; the summary counts it by reason; nothing good is lost.
 
 import { join } from "node:path";
-import { truncate, writeFile, stat } from "node:fs/promises";
+import { readFile, truncate, writeFile, stat } from "node:fs/promises";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { resolveParameters } from "../src/config/parameters.js";
@@ -154,6 +154,36 @@ describe("bad input during replay", () => {
       expect(d.header.stamp).toEqual(stampAt(i));
       expect(new Float32Array(d.data.slice().buffer)[0]).toBeCloseTo(0.5 + (10 * 20 * i) / 255, 5);
     });
+  });
+
+  it("processes a complete bag up to a damaged chunk, then says where it is", async () => {
+    const frames = Array.from({ length: 12 }, (_, i) => goodFrame(i, 20 * i));
+    const input = await writeCameraBag(join(dir, "damaged.mcap"), frames, { chunkSize: 512 });
+    const bytes = new Uint8Array(await readFile(input));
+    // Damage frame 6's pixels (R=120) inside its chunk; the index and summary stay intact, so
+    // the chunk's CRC is what catches it.
+    const pixels = Buffer.from(solid(120).data);
+    const middle = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(pixels);
+    expect(middle).toBeGreaterThan(0);
+    for (let i = middle; i < middle + 8; i++) bytes[i] = bytes[i]! ^ 0xff;
+    await writeFile(input, bytes);
+    const output = join(dir, "damaged.out.mcap");
+    const { summary } = await run(input, output);
+    expect(summary.truncation?.reason).toMatch(/^unreadable chunk at byte \d+: /);
+    expect(summary.truncation!.offset).toBeLessThanOrEqual(middle);
+    // Frames 0-5 come from chunks before the damaged one.
+    expect(summary.stats.processed).toBeGreaterThanOrEqual(4);
+    expect(summary.stats.processed).toBeLessThanOrEqual(6);
+    const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    depth.forEach((d, i) => expect(d.header.stamp).toEqual(stampAt(i)));
+  });
+
+  it("fails at start when the colour-map range is empty for this model", async () => {
+    const input = await writeCameraBag(join(dir, "cmap.mcap"), [goodFrame(0)]);
+    // The analytic bundle's max_depth is 11 m: a 12 m lower bound leaves nothing to draw.
+    await expect(run(input, join(dir, "cmap.out.mcap"), { "colorize.depth_min": 12 })).rejects.toThrow(
+      /colorize.depth_min \(12\) must be below the colour-map maximum \(11, the model's max_depth\)/,
+    );
   });
 
   it("says so when a bag is truncated before any complete message", async () => {

@@ -65,8 +65,10 @@ export function resizeRgb(
 
 /**
  * Resizes a single-channel float image (e.g. model depth to camera resolution) with OpenCV.
- * NaN spreads to the neighbours the kernel touches (all but "nearest"), so resize raw model
- * output before invalid values are turned into NaN. Same size returns `data` itself.
+ * NaN spreads to the neighbours the kernel touches (all but "nearest"). The pipeline relies on
+ * that: it resizes metres with NaN already marking invalid depth, so a camera pixel interpolated
+ * from an invalid one is invalid too, rather than a blend with a made-up value. Same size returns
+ * `data` itself.
  */
 export function resizeFloat(
   data: Float32Array,

@@ -28,7 +28,7 @@ export interface InputSpec {
   multipleOf: number;
   resize: ResizeMode;
   interpolation: Interpolation;
-  /** Applied to 0..1 pixel values: (v - mean) / std, per channel in `color` order. */
+  /** Applied to 0..1 pixel values: (v - mean) / std, given in R, G, B order whatever `color` says. */
   mean: Triple;
   std: Triple;
   color: ColorOrder;

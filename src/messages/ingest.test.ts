@@ -64,3 +64,12 @@ describe("decodeFrame / FrameDecoder and distortion", () => {
     );
   });
 });
+
+describe("decodeFrame and a CameraInfo of unset size", () => {
+  it("takes the size from the image when CameraInfo width/height are 0 (unknown)", () => {
+    const unsized: CameraCalibration = { ...rectified, width: 0, height: 0 };
+    const { frame } = decodeFrame(pending("/a/image_rect"), unsized);
+    expect(frame.intrinsics).toEqual({ width: W, height: H, fx: 7, fy: 7, cx: 3.5, cy: 2.5 });
+    expect(frame.image.width).toBe(W);
+  });
+});

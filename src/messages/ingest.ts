@@ -51,7 +51,8 @@ export function decodeFrame(
         ? imageToRgb(pending.image.message)
         : decodeCompressedImage(pending.image.message.format, pending.image.message.data);
     checkCalibrationMatchesImage(calibration, decoded.width, decoded.height);
-    const intrinsics = intrinsicsFromCalibration(calibration);
+    // A CameraInfo of unset size (0x0, accepted above as "unknown") describes this image.
+    const intrinsics = intrinsicsFromCalibration(calibration, decoded.width, decoded.height);
     const image = options.rectify ? rectifyRgb(decoded, calibration) : decoded;
     const frame: Frame = {
       cameraTopic: pending.cameraTopic,

@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { Observable, connect, filter, map, merge, tap } from "rxjs";
 import type { CameraCalibration, StageTimings, Stamp } from "../frame.js";
-import { FrameError } from "../errors.js";
+import { FatalError, FrameError } from "../errors.js";
 import { FrameDecoder, type PendingImage } from "../messages/ingest.js";
 import { StampPairer, type PairingEvent } from "./stampPairer.js";
 import { LatestWinsState, latestWins } from "./latestWins.js";
@@ -57,6 +57,11 @@ export interface PipelineOptions {
   readonly stats: CameraStatsRegistry;
   /** Shared with the producer: offline replay awaits `whenReady()` so nothing is dropped. */
   readonly schedulerState?: LatestWinsState;
+  /**
+   * Offline (bag) mode: paired frames queue instead of replacing a waiting one, so none is
+   * dropped even when one CameraInfo pairs several waiting images at once.
+   */
+  readonly lossless?: boolean;
   /** Undistort each image with its CameraInfo before inference (parameter `rectify`). */
   readonly rectify?: boolean;
   /** Input warnings, e.g. a distorted CameraInfo without `rectify` (once per camera). */
@@ -104,7 +109,8 @@ export class CameraStatsRegistry {
 
 /**
  * Pairs images with CameraInfo, schedules paired frames latest-wins, decodes and processes
- * them, and emits one result per image that was not dropped (failures included).
+ * them, and emits one result per image that was not dropped (failures included). A FatalError
+ * from the processor or the sink errors the stream.
  */
 export function cameraPipeline(options: PipelineOptions): (source: Observable<CameraInput>) => Observable<FrameResult> {
   const state = options.schedulerState ?? new LatestWinsState();
@@ -137,6 +143,9 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
       options.processor.release(outputs);
       return { ok: true, outputs, receivedAt: pending.receivedAt };
     } catch (error) {
+      // A FatalError (the inference worker is gone, the output cannot be written) fails every
+      // later frame too: it ends the stream instead of becoming one failed result per frame.
+      if (error instanceof FatalError) throw error;
       return { ok: false, error: asFrameError(error, pending) };
     }
   };
@@ -182,6 +191,7 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
               maxInFlight: options.maxInFlight,
               keyOf: (paired) => paired.pending.cameraTopic,
               onDrop: (paired) => options.stats.recordDropped(paired.pending.cameraTopic),
+              lossless: options.lossless ?? false,
             }, state),
           ),
         ),

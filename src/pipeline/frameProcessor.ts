@@ -21,7 +21,7 @@ import { backProject } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
 import { decimatedSize } from "../geometry/intrinsics.js";
 import { packPointCloud, POINT_STEP, sampleGrid, type PackedPointCloud } from "../geometry/pointcloud2.js";
-import type { DepthsegParams } from "../config/parameters.js";
+import { ParameterError, type DepthsegParams } from "../config/parameters.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
 /** What the geometry stage produced for one frame; all arrays are at camera resolution. */
@@ -302,6 +302,18 @@ export function colorizeMax(params: DepthsegParams, modelMaxDepth: number | unde
   if (params.colorizeMax > 0) return params.colorizeMax;
   if (params.rangeMax > 0) return params.rangeMax;
   return modelMaxDepth ?? 10;
+}
+
+/**
+ * Parameter checks that need the model (resolveParameters cannot see it): an empty colour-map
+ * range would fail every frame, so it is refused once, naming where the maximum came from.
+ */
+export function checkParamsForModel(params: DepthsegParams, modelMaxDepth: number | undefined): void {
+  const max = colorizeMax(params, modelMaxDepth);
+  if (params.colorizeMin < max) return;
+  const source =
+    params.colorizeMax > 0 ? "colorize.depth_max" : params.rangeMax > 0 ? "range.max" : modelMaxDepth !== undefined ? "the model's max_depth" : "the default";
+  throw new ParameterError(`colorize.depth_min (${params.colorizeMin}) must be below the colour-map maximum (${max}, ${source})`);
 }
 
 /** [H, W] of an NCHW (or NHW) output whose channel count must be `channels`. */

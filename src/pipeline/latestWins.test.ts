@@ -98,3 +98,28 @@ describe("latestWins", () => {
     expect(state.waiting).toBe(1);
   });
 });
+
+describe("latestWins lossless (offline)", () => {
+  it("queues items released together instead of dropping them, in order", async () => {
+    const { process, pending, releaseNext } = manualProcess();
+    const state = new LatestWinsState();
+    const source = new Subject<Item>();
+    let drops = 0;
+    const done = lastValueFrom(
+      source.pipe(latestWins(process, { maxInFlight: 1, keyOf: (i) => i.camera, onDrop: () => drops++, lossless: true }, state), toArray()),
+    );
+    for (let seq = 0; seq < 4; seq++) source.next({ camera: "cam", seq });
+    expect(state.waiting).toBe(3);
+    let ready = false;
+    void state.whenReady().then(() => (ready = true));
+    source.complete();
+    for (let k = 0; k < 3; k++) await releaseNext();
+    expect(state.waiting).toBe(0);
+    expect(ready).toBe(false); // the last one is still in flight
+    expect(pending.map((p) => p.item.seq)).toEqual([3]);
+    await releaseNext();
+    expect(ready).toBe(true);
+    expect((await done).map((i) => i.seq)).toEqual([0, 1, 2, 3]);
+    expect(drops).toBe(0);
+  });
+});

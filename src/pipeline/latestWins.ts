@@ -1,7 +1,7 @@
 // Backpressure that never queues stale frames: at most `maxInFlight` items are processed at once,
 // and at most one item per key (camera) waits. A newer item replaces the waiting one, which is
-// reported as dropped. When a slot frees, waiting keys are served round robin so one fast camera
-// cannot starve the others.
+// reported as dropped (with `lossless`, for offline runs, it queues behind it instead). When a
+// slot frees, waiting keys are served round robin so one fast camera cannot starve the others.
 
 import { Observable, type OperatorFunction } from "rxjs";
 
@@ -11,6 +11,12 @@ export interface LatestWinsOptions<T> {
   readonly keyOf: (item: T) => string;
   /** Called for every item replaced while waiting. */
   readonly onDrop?: (dropped: T) => void;
+  /**
+   * Offline (bag) mode: a newer item queues behind a waiting one instead of replacing it, so
+   * nothing is dropped. Needed because one input can release several items at once (a CameraInfo
+   * that pairs several waiting images), which a producer awaiting `whenReady` cannot prevent.
+   */
+  readonly lossless?: boolean;
 }
 
 /** Observable state of the scheduler, for stats and for offline producers that must not drop. */
@@ -71,7 +77,9 @@ export function latestWins<T, R>(
   if (!(options.maxInFlight >= 1)) throw new RangeError("maxInFlight must be >= 1");
   return (source) =>
     new Observable<R>((subscriber) => {
-      const waiting = new Map<string, T>();
+      // Per key, the items waiting in arrival order: at most one unless `lossless`.
+      const waiting = new Map<string, T[]>();
+      let waitingCount = 0;
       // When each key was last served; the least recently served waiting key goes next (round
       // robin that also treats a camera that appears later fairly).
       const lastServed = new Map<string, number>();
@@ -80,10 +88,10 @@ export function latestWins<T, R>(
       let sourceDone = false;
       let closed = false;
 
-      const publishState = (): void => state.update(waiting.size, inFlight, options.maxInFlight);
+      const publishState = (): void => state.update(waitingCount, inFlight, options.maxInFlight);
 
       const finishIfDone = (): void => {
-        if (sourceDone && inFlight === 0 && waiting.size === 0 && !closed) {
+        if (sourceDone && inFlight === 0 && waitingCount === 0 && !closed) {
           closed = true;
           subscriber.complete();
         }
@@ -116,8 +124,10 @@ export function latestWins<T, R>(
             const served = lastServed.get(candidate) ?? 0;
             if (served < oldest) [key, oldest] = [candidate, served];
           }
-          const item = waiting.get(key) as T;
-          waiting.delete(key);
+          const queue = waiting.get(key)!;
+          const item = queue.shift() as T;
+          if (queue.length === 0) waiting.delete(key);
+          waitingCount--;
           start(key, item);
         }
         publishState();
@@ -131,11 +141,14 @@ export function latestWins<T, R>(
             start(key, item);
             return;
           }
-          const hadWaiting = waiting.has(key);
-          const replaced = waiting.get(key);
-          waiting.set(key, item);
+          const queue = waiting.get(key);
+          let replaced: T[] = [];
+          if (!queue) waiting.set(key, [item]);
+          else if (options.lossless) queue.push(item);
+          else replaced = queue.splice(0, queue.length, item);
+          waitingCount += 1 - replaced.length;
           publishState();
-          if (hadWaiting) options.onDrop?.(replaced as T);
+          for (const dropped of replaced) options.onDrop?.(dropped);
           pump();
         },
         error: (error: unknown) => {

@@ -13,12 +13,12 @@ import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
 import { BagWriter } from "../transport/mcap/bagWriter.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
-import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
+import type { CameraInfo, CompressedImage, Image, RosTypeName } from "../messages/types.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
-import { FrameProcessor } from "../pipeline/frameProcessor.js";
+import { FrameProcessor, checkParamsForModel } from "../pipeline/frameProcessor.js";
 import { OutputEncoder } from "../messages/outputMessages.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
@@ -43,8 +43,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
   // Everything opened is closed in reverse order, on success and on every failure path.
   const cleanups: (() => Promise<void>)[] = [];
+  let failed = false;
   try {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
+    checkParamsForModel(params, bundle.outputs.depth.maxDepth);
     const bag = await openBag(options.input).catch((error: unknown) => {
       throw asFatal(error, `cannot read ${options.input}`);
     });
@@ -63,7 +65,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       .catch((error: unknown) => {
         throw asFatal(error, `cannot write ${options.output}`);
       });
-    cleanups.push(() => writer.close());
+    // Closing writes the chunk, summary and footer: a failure there loses output, so it fails the run.
+    cleanups.push(() =>
+      writer.close().catch((error: unknown) => {
+        throw asFatal(error, `cannot write ${options.output}`);
+      }),
+    );
 
     const worker = await InferenceWorker.start({
       bundle,
@@ -91,19 +98,25 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       errors.push(error.message);
       log(error.message);
     });
+    // A failed write is not one frame's problem: the writer refuses every later write, so the
+    // run ends there (FatalError) rather than counting each remaining frame as failed.
+    const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
+      writer.writeRaw(topic, typeName, logTime, bytes).catch((error: unknown) => {
+        throw asFatal(error, `cannot write ${options.output}`);
+      });
     const sink: FrameSink = {
       writeOutputs: async (outputs) => {
         const t0 = performance.now();
         const encoded = encoder.encode(outputs).map((out) => ({ out, bytes: encodeMessage(out.typeName, out.message) }));
         const encodeMs = performance.now() - t0;
         const t1 = performance.now();
-        for (const { out, bytes } of encoded) await writer.writeRaw(out.topic, out.typeName, out.logTime, bytes);
+        for (const { out, bytes } of encoded) await write(out.topic, out.typeName, out.logTime, bytes);
         writeMs.push(performance.now() - t1);
         return encodeMs;
       },
       writeStatus: async (outputs, cameraStats, totalMs) => {
         const status = encoder.status(outputs, cameraStats, totalMs);
-        await writer.writeRaw(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
+        await write(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
       },
     };
     const results = source.pipe(
@@ -115,6 +128,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         select: () => ({ depthColorized: true, labelsColorized: true }),
         stats,
         schedulerState: state,
+        lossless: !options.realtime,
         rectify: params.rectify,
         warn: log,
       }),
@@ -129,6 +143,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       defaultIfEmpty(undefined),
     );
     await lastValueFrom(results);
+    if (stats.all.read === 0 && bag.truncation) {
+      // Nothing of the camera could be read (e.g. every chunk damaged, or an unsupported compression).
+      throw new FatalError(`${options.input}: no camera message could be read: ${bag.truncation.reason}`);
+    }
 
     return {
       input: options.input,
@@ -144,8 +162,20 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       bagWriteMs: writeMs,
       errors,
     };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    // Every cleanup runs even when one fails; the run's own error, if any, is the one reported.
+    let cleanupError: unknown;
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        cleanupError ??= error;
+      }
+    }
+    if (cleanupError !== undefined && !failed) throw cleanupError;
   }
 }
 

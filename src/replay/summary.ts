@@ -42,7 +42,7 @@ export function formatSummary(summary: ReplaySummary): string {
   }
   if (rows.length > 0) lines.push(`  latency ms  ${"p50".padStart(9)}${"p95".padStart(9)}`, ...rows);
   if (summary.truncation) {
-    lines.push(`  input truncated at byte ${summary.truncation.offset}: ${summary.truncation.reason}; frames before it were processed`);
+    lines.push(`  input unreadable from byte ${summary.truncation.offset} (${summary.truncation.reason}); frames before it were processed`);
   }
   return lines.join("\n");
 }

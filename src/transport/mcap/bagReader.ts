@@ -198,15 +198,35 @@ class IndexedBag extends BagBase {
     const ids = this.select(topics);
     if (ids.size === 0) return; // an empty topic list would mean "all topics" to readMessages
     const names = [...new Set([...ids].map((id) => this.channels.get(id)?.topic ?? ""))];
+    let lastLogTime = -1n;
     try {
       for await (const message of this.reader.readMessages({ topics: names, validateCrcs: true })) {
         if (!ids.has(message.channelId)) continue;
+        lastLogTime = message.logTime;
         const out = this.toBagMessage(message);
         if (out !== undefined) yield out;
       }
     } catch (error) {
-      throw new Error(`${this.path}: ${errorText(error)}`, { cause: error });
+      // A damaged chunk in an otherwise complete file: like a truncated one, everything before
+      // it has been yielded, and the caller is told where reading stopped.
+      const offset = this.#chunkAfter(lastLogTime);
+      this.truncation = { offset, reason: `unreadable chunk at byte ${offset}: ${errorText(error)}` };
     }
+  }
+
+  /**
+   * File offset of the chunk that failed: the reader loads chunks in log-time order, so it is the
+   * earliest one starting after the last message yielded (an estimate when chunks overlap).
+   */
+  #chunkAfter(logTime: bigint): number {
+    let best: { start: bigint; offset: bigint } | undefined;
+    for (const chunk of this.reader.chunkIndexes) {
+      if (chunk.messageStartTime <= logTime) continue;
+      if (!best || chunk.messageStartTime < best.start) {
+        best = { start: chunk.messageStartTime, offset: chunk.chunkStartOffset };
+      }
+    }
+    return Number(best?.offset ?? 0n);
   }
 }
 

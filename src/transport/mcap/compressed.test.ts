@@ -155,9 +155,14 @@ describe("zstd-compressed chunks (committed fixture, as rosbag2's zstd presets w
     broken[second.dataOffset] = (broken[second.dataOffset] ?? 0) ^ 0xff; // the zstd frame magic
     const path = join(dir, "zstd-corrupt.mcap");
     await writeFile(path, broken);
-    await expect(readAll(path)).rejects.toThrow(
-      new RegExp(`^${path}: zstd chunk of ${second.chunk.records.byteLength} bytes could not be decompressed \\(corrupt chunk\\?\\): .+`),
+    // Indexed: the messages of the good first chunk, then the damaged chunk is named.
+    const indexed = await readAll(path);
+    expectSameMessages(indexed.messages, expected.filter((m) => m.logTime <= (chunks[0]?.chunk.messageEndTime ?? -1n)));
+    expect(indexed.bag.truncation?.reason).toMatch(
+      new RegExp(`^unreadable chunk at byte \\d+: zstd chunk of ${second.chunk.records.byteLength} bytes could not be decompressed \\(corrupt chunk\\?\\): .+`),
     );
+    expect(indexed.bag.truncation?.offset).toBeGreaterThan(chunks[0]?.end ?? Infinity);
+    expect(indexed.bag.truncation?.offset).toBeLessThan(second.dataOffset);
 
     const cutPath = join(dir, "zstd-corrupt-cut.mcap");
     await writeFile(cutPath, cutInsideChunk(broken, chunks, chunks.length - 1).bytes);
@@ -263,9 +268,11 @@ describe("lz4-compressed chunks (LZ4 frame format)", () => {
     const corrupt = join(dir, "lz4-corrupt.mcap");
     await writeFile(corrupt, broken);
     const { records, uncompressedSize } = second.chunk;
-    await expect(readAll(corrupt)).rejects.toThrow(
+    const { messages, bag } = await readAll(corrupt);
+    expectSameMessages(messages, expected.filter((m) => m.logTime <= (chunks[0]?.chunk.messageEndTime ?? -1n)));
+    expect(bag.truncation?.reason).toMatch(
       new RegExp(
-        `^${corrupt}: lz4 chunk of ${records.byteLength} bytes decompressed to \\d+ bytes, but its uncompressed_size is ${uncompressedSize} \\(corrupt chunk\\?\\)$`,
+        `^unreadable chunk at byte \\d+: lz4 chunk of ${records.byteLength} bytes decompressed to \\d+ bytes, but its uncompressed_size is ${uncompressedSize} \\(corrupt chunk\\?\\)$`,
       ),
     );
   });
@@ -273,6 +280,8 @@ describe("lz4-compressed chunks (LZ4 frame format)", () => {
   it("still names a compression it does not support", async () => {
     const snappy = join(dir, "snappy.mcap");
     await writeCompressedBag(snappy, expected, (chunk) => ({ compression: "snappy", compressedData: chunk }));
-    await expect(readAll(snappy)).rejects.toThrow(/Unsupported compression snappy/);
+    const { messages, bag } = await readAll(snappy);
+    expect(messages).toEqual([]);
+    expect(bag.truncation?.reason).toMatch(/Unsupported compression snappy/);
   });
 });
