@@ -8,7 +8,8 @@ import { loadParamsFile } from "./config/paramsFile.js";
 import { replay } from "./replay/replay.js";
 import { formatSummary } from "./replay/summary.js";
 import { loadModelBundle } from "./inference/bundle.js";
-import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "./paths.js";
+import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, SAMPLE_BAG } from "./paths.js";
+import { runDemo } from "./demo/demo.js";
 import { evaluate } from "./eval/evaluate.js";
 import { formatReport, reportJson } from "./eval/report.js";
 import { ALIGN_MODES, type AlignMode } from "./eval/alignment.js";
@@ -26,6 +27,8 @@ Commands:
       [--model <bundle dir>] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
       [--depth-scale S] [--ignore-index N|none] [--json <out.json>] [--verbose] [--params <params.yaml>]
       [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T]
+  demo [--out <dir>] [--model <bundle dir>]
+                                      Replay + eval of the bundled sample, with PNG previews (npm start)
   run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2)
   models [<bundle dir>]               Show a model bundle (default: the bundled models/tiny)
   help | --help                       This text
@@ -42,6 +45,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await evalCommand(rest);
       case "run":
         return runCommand();
+      case "demo":
+        return await demoCommand(rest);
       case "models":
         return await modelsCommand(rest);
       case "version":
@@ -209,6 +214,38 @@ function ignoreIndexOption(value: string | undefined): number | undefined {
     throw new UsageError(`--ignore-index must be an integer in 0..65535 or "none", got "${value}"`);
   }
   return number;
+}
+
+async function demoCommand(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        out: { type: "string", short: "o", default: join("out", "demo") },
+        model: { type: "string", short: "m" },
+        params: { type: "string", short: "p" },
+        quiet: { type: "boolean", short: "q", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  const fromFile = values.params ? await loadParamsFile(values.params) : {};
+  const params = resolveParameters({ ...fromFile, ...(values.model !== undefined ? { model: values.model } : {}) });
+  const result = await runDemo({
+    sampleBag: SAMPLE_BAG,
+    outDir: values.out,
+    params,
+    log: (line) => process.stderr.write(`${line}\n`),
+    showProgress: !values.quiet,
+  });
+  process.stdout.write(`${formatSummary(result.summary)}\n\n`);
+  process.stdout.write(`eval of ${result.report.settings.model} against the sample's ground truth:\n`);
+  process.stdout.write(`${formatReport(result.report, false)}\n\n`);
+  process.stdout.write(`outputs: ${result.outputBag}\npreviews (camera | depth | labels): ${result.previews.length} PNGs in ${join(values.out, "previews")}\n`);
+  return 0;
 }
 
 function runCommand(): number {
