@@ -18,19 +18,19 @@ function captureOutput() {
 describe("quick start", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("depthseg replay samples/sample.mcap --out ... processes every frame at 640x480", async () => {
+  it("depthseg replay samples/sample.mcap --out ... processes every frame of the 320x240 sample", async () => {
     const dir = await tempDir();
     const output = join(dir, "nested", "sample.depthseg.mcap");
     const out = captureOutput();
     const code = await main(["replay", SAMPLE_BAG, "--out", output, "--quiet"]);
     vi.restoreAllMocks();
     expect(code, out.stderr).toBe(0);
-    expect(out.stdout).toMatch(/frames {5}read 20, processed 20, dropped 0, failed 0/);
+    expect(out.stdout).toMatch(/frames {5}read 12, processed 12, dropped 0, failed 0/);
     expect(out.stdout).toMatch(/inference\s+\d+\.\d\d\s+\d+\.\d\d/);
     const bag = await readOutputBag(output);
     const depth = typed(bag, "/depthseg/depth/image", "sensor_msgs/msg/Image");
-    expect(depth).toHaveLength(20);
-    expect([depth[0]!.width, depth[0]!.height, depth[0]!.encoding]).toEqual([640, 480, "32FC1"]);
+    expect(depth).toHaveLength(12);
+    expect([depth[0]!.width, depth[0]!.height, depth[0]!.encoding]).toEqual([320, 240, "32FC1"]);
     const metres = new Float32Array(depth[0]!.data.slice().buffer);
     const finite = metres.filter(Number.isFinite);
     // The tiny model's metric head is softplus*1.5+0.5 capped by max_depth 10: every metre in range.
@@ -39,7 +39,7 @@ describe("quick start", () => {
     for (const z of finite) [min, max] = [Math.min(min, z), Math.max(max, z)];
     expect(min).toBeGreaterThanOrEqual(0.5);
     expect(max).toBeLessThanOrEqual(10);
-    expect(typed(bag, "/depthseg/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 640, height: 480 });
+    expect(typed(bag, "/depthseg/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 320, height: 240 });
   });
 
   it("--params applies a params file; flags override it", async () => {
@@ -58,7 +58,7 @@ describe("quick start", () => {
     vi.restoreAllMocks();
     expect(code, out.stderr).toBe(0);
     const bag = await readOutputBag(output);
-    expect(typed(bag, "/robot/perception/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 160, height: 120 });
+    expect(typed(bag, "/robot/perception/points", "sensor_msgs/msg/PointCloud2")[0]).toMatchObject({ width: 80, height: 60 });
     expect(bag.has("/depthseg/points")).toBe(false);
   });
 
