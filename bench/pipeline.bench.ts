@@ -29,7 +29,7 @@ import type { CompressedImage } from "../src/messages/types.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../src/pipeline/cameraPipeline.js";
 import { FrameProcessor, type FrameOutputs, type OutputSelection } from "../src/pipeline/frameProcessor.js";
 import { LatestWinsState } from "../src/pipeline/latestWins.js";
-import { DEFAULT_MODEL_DIR } from "../src/paths.js";
+import { TINY_MODEL_DIR } from "../src/paths.js";
 import { drawScene } from "../tools/make-sample-bag.js";
 
 const WIDTH = 640;
@@ -122,7 +122,7 @@ function gcBetween(from: number, to: number): { ms: number; count: number } {
 const started = performance.now();
 const machineBefore = machineBusyMs();
 const selfBefore = process.cpuUsage();
-const bundle = await loadModelBundle(DEFAULT_MODEL_DIR);
+const bundle = await loadModelBundle(TINY_MODEL_DIR);
 const params = resolveParameters({ execution_providers: PROVIDERS, intra_op_threads: INTRA_OP_THREADS });
 const calibration: CameraCalibration = pinholeCalibration(WIDTH, HEIGHT, 525, 525, 319.5, 239.5);
 const jpegs = Array.from({ length: DISTINCT_FRAMES }, (_, i) => encodeJpeg(drawScene(i * 2), 85));

@@ -30,7 +30,7 @@ Commands:
   demo [--out <dir>] [--model <bundle dir>]
                                       Replay + eval of the bundled sample, with PNG previews (npm start)
   run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2)
-  models [<bundle dir>]               Show a model bundle (default: the bundled models/tiny)
+  models [<bundle dir>]               Show a model bundle (default: the bundled models/demo)
   help | --help                       This text
   version | --version
 `;
@@ -233,7 +233,12 @@ async function demoCommand(args: readonly string[]): Promise<number> {
   }
   const { values } = parsed;
   const fromFile = values.params ? await loadParamsFile(values.params) : {};
-  const params = resolveParameters({ ...fromFile, ...(values.model !== undefined ? { model: values.model } : {}) });
+  const params = resolveParameters({
+    // The sample's rooms are 2-8 m deep: a colour map over the model's whole 15 m would be flat.
+    "colorize.depth_max": 8,
+    ...fromFile,
+    ...(values.model !== undefined ? { model: values.model } : {}),
+  });
   const result = await runDemo({
     sampleBag: SAMPLE_BAG,
     outDir: values.out,

@@ -42,7 +42,7 @@ export const EXECUTION_PROVIDERS = ["tensorrt", "cuda", "coreml", "dml", "cpu"] 
 
 export const PARAMETER_SPECS: readonly ParameterSpec[] = [
   { name: "model", type: "string", default: "", dynamic: false,
-    description: "Model bundle folder (model.yaml + .onnx). Empty: the bundled models/tiny." },
+    description: "Model bundle folder (model.yaml + .onnx). Empty: the bundled models/demo." },
   { name: "image_topic", type: "string", default: "", dynamic: false,
     description: "Camera image topic (Image or CompressedImage). Empty: found in the bag." },
   { name: "camera_info_topic", type: "string", default: "", dynamic: false,

@@ -217,7 +217,7 @@ file: model.onnx
 input:
   name: image
   size: [{h}, {w}]          # [height, width]
-  multiple_of: 16
+  multiple_of: 8
   resize: keep_aspect_lower_bound
   interpolation: linear
   mean: {MEAN}
