@@ -3,6 +3,7 @@
 // dataset, and segmentation metrics (segmentationMetrics.ts) from the confusion matrix of the
 // whole dataset.
 
+import { CleanupStack } from "../cleanupStack.js";
 import type { DepthsegParams } from "../config/parameters.js";
 import { FatalError, FrameError } from "../errors.js";
 import type { DepthKind } from "../frame.js";
@@ -97,9 +98,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     warnings.push(line);
     options.log(line);
   };
-  const cleanups: (() => Promise<void>)[] = [];
-  let failed = false;
-  try {
+  return CleanupStack.run(async (cleanups) => {
     // The dataset first: a wrong path or layout fails before any model is loaded.
     const dataset = await openDataset(options.data, {
       depthScale: options.depthScale,
@@ -210,18 +209,5 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
       ...(confusion ? { segmentation: { ...confusion.metrics(), ignoreIndex: options.ignoreIndex ?? null } } : {}),
       warnings,
     };
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    let cleanupError: unknown;
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        cleanupError ??= error;
-      }
-    }
-    if (cleanupError !== undefined && !failed) throw cleanupError;
-  }
+  });
 }

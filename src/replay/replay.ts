@@ -1,5 +1,6 @@
 // `depthseg replay`: a rosbag2 MCAP in, the node's outputs written to another MCAP.
 
+import { CleanupStack } from "../cleanupStack.js";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -42,9 +43,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     throw new FatalError(`--out must differ from the input bag (${options.input})`);
   }
   // Everything opened is closed in reverse order, on success and on every failure path.
-  const cleanups: (() => Promise<void>)[] = [];
-  let failed = false;
-  try {
+  return CleanupStack.run(async (cleanups) => {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
     checkParamsForModel(params, bundle.outputs.depth.maxDepth);
     const bag = await openBag(options.input).catch((error: unknown) => {
@@ -162,21 +161,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       bagWriteMs: writeMs,
       errors,
     };
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    // Every cleanup runs even when one fails; the run's own error, if any, is the one reported.
-    let cleanupError: unknown;
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        cleanupError ??= error;
-      }
-    }
-    if (cleanupError !== undefined && !failed) throw cleanupError;
-  }
+  });
 }
 
 /** Input/output problems end the run with a message, not a stack trace. */

@@ -1,0 +1,38 @@
+// Resources a run opens (bags, the inference worker, the output writer) are closed in reverse
+// order on every path. Every cleanup runs even when one fails, and the run's own error, if any,
+// is the one reported: a failing close must not hide why the run stopped.
+
+export class CleanupStack {
+  readonly #cleanups: (() => Promise<void>)[] = [];
+
+  push(cleanup: () => Promise<void>): void {
+    this.#cleanups.push(cleanup);
+  }
+
+  /** Runs `body`, then every cleanup in reverse order. */
+  static async run<T>(body: (stack: CleanupStack) => Promise<T>): Promise<T> {
+    const stack = new CleanupStack();
+    let result: T;
+    try {
+      result = await body(stack);
+    } catch (error) {
+      await stack.#closeAll();
+      throw error;
+    }
+    const cleanupError = await stack.#closeAll();
+    if (cleanupError !== undefined) throw cleanupError;
+    return result;
+  }
+
+  async #closeAll(): Promise<unknown> {
+    let firstError: unknown;
+    for (const cleanup of this.#cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    return firstError;
+  }
+}
