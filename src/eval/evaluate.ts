@@ -8,8 +8,7 @@ import type { DepthsegParams } from "../config/parameters.js";
 import { FatalError, FrameError } from "../errors.js";
 import type { DepthKind } from "../frame.js";
 import { loadModelBundle } from "../inference/bundle.js";
-import { InferenceWorker } from "../inference/inferenceWorker.js";
-import { describeFallbacks } from "../inference/providers.js";
+import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { FrameProcessor, checkParamsForModel } from "../pipeline/frameProcessor.js";
@@ -125,14 +124,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     const confusion = dataset.hasLabels && segmentation ? new ConfusionMatrix(segmentation.labels.classes) : undefined;
 
     cv(); // load OpenCV now: a missing binding fails here, not mid-dataset
-    const worker = await InferenceWorker.start({
-      bundle,
-      providers: params.executionProviders,
-      intraOpThreads: params.intraOpThreads,
-      interOpThreads: params.interOpThreads,
-    });
+    const worker = await startInferenceWorker(bundle, params, options.log);
     cleanups.push(() => worker.close());
-    if (worker.fallbacks.length > 0) options.log(`execution providers: ${describeFallbacks(worker)}`);
     const processor = new FrameProcessor(bundle, worker, () => params);
 
     const frames: FrameResult[] = [];

@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { FatalError, FrameError } from "../errors.js";
 import { bundleOutputNames, validateBundleAgainstGraph, type ModelBundle } from "./bundle.js";
-import type { ProviderFailure } from "./providers.js";
+import { describeFallbacks, type ProviderFailure } from "./providers.js";
 import {
   transferable,
   type LoadedResponse,
@@ -157,4 +157,27 @@ function load(worker: Worker, request: WorkerRequest): Promise<LoadedResponse> {
     worker.on("exit", onExit);
     worker.postMessage(request);
   });
+}
+
+/** The run settings a worker needs; DepthsegParams has them under these names. */
+export interface WorkerSettings {
+  readonly executionProviders: readonly string[];
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+}
+
+/** Starts a worker for a run and logs, once and in one line, any provider it had to skip. */
+export async function startInferenceWorker(
+  bundle: ModelBundle,
+  settings: WorkerSettings,
+  log: (line: string) => void,
+): Promise<InferenceWorker> {
+  const worker = await InferenceWorker.start({
+    bundle,
+    providers: settings.executionProviders,
+    intraOpThreads: settings.intraOpThreads,
+    interOpThreads: settings.interOpThreads,
+  });
+  if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
+  return worker;
 }

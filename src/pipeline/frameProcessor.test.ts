@@ -2,6 +2,7 @@
 // fresh processor (fresh arrays) computes for that frame alone, with one or two frames in flight,
 // with decimation, and across a camera resolution change.
 
+import { FRAME_ID, rgb8 } from "../../tests/support/cameraBag.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,19 +55,8 @@ function pending(index: number, image: RgbImage): PendingImage {
   return {
     cameraTopic: TOPIC,
     stamp: stampOf(index),
-    frameId: "cam",
-    image: {
-      encoding: "raw",
-      message: {
-        header: { stamp: stampOf(index), frame_id: "cam" },
-        height: image.height,
-        width: image.width,
-        encoding: "rgb8",
-        is_bigendian: 0,
-        step: image.width * 3,
-        data: image.data,
-      },
-    },
+    frameId: FRAME_ID,
+    image: { encoding: "raw", message: rgb8(stampOf(index), image) },
     receivedAt: performance.now(),
   };
 }

@@ -7,8 +7,7 @@ import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
 import { loadModelBundle } from "../inference/bundle.js";
-import { InferenceWorker } from "../inference/inferenceWorker.js";
-import { describeFallbacks } from "../inference/providers.js";
+import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
 import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
 import { BagWriter } from "../transport/mcap/bagWriter.js";
@@ -71,15 +70,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       }),
     );
 
-    const worker = await InferenceWorker.start({
-      bundle,
-      providers: params.executionProviders,
-      intraOpThreads: params.intraOpThreads,
-      interOpThreads: params.interOpThreads,
-    });
+    const worker = await startInferenceWorker(bundle, params, log);
     cleanups.push(() => worker.close());
-    // One line, once: which providers were skipped and why, and what runs instead.
-    if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
 
     const stats = new CameraStatsRegistry();
     const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
