@@ -16,17 +16,18 @@ export class CleanupStack {
     try {
       result = await body(stack);
     } catch (error) {
-      await stack.#closeAll();
+      await stack.closeAll();
       throw error;
     }
-    const cleanupError = await stack.#closeAll();
+    const cleanupError = await stack.closeAll();
     if (cleanupError !== undefined) throw cleanupError;
     return result;
   }
 
-  async #closeAll(): Promise<unknown> {
+  /** Runs every cleanup in reverse order; resolves to the first error, if any (never rejects). */
+  async closeAll(): Promise<unknown> {
     let firstError: unknown;
-    for (const cleanup of this.#cleanups.reverse()) {
+    for (const cleanup of this.#cleanups.splice(0).reverse()) {
       try {
         await cleanup();
       } catch (error) {

@@ -16,6 +16,8 @@ import { ALIGN_MODES, type AlignMode } from "./eval/alignment.js";
 import { DEFAULT_DEPTH_SCALE } from "./eval/datasets.js";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { LiveNode } from "./transport/ros/liveNode.js";
+import { ROS_NOT_SOURCED, loadRclnodejs, rosEnvironment } from "./transport/ros/rosEnvironment.js";
 
 const USAGE = `Usage: depthseg <command> [options]
 
@@ -29,7 +31,7 @@ Commands:
       [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T]
   demo [--out <dir>] [--model <bundle dir>]
                                       Replay + eval of the bundled sample, with PNG previews (npm start)
-  run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2)
+  run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2; run --help for details)
   models [<bundle dir>]               Show a model bundle (default: the bundled models/demo)
   help | --help                       This text
   version | --version
@@ -44,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "eval":
         return await evalCommand(rest);
       case "run":
-        return runCommand();
+        return await runCommand(rest);
       case "demo":
         return await demoCommand(rest);
       case "models":
@@ -253,17 +255,54 @@ async function demoCommand(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-function runCommand(): number {
-  if (!process.env["AMENT_PREFIX_PATH"] && !process.env["ROS_DISTRO"]) {
-    process.stderr.write(
-      "depthseg run: ROS 2 is not sourced (AMENT_PREFIX_PATH and ROS_DISTRO are unset).\n" +
-        "Source your ROS 2 installation (e.g. `source /opt/ros/jazzy/setup.bash`) and reinstall so rclnodejs builds,\n" +
-        "or process recordings offline with `depthseg replay <in.mcap> --out <out.mcap>`.\n",
-    );
+const RUN_USAGE = `Usage: depthseg run [--ros-args ...]
+
+Runs the live ROS 2 node "depthseg" (ROS 2 must be sourced). Everything is set the ROS way:
+  --ros-args --params-file config/depthseg.params.yaml   parameters (see README)
+             -p model:=/path/to/bundle                   one parameter
+             -r image:=/camera/color/image_raw           remap inputs (also camera_info, image/compressed)
+             -r __ns:=/depthseg                          node namespace (outputs go under it)
+Stop with Ctrl-C or SIGTERM: frames in flight finish, then the node exits with 0.
+`;
+
+async function runCommand(args: readonly string[]): Promise<number> {
+  const rosArgsAt = args.indexOf("--ros-args");
+  const ownArgs = rosArgsAt === -1 ? args : args.slice(0, rosArgsAt);
+  if (ownArgs.includes("--help") || ownArgs.includes("-h")) {
+    process.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  if (ownArgs.length > 0) {
+    throw new UsageError(`run takes ROS arguments only (after --ros-args), got "${ownArgs.join(" ")}"; e.g. -p model:=<bundle>`);
+  }
+  if (!rosEnvironment().sourced) {
+    process.stderr.write(`depthseg run: ${ROS_NOT_SOURCED}\n`);
     return 1;
   }
-  process.stderr.write("depthseg run: the live ROS 2 node is not part of this version yet; use `depthseg replay`.\n");
-  return 1;
+  const rcl = loadRclnodejs();
+  const node = await LiveNode.start({ rcl, argv: [process.argv[0] ?? "node", process.argv[1] ?? "depthseg", ...args] });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`depthseg run: ${signal} again, exiting without waiting\n`);
+      process.exit(130);
+    }
+    void node.shutdown(`${signal} received`);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await node.stopped;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  const code = node.fatalError ? 1 : 0;
+  if (node.fatalError) process.stderr.write(`depthseg run: ${node.fatalError.message}\n`);
+  // Everything is closed; should a native handle still hold the event loop, do not hang on exit.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }
 
 async function modelsCommand(args: readonly string[]): Promise<number> {

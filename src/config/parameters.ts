@@ -3,11 +3,16 @@
 
 export type ParameterValue = boolean | number | string | readonly string[];
 
+/** Which commands read a parameter: the live node declares "both" and "live" ones as ROS parameters. */
+export type ParameterUse = "both" | "replay" | "live";
+
 interface BaseSpec {
   readonly name: string;
   readonly description: string;
   /** Changeable while running (live node); read-only ones need a restart. */
   readonly dynamic: boolean;
+  /** Default "both". */
+  readonly use?: ParameterUse;
 }
 export interface BoolSpec extends BaseSpec {
   readonly type: "bool";
@@ -34,6 +39,8 @@ export interface StringArraySpec extends BaseSpec {
   readonly type: "string_array";
   readonly default: readonly string[];
   readonly choices?: readonly string[];
+  /** An empty list is refused unless this is set. */
+  readonly allowEmpty?: boolean;
 }
 export type ParameterSpec = BoolSpec | IntSpec | DoubleSpec | StringSpec | StringArraySpec;
 
@@ -43,14 +50,16 @@ export const EXECUTION_PROVIDERS = ["tensorrt", "cuda", "coreml", "dml", "cpu"] 
 export const PARAMETER_SPECS: readonly ParameterSpec[] = [
   { name: "model", type: "string", default: "", dynamic: false,
     description: "Model bundle folder (model.yaml + .onnx). Empty: the bundled models/demo." },
-  { name: "image_topic", type: "string", default: "", dynamic: false,
-    description: "Camera image topic (Image or CompressedImage). Empty: found in the bag." },
-  { name: "camera_info_topic", type: "string", default: "", dynamic: false,
-    description: "CameraInfo topic. Empty: <image topic's parent>/camera_info, or found in the bag." },
-  { name: "input_transport", type: "string", default: "raw", choices: ["raw", "compressed"], dynamic: false,
+  { name: "image_topic", type: "string", default: "", dynamic: false, use: "replay",
+    description: "Replay: camera image topic in the bag (Image or CompressedImage). Empty: found in the bag." },
+  { name: "camera_info_topic", type: "string", default: "", dynamic: false, use: "replay",
+    description: "Replay: CameraInfo topic. Empty: <image topic's parent>/camera_info, or found in the bag." },
+  { name: "input_transport", type: "string", default: "raw", choices: ["raw", "compressed"], dynamic: false, use: "live",
     description: "Live node: subscribe to `image` (raw) or `image/compressed`." },
-  { name: "output_namespace", type: "string", default: "/depthseg", dynamic: false,
-    description: "Prefix of the output topics written by replay (the live node uses its own namespace)." },
+  { name: "cameras", type: "string_array", default: [], allowEmpty: true, dynamic: false, use: "live",
+    description: "Live node: camera namespaces served by one process (e.g. [front, rear]: topics front/image, front/depth/image, ...). Empty: one camera on `image`, `camera_info`." },
+  { name: "output_namespace", type: "string", default: "/depthseg", dynamic: false, use: "replay",
+    description: "Replay: prefix of the output topics in the bag (the live node publishes in its own namespace)." },
   { name: "sync_slop", type: "double", default: 0.0, min: 0, max: 1, dynamic: true,
     description: "Image/CameraInfo pairing tolerance in seconds; 0 pairs exact stamps only." },
   { name: "rectify", type: "bool", default: false, dynamic: false,
@@ -88,6 +97,7 @@ export interface DepthsegParams {
   readonly imageTopic: string;
   readonly cameraInfoTopic: string;
   readonly inputTransport: "raw" | "compressed";
+  readonly cameras: readonly string[];
   readonly outputNamespace: string;
   readonly syncSlopSec: number;
   readonly rectify: boolean;
@@ -142,7 +152,7 @@ export function validateParameter(name: string, value: unknown): ParameterValue 
       if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
         throw typeError(spec, value);
       }
-      if (value.length === 0) throw new ParameterError(`parameter "${name}" must not be empty`);
+      if (value.length === 0 && !spec.allowEmpty) throw new ParameterError(`parameter "${name}" must not be empty`);
       const bad = spec.choices ? value.filter((v) => !spec.choices!.includes(v)) : [];
       if (bad.length > 0) {
         throw new ParameterError(
@@ -165,11 +175,25 @@ function typeError(spec: ParameterSpec, value: unknown): ParameterError {
   return new ParameterError(`parameter "${spec.name}" must be ${spec.type}, got ${JSON.stringify(value)}`);
 }
 
-/** Defaults overlaid with the given raw values (dotted names), validated, plus cross-field checks. */
+/** Parameters that ROS itself reads (a shared params file may set them); not ours to check. */
+const ROS_OWNED_PARAMETERS = new Set(["use_sim_time", "start_type_description_service"]);
+/** rclcpp's per-topic QoS override parameters (see transport/ros/qosProfiles.ts). */
+export const QOS_OVERRIDES_PREFIX = "qos_overrides.";
+
+export function isRosOwnedParameter(name: string): boolean {
+  return ROS_OWNED_PARAMETERS.has(name) || name.startsWith(QOS_OVERRIDES_PREFIX);
+}
+
+/**
+ * Defaults overlaid with the given raw values (dotted names), validated, plus cross-field checks.
+ * ROS's own parameters (use_sim_time, qos_overrides.*) are skipped: the live node handles them.
+ */
 export function resolveParameters(raw: Readonly<Record<string, unknown>>): DepthsegParams {
   const values = new Map<string, ParameterValue>();
   for (const spec of PARAMETER_SPECS) values.set(spec.name, spec.default);
-  for (const [name, value] of Object.entries(raw)) values.set(name, validateParameter(name, value));
+  for (const [name, value] of Object.entries(raw)) {
+    if (!isRosOwnedParameter(name)) values.set(name, validateParameter(name, value));
+  }
 
   const get = <T extends ParameterValue>(name: string): T => values.get(name) as T;
   const params: DepthsegParams = {
@@ -177,6 +201,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     imageTopic: get<string>("image_topic"),
     cameraInfoTopic: get<string>("camera_info_topic"),
     inputTransport: get<"raw" | "compressed">("input_transport"),
+    cameras: get<readonly string[]>("cameras"),
     outputNamespace: get<string>("output_namespace"),
     syncSlopSec: get<number>("sync_slop"),
     rectify: get<boolean>("rectify"),
@@ -201,8 +226,32 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
       `colorize.depth_max (${params.colorizeMax}) must be greater than colorize.depth_min (${params.colorizeMin})`,
     );
   }
+  checkCameraNamespaces(params.cameras);
   if (!params.outputNamespace.startsWith("/")) {
     throw new ParameterError(`output_namespace must be absolute (start with "/"), got "${params.outputNamespace}"`);
   }
   return params;
+}
+
+/** A ROS name (relative or absolute) made of tokens: letters, digits, underscores; no empty token. */
+const ROS_NAME = /^\/?[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+function checkCameraNamespaces(cameras: readonly string[]): void {
+  for (const camera of cameras) {
+    if (!ROS_NAME.test(camera)) {
+      throw new ParameterError(
+        `cameras: "${camera}" is not a valid ROS namespace (tokens of letters, digits and _, separated by /, no trailing /)`,
+      );
+    }
+  }
+  const seen = new Set<string>();
+  for (const camera of cameras) {
+    if (seen.has(camera)) throw new ParameterError(`cameras: "${camera}" is listed twice`);
+    seen.add(camera);
+  }
+}
+
+/** The specs a command reads: the live node declares these as ROS parameters. */
+export function specsFor(command: "replay" | "live"): ParameterSpec[] {
+  return PARAMETER_SPECS.filter((spec) => (spec.use ?? "both") === "both" || spec.use === command);
 }

@@ -12,9 +12,11 @@ describe("parameter documentation", () => {
     expect(readme).toContain(parameterTableMarkdown());
   });
 
-  it("config/depthseg.params.yaml sets every parameter, to its default", async () => {
+  it("config/depthseg.params.yaml sets every parameter but `cameras`, to its default", async () => {
     const values = await loadParamsFile(join(PACKAGE_ROOT, "config", "depthseg.params.yaml"));
-    expect(Object.keys(values).sort()).toEqual(PARAMETER_SPECS.map((s) => s.name).sort());
+    // cameras defaults to an empty list, which rcl's YAML parser cannot read: it is a comment there.
+    const expected = PARAMETER_SPECS.map((s) => s.name).filter((name) => name !== "cameras");
+    expect(Object.keys(values).sort()).toEqual(expected.sort());
     expect(resolveParameters(values)).toEqual(resolveParameters({}));
   });
 });

@@ -38,6 +38,11 @@ const localDefinitions: ReadonlyMap<string, MessageDefinition> = new Map([
 
 const commonDefinitions: Readonly<Record<string, MessageDefinition>> = ros2jazzy;
 
+/** Every definition we know by short name: ROS 2 Jazzy's common packages, vision_msgs, depthseg. */
+export function knownDefinitions(): Record<string, MessageDefinition> {
+  return { ...commonDefinitions, ...Object.fromEntries(localDefinitions) };
+}
+
 /** Definition by short name ("sensor_msgs/Image"), local ones first. */
 export function lookupDefinition(shortName: string): MessageDefinition | undefined {
   return localDefinitions.get(shortName) ?? commonDefinitions[shortName];

@@ -7,7 +7,7 @@ import type { FrameOutputs } from "../pipeline/frameProcessor.js";
 import type { PipelineStats } from "../pipeline/stats.js";
 import { calibrationToCameraInfo } from "./camera.js";
 import { depthImage, header, labelImage, labelInfo, perceptionStatus, pointCloud2, rgbImage } from "./outputs.js";
-import type { RosMessageMap, RosTypeName } from "./types.js";
+import type { Header, RosMessageMap, RosTypeName } from "./types.js";
 
 /** Output topic names relative to the node's namespace (DESIGN.md). */
 export const OUTPUT_TOPICS = {
@@ -69,12 +69,8 @@ export class OutputEncoder {
       out.push({ topic: this.topic(name), typeName, logTime, message } as OutputMessage);
     };
 
-    const segmentation = this.#bundle.outputs.segmentation;
-    if (segmentation && !this.#labelInfoSent) {
-      // Latched (transient local) on a live node: sent once, before the first label image.
-      push(OUTPUT_TOPICS.labelInfo, "vision_msgs/msg/LabelInfo", labelInfo(hdr, segmentation.labels.classes, 0));
-      this.#labelInfoSent = true;
-    }
+    const info = this.labelInfo(hdr, logTime);
+    if (info) out.push(info);
     push(OUTPUT_TOPICS.depth, "sensor_msgs/msg/Image", depthImage(hdr, outputs.depth, width, height));
     // Depth is published at the camera resolution, so its intrinsics are the camera's.
     push(OUTPUT_TOPICS.depthInfo, "sensor_msgs/msg/CameraInfo", calibrationToCameraInfo(hdr, frame.calibration));
@@ -102,6 +98,23 @@ export class OutputEncoder {
       push(OUTPUT_TOPICS.labelsColorized, "sensor_msgs/msg/Image", rgbImage(hdr, outputs.labelsColorized, width, height));
     }
     return out;
+  }
+
+  /**
+   * LabelInfo, the first time it is asked for (undefined after that, or without segmentation).
+   * Latched (transient local) on a live node, which sends it at start; replay writes it before
+   * the first label image.
+   */
+  labelInfo(hdr: Header, logTime: bigint): OutputMessage | undefined {
+    const segmentation = this.#bundle.outputs.segmentation;
+    if (!segmentation || this.#labelInfoSent) return undefined;
+    this.#labelInfoSent = true;
+    return {
+      topic: this.topic(OUTPUT_TOPICS.labelInfo),
+      typeName: "vision_msgs/msg/LabelInfo",
+      logTime,
+      message: labelInfo(hdr, segmentation.labels.classes, 0),
+    };
   }
 
   status(outputs: FrameOutputs, cameraStats: PipelineStats, totalMs: number): OutputMessage {
