@@ -18,6 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LiveNode } from "./transport/ros/liveNode.js";
 import { ROS_NOT_SOURCED, loadRclnodejs, rosEnvironment } from "./transport/ros/rosEnvironment.js";
+import type { RclModule } from "./transport/ros/rclPort.js";
 
 const USAGE = `Usage: depthseg <command> [options]
 
@@ -279,30 +280,49 @@ async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`depthseg run: ${ROS_NOT_SOURCED}\n`);
     return 1;
   }
-  const rcl = loadRclnodejs();
-  const node = await LiveNode.start({ rcl, argv: [process.argv[0] ?? "node", process.argv[1] ?? "depthseg", ...args] });
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`depthseg run: ${signal} again, exiting without waiting\n`);
-      process.exit(130);
-    }
-    void node.shutdown(`${signal} received`);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    await node.stopped;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
-  const code = node.fatalError ? 1 : 0;
-  if (node.fatalError) process.stderr.write(`depthseg run: ${node.fatalError.message}\n`);
+  const code = await runLiveNode(loadRclnodejs(), [process.argv[0] ?? "node", process.argv[1] ?? "depthseg", ...args]);
   // Everything is closed; should a native handle still hold the event loop, do not hang on exit.
   setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/** Where SIGINT/SIGTERM come from: the process, or a test's emitter. */
+export type SignalSource = Pick<NodeJS.EventEmitter, "on" | "off">;
+
+/**
+ * Runs the live node until SIGINT or SIGTERM (or a fatal error) and resolves to the exit code.
+ * A second signal exits at once with 130, for a node stuck finishing a frame.
+ */
+export async function runLiveNode(
+  rcl: RclModule,
+  argv: readonly string[],
+  signals: SignalSource = process,
+  exit: (code: number) => void = (code) => process.exit(code),
+): Promise<number> {
+  const node = await LiveNode.start({ rcl, argv });
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received > 1) {
+      process.stderr.write(`depthseg run: ${signal} again, exiting without waiting\n`);
+      exit(130);
+      return;
+    }
+    void node.shutdown(`${signal} received`);
+  };
+  signals.on("SIGINT", onSignal);
+  signals.on("SIGTERM", onSignal);
+  try {
+    await node.stopped;
+  } finally {
+    signals.off("SIGINT", onSignal);
+    signals.off("SIGTERM", onSignal);
+  }
+  if (node.fatalError) {
+    process.stderr.write(`depthseg run: ${node.fatalError.message}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 async function modelsCommand(args: readonly string[]): Promise<number> {

@@ -1,12 +1,16 @@
 // `depthseg run` at the edges a machine without ROS can reach: usage, ROS detection, and a
 // missing rclnodejs. The node itself is covered by liveNode.contract.test.ts.
 
+import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../src/cli.js";
+import { main, runLiveNode } from "../src/cli.js";
+import { writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { rosEnvironment } from "../src/transport/ros/rosEnvironment.js";
+import { tempDir } from "./support/cameraBag.js";
+import { RclDouble } from "./support/rclDouble.js";
 
 let stdout = "";
 let stderr = "";
@@ -74,4 +78,35 @@ describe("depthseg run", () => {
       expect(stderr).not.toMatch(/    at /);
     },
   );
+});
+
+describe("depthseg run: signals (through the rclnodejs test double)", () => {
+  async function started(): Promise<{ double: RclDouble; signals: EventEmitter; exit: number[]; code: Promise<number> }> {
+    const model = await writeAnalyticBundle(join(await tempDir(), "analytic"));
+    const double = new RclDouble();
+    const signals = new EventEmitter();
+    const exit: number[] = [];
+    const code = runLiveNode(double, ["node", "depthseg", "--ros-args", "-p", `model:=${model}`], signals, (c) => exit.push(c));
+    while (signals.listenerCount("SIGTERM") === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    return { double, signals, exit, code };
+  }
+
+  it("SIGTERM stops the node cleanly with exit code 0 and removes its handlers", async () => {
+    const { double, signals, exit, code } = await started();
+    signals.emit("SIGTERM", "SIGTERM");
+    expect(await code).toBe(0);
+    expect(exit).toEqual([]);
+    expect(double.events.slice(-2)).toEqual(["destroy node", "shutdown"]);
+    expect(double.node.logLines).toContain("INFO SIGTERM received: finishing the frames in flight");
+    expect(signals.listenerCount("SIGINT") + signals.listenerCount("SIGTERM")).toBe(0);
+  });
+
+  it("a second Ctrl-C exits at once with 130", async () => {
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const { signals, exit, code } = await started();
+    signals.emit("SIGINT", "SIGINT");
+    signals.emit("SIGINT", "SIGINT");
+    expect(exit).toEqual([130]);
+    expect(await code).toBe(0);
+  });
 });

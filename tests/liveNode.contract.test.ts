@@ -414,6 +414,27 @@ describe("live node: several cameras", () => {
 });
 
 describe("live node: diagnostics and shutdown", () => {
+  it("stops itself, destroying the node, when the inference worker dies", async () => {
+    const double = new RclDouble();
+    const live = await LiveNode.start({
+      rcl: double,
+      argv: ["node", "depthseg", "--ros-args", "-p", `model:=${modelDir}`],
+      startWorker: async (bundle, params, log) => {
+        const worker = await startInferenceWorker(bundle, params, log);
+        await worker.close(); // every later run fails with a FatalError, as when the worker thread exits
+        return worker;
+      },
+    });
+    running.push(live);
+    double.node.deliver("/image", imageMessage(stampAt(0)));
+    double.node.deliver("/camera_info", infoMessage(stampAt(0)));
+    await live.stopped;
+    expect(live.fatalError?.message).toMatch(/inference worker is closed/);
+    expect(double.events).toContain("destroy node");
+    expect(double.isShutdown()).toBe(true);
+    expect(double.node.logLines.some((l) => l.startsWith("ERROR stopping: ") && l.includes("inference worker"))).toBe(true);
+  });
+
   it("publishes /diagnostics at 1 Hz with rate, drops, errors and provider per camera", async () => {
     const { node } = await start([]);
     expect(node.timers.map((t) => t.period)).toEqual([1_000_000_000n]);
