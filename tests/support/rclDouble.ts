@@ -405,10 +405,11 @@ export class DoubleNode implements RclNode {
 
   getParameterOverrides = (): rclnodejs.Parameter[] => {
     const overrides = new Map<string, unknown>();
-    const fqn = `${this.#namespace === "/" ? "" : this.#namespace}/${this.#name}`;
     for (const file of this.double.rosArgs.paramsFiles) {
       const doc = parse(readFileSync(file, "utf8"), { intAsBigInt: true }) as Record<string, { ros__parameters?: Record<string, unknown> }>;
-      for (const key of ["/**", this.#name, fqn]) {
+      // rclnodejs (lib/node.js _getNativeParameterOverrides) takes "/**", then the section whose
+      // key equals the bare node name; never a fully qualified one.
+      for (const key of ["/**", this.#name]) {
         const section = doc[key]?.ros__parameters;
         if (section) flatten(section, "", overrides);
       }
