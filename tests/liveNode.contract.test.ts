@@ -357,7 +357,6 @@ describe("live node: parameters", () => {
     expect(set("pointcloud.decimation", 2, 99n)).toEqual({ successful: false, reason: 'parameter "pointcloud.decimation" must be in [1, 32], got 99' });
     expect(set("range.max", 4, "far").successful).toBe(false); // wrong type: refused by rclnodejs itself
     expect(set("model", 4, "/elsewhere")).toEqual({ successful: false, reason: "Parameter model is readonly" });
-    expect(set("use_sim_time", 1, true).successful).toBe(false); // not declared here (the double has no time source)
 
     // The accepted range.max = 1 m turns every pixel deeper than 1 m into NaN on the next frame.
     const image = testImage();

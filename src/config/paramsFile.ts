@@ -60,7 +60,8 @@ function specificity(key: string): number {
   return key === "/**" ? 0 : key.includes("*") ? 1 : 2;
 }
 
-function flatten(map: Record<string, unknown>, prefix: string, out: Record<string, unknown>): void {
+/** Nested `ros__parameters` maps → dotted names (`range: {max: 5}` → `range.max`), as rcl does. */
+export function flatten(map: Record<string, unknown>, prefix: string, out: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(map)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (isRecord(value)) flatten(value, name, out);

@@ -17,6 +17,7 @@
 
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { flatten } from "../../src/config/paramsFile.js";
 import type * as rclnodejs from "rclnodejs";
 import type {
   RclLogger,
@@ -298,14 +299,6 @@ function parameterFromValue(name: string, value: unknown): DoubleParameter {
   throw new Error(`rcl: cannot type parameter ${name} = ${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}`);
 }
 
-function flatten(map: Record<string, unknown>, prefix: string, out: Map<string, unknown>): void {
-  for (const [key, value] of Object.entries(map)) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) flatten(value as Record<string, unknown>, name, out);
-    else out.set(name, value);
-  }
-}
-
 export class DoubleNode implements RclNode {
   readonly publishers: DoublePublisher<RclMessageTypeName>[] = [];
   readonly subscriptions: DoubleSubscription[] = [];
@@ -404,7 +397,7 @@ export class DoubleNode implements RclNode {
   };
 
   getParameterOverrides = (): rclnodejs.Parameter[] => {
-    const overrides = new Map<string, unknown>();
+    const overrides: Record<string, unknown> = {};
     for (const file of this.double.rosArgs.paramsFiles) {
       const doc = parse(readFileSync(file, "utf8"), { intAsBigInt: true }) as Record<string, { ros__parameters?: Record<string, unknown> }>;
       // rclnodejs (lib/node.js _getNativeParameterOverrides) takes "/**", then the section whose
@@ -414,8 +407,8 @@ export class DoubleNode implements RclNode {
         if (section) flatten(section, "", overrides);
       }
     }
-    for (const { name, value } of this.double.rosArgs.params) overrides.set(name, value);
-    return [...overrides].map(([name, value]) => parameterFromValue(name, value));
+    for (const { name, value } of this.double.rosArgs.params) overrides[name] = value;
+    return Object.entries(overrides).map(([name, value]) => parameterFromValue(name, value));
   };
 
   declareParameters = (

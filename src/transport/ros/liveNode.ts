@@ -47,7 +47,6 @@ import {
   type RclTimer,
 } from "./rclPort.js";
 import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
-import { fromRosValue } from "./nodeParameters.js";
 
 export const NODE_NAME = "depthseg";
 export const DIAGNOSTICS_TOPIC = "/diagnostics";
@@ -151,18 +150,17 @@ export class LiveNode {
     const log = (line: string) => void logger.info(line);
 
     const parameters = new NodeParameters({ rcl, node });
-    const overrides = new Map(node.getParameterOverrides().map((p) => [p.name, fromRosValue(p.value)] as const));
     const initial = parameters.params;
     const bundle = await loadModelBundle(initial.model || DEFAULT_MODEL_DIR);
-    checkParamsForModel(initial, bundle.outputs.depth.maxDepth);
-    parameters.checkForModel = (params) => checkParamsForModel(params, bundle.outputs.depth.maxDepth);
-    parameters.declare();
+    const checkForModel = (params: DepthsegParams) => checkParamsForModel(params, bundle.outputs.depth.maxDepth);
+    checkForModel(initial);
+    parameters.declare(checkForModel);
     // Loaded now, not on the first frame: a 0.3 s stall there would drop the first frames.
     cv();
     const worker = await (options.startWorker ?? startInferenceWorker)(bundle, initial, log);
     cleanups.push(() => worker.close());
 
-    const qos = new QosResolver(rcl, node, overrides);
+    const qos = new QosResolver(rcl, node, parameters.qosOverrides);
     const cameras = (initial.cameras.length > 0 ? initial.cameras : [""]).map((prefix) =>
       createCameraPublishers(node, prefix, bundle, worker.provider, qos, (line) => void logger.warn(line)),
     );

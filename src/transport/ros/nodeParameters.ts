@@ -8,6 +8,7 @@ import {
   ParameterError,
   findParameterSpec,
   isRosOwnedParameter,
+  QOS_OVERRIDES_PREFIX,
   resolveParameters,
   specsFor,
   type DepthsegParams,
@@ -74,8 +75,6 @@ export function parameterDescriptor(rcl: RclModule, spec: ParameterSpec): rclnod
 export interface NodeParametersOptions {
   readonly rcl: RclModule;
   readonly node: RclNode;
-  /** Checks that need the model (e.g. the colour-map range); throws ParameterError. */
-  readonly checkForModel?: (params: DepthsegParams) => void;
 }
 
 /**
@@ -87,16 +86,18 @@ export class NodeParameters {
   readonly #node: RclNode;
   readonly #values = new Map<string, ParameterValue>();
   #params: DepthsegParams;
-  #checkForModel: (params: DepthsegParams) => void;
+  #checkForModel: (params: DepthsegParams) => void = () => {};
+  /** The `qos_overrides.*` overrides, by name (applied by the node's QoS resolver). */
+  readonly qosOverrides = new Map<string, unknown>();
 
   /** Reads the overrides (params file, `-p`) and validates them; throws ParameterError. */
   constructor(options: NodeParametersOptions) {
     this.#rcl = options.rcl;
     this.#node = options.node;
-    this.#checkForModel = options.checkForModel ?? (() => {});
     const liveSpecs = new Set(specsFor("live").map((spec) => spec.name));
     const raw: Record<string, unknown> = {};
     for (const override of this.#node.getParameterOverrides()) {
+      if (override.name.startsWith(QOS_OVERRIDES_PREFIX)) this.qosOverrides.set(override.name, fromRosValue(override.value));
       if (isRosOwnedParameter(override.name)) continue;
       const spec = findParameterSpec(override.name);
       // Replay-only names (image_topic, ...) may sit in a shared params file; they do nothing here.
@@ -112,17 +113,14 @@ export class NodeParameters {
     return this.#params;
   }
 
-  /** Model-dependent checks for later changes (the model loads after the parameters). */
-  set checkForModel(check: (params: DepthsegParams) => void) {
-    this.#checkForModel = check;
-  }
-
   /**
    * Declares every live parameter with its descriptor and validated value, then starts accepting
    * run-time changes. Overrides were applied (and validated, integers for doubles accepted) by
-   * the constructor, so rclnodejs is told to ignore its own copy of them.
+   * the constructor, so rclnodejs is told to ignore its own copy of them. `checkForModel` holds
+   * the checks that need the loaded model (e.g. the colour-map range); it throws ParameterError.
    */
-  declare(): void {
+  declare(checkForModel: (params: DepthsegParams) => void): void {
+    this.#checkForModel = checkForModel;
     const specs = specsFor("live");
     const parameters = specs.map(
       (spec) => new this.#rcl.Parameter(spec.name, rosParameterType(spec), toRosValue(spec, this.#values.get(spec.name)!)),
