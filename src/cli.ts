@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import { LiveNode } from "./transport/ros/liveNode.js";
 import { ROS_NOT_SOURCED, loadRclnodejs, rosEnvironment } from "./transport/ros/rosEnvironment.js";
 import type { RclModule } from "./transport/ros/rclPort.js";
+import { exitBySignal } from "./exitBySignal.js";
 
 const USAGE = `Usage: depthseg <command> [options]
 
@@ -291,13 +292,14 @@ export type SignalSource = Pick<NodeJS.EventEmitter, "on" | "off">;
 
 /**
  * Runs the live node until SIGINT or SIGTERM (or a fatal error) and resolves to the exit code.
- * A second signal exits at once with 130, for a node stuck finishing a frame.
+ * A second signal ends the process at once by that signal (status 130 for SIGINT), for a node
+ * stuck finishing a frame.
  */
 export async function runLiveNode(
   rcl: RclModule,
   argv: readonly string[],
   signals: SignalSource = process,
-  exit: (code: number) => void = (code) => process.exit(code),
+  forceExit: (signal: NodeJS.Signals) => void = exitBySignal,
 ): Promise<number> {
   const node = await LiveNode.start({ rcl, argv });
   let received = 0;
@@ -305,7 +307,7 @@ export async function runLiveNode(
     received++;
     if (received > 1) {
       process.stderr.write(`depthseg run: ${signal} again, exiting without waiting\n`);
-      exit(130);
+      forceExit(signal);
       return;
     }
     void node.shutdown(`${signal} received`);

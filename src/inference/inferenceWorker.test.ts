@@ -2,7 +2,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FatalError, FrameError } from "../errors.js";
 import { analyticDepth } from "../onnx/builders.js";
@@ -17,6 +16,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
+
+/** Answers `load` as worker.ts does, then exits with code 3 on the first `run`. */
+const EXITS_ON_RUN = {
+  eval: true,
+  script: `
+    const { parentPort } = require("node:worker_threads");
+    parentPort.on("message", (m) => {
+      if (m.type === "load") {
+        parentPort.postMessage({ type: "loaded", provider: "cpu", fallbacks: [], inputNames: [m.inputName], outputNames: m.outputNames });
+      } else if (m.type === "run") {
+        process.exit(3);
+      }
+    });`,
+} as const;
 
 const RED = [0, 0.1, 0.25, 0.5, 0.73, 1];
 const GREEN = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
@@ -70,13 +83,33 @@ describe("InferenceWorker", () => {
 
   it("rejects pending runs when the worker dies, and every later run", async () => {
     const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "crash")));
-    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"] });
-    const pending = worker.run(new Float32Array(3 * 1000 * 1000), [1, 3, 1000, 1000]);
-    // Simulate a native crash: the thread goes away without replying.
-    await (worker as unknown as { worker: Worker }).worker.terminate();
-    await expect(pending).rejects.toThrow(new FatalError("inference worker exited unexpectedly (code 1)"));
+    // A stand-in thread that loads like worker.ts, then exits without replying to the first run,
+    // as a native crash would. (Terminating the real worker mid-run would abort this process:
+    // see the next test.)
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], entry: EXITS_ON_RUN });
+    const pending = worker.run(new Float32Array(3), [1, 3, 1, 1]);
+    await expect(pending).rejects.toThrow(new FatalError("inference worker exited unexpectedly (code 3)"));
     await expect(worker.run(new Float32Array(3), [1, 3, 1, 1])).rejects.toThrow(/inference worker exited unexpectedly/);
-    await worker.close();
+    await worker.close(); // the thread is already gone: resolves at once
+  });
+
+  it("closes while a run is in progress without aborting the process, whatever the timing", async () => {
+    // Worker.terminate() landing inside session.run kills the whole process with
+    // "terminate called after throwing an instance of 'Napi::Error'"; close() must not.
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "close-mid-run")));
+    for (const delayMs of [0, 2, 5, 10, 20, 40]) {
+      const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 1 });
+      const running = worker.run(new Float32Array(3 * 1500 * 1500).fill(0.5), [1, 3, 1500, 1500]);
+      const settled = running.then(
+        () => "resolved",
+        (err: unknown) => (err as Error).message,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await worker.close();
+      // Either the result came back before close, or close rejected the run; never anything else.
+      expect(["resolved", "inference worker is closed"]).toContain(await settled);
+      await expect(worker.run(new Float32Array(3), [1, 3, 1, 1])).rejects.toThrow(new FatalError("inference worker is closed"));
+    }
   });
 
   it("refuses a bundle whose model.yaml names an output the graph lacks", async () => {

@@ -13,7 +13,7 @@ import {
   type WorkerRequest,
   type WorkerResponse,
 } from "./protocol.js";
-import { workerEntry } from "./workerEntry.js";
+import { workerEntry, type WorkerEntry } from "./workerEntry.js";
 
 export interface InferenceWorkerOptions {
   bundle: ModelBundle;
@@ -22,6 +22,11 @@ export interface InferenceWorkerOptions {
   /** 0 or absent lets ORT decide. */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /**
+   * The worker's code; defaults to worker.ts / worker.js beside this module. Tests pass a
+   * stand-in that speaks protocol.ts to check what happens when the thread dies.
+   */
+  entry?: WorkerEntry;
 }
 
 export interface InferenceResult {
@@ -48,6 +53,8 @@ export class InferenceWorker {
 
   private constructor(
     private readonly worker: Worker,
+    /** Resolves once the thread has exited, for whatever reason. */
+    private readonly exited: Promise<void>,
     readonly provider: string,
     readonly fallbacks: readonly ProviderFailure[],
     readonly inputNames: readonly string[],
@@ -61,8 +68,9 @@ export class InferenceWorker {
   /** Starts a worker, loads the bundle's model and checks its names against model.yaml. */
   static async start(options: InferenceWorkerOptions): Promise<InferenceWorker> {
     const { bundle } = options;
-    const entry = workerEntry(import.meta.url);
+    const entry = options.entry ?? workerEntry(import.meta.url);
     const worker = new Worker(entry.script, { eval: entry.eval });
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     let loaded: LoadedResponse;
     try {
       loaded = await load(worker, {
@@ -75,10 +83,10 @@ export class InferenceWorker {
       });
       validateBundleAgainstGraph(bundle, loaded.inputNames, loaded.outputNames);
     } catch (err) {
-      await worker.terminate();
+      await closeWorker(worker, exited);
       throw err;
     }
-    return new InferenceWorker(worker, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
+    return new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
   }
 
   /**
@@ -97,11 +105,17 @@ export class InferenceWorker {
     });
   }
 
+  /**
+   * Rejects runs still waiting for a reply, then lets the worker finish what it has started and
+   * exit (never Worker.terminate(): see CloseRequest). Resolves once the thread is gone, which
+   * takes as long as the run in progress, if any.
+   */
   async close(): Promise<void> {
-    if (this.dead) return;
-    this.dead = new FatalError("inference worker is closed");
-    this.rejectAll(this.dead);
-    await this.worker.terminate();
+    if (!this.dead) {
+      this.dead = new FatalError("inference worker is closed");
+      this.rejectAll(this.dead);
+    }
+    await closeWorker(this.worker, this.exited);
   }
 
   private onMessage(msg: WorkerResponse): void {
@@ -125,6 +139,12 @@ export class InferenceWorker {
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
   }
+}
+
+/** Asks the worker to close (a no-op once it has exited) and waits until its thread is gone. */
+async function closeWorker(worker: Worker, exited: Promise<void>): Promise<void> {
+  worker.postMessage({ type: "close" } satisfies WorkerRequest);
+  await exited;
 }
 
 /** Sends `load` and waits for `loaded`, a load error, or the worker dying first. */

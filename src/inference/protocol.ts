@@ -25,7 +25,17 @@ export interface RunRequest {
   dims: number[];
 }
 
-export type WorkerRequest = LoadRequest | RunRequest;
+/**
+ * Asks the worker to finish the runs it has started, release the session and end its thread.
+ * Worker.terminate() is not safe while session.run is executing: when the native call returns
+ * into a terminating isolate, onnxruntime-node's binding throws a C++ Napi::Error that nothing
+ * catches, and std::terminate aborts the whole process.
+ */
+export interface CloseRequest {
+  type: "close";
+}
+
+export type WorkerRequest = LoadRequest | RunRequest | CloseRequest;
 
 export interface LoadedResponse {
   type: "loaded";

@@ -25,15 +25,41 @@ const port = parentPort;
 if (!port) throw new Error("inference worker must run in a worker_thread");
 
 let loaded: Loaded | undefined;
+/** Loads and runs started and not yet settled; close waits for them. */
+const busy = new Set<Promise<void>>();
+let closing = false;
 
 port.on("message", (request: WorkerRequest) => {
-  const handled = request.type === "load" ? load(request) : run(request);
-  handled.catch((err: unknown) => {
+  if (request.type === "close") {
+    void close();
+    return;
+  }
+  if (closing) return;
+  const handled = (request.type === "load" ? load(request) : run(request)).catch((err: unknown) => {
     const reply: ErrorResponse = { type: "error", message: errorMessage(err) };
     if (request.type === "run") reply.id = request.id;
     post(reply);
   });
+  busy.add(handled);
+  void handled.finally(() => busy.delete(handled));
 });
+
+/**
+ * Ends the thread without Worker.terminate(), which aborts the process when it lands inside
+ * session.run (see CloseRequest): let started work finish, release the session, then close the
+ * port so the event loop empties and the thread exits by itself.
+ */
+async function close(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  await Promise.allSettled([...busy]);
+  try {
+    await loaded?.session.release();
+  } finally {
+    loaded = undefined;
+    port!.close();
+  }
+}
 
 async function load(request: LoadRequest): Promise<void> {
   const { session, provider, fallbacks } = await createSessionWithFallback(
