@@ -7,7 +7,7 @@ import { ParameterError, resolveParameters } from "./config/parameters.js";
 import { loadParamsFile } from "./config/paramsFile.js";
 import { replay } from "./replay/replay.js";
 import { formatSummary } from "./replay/summary.js";
-import { loadModelBundle } from "./inference/bundle.js";
+import { loadModelBundle, type DepthOutputSpec } from "./inference/bundle.js";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, SAMPLE_BAG } from "./paths.js";
 import { runDemo } from "./demo/demo.js";
 import { evaluate } from "./eval/evaluate.js";
@@ -335,8 +335,15 @@ async function modelsCommand(args: readonly string[]): Promise<number> {
     `${bundle.name}  (${dir})`,
     `  onnx          ${bundle.onnxPath}`,
     `  input         ${input.name}: ${input.height}x${input.width} (multiple of ${input.multipleOf}, ${input.resize}, ${input.interpolation}, ${input.color})`,
-    `  depth         ${outputs.depth.name}: ${outputs.depth.kind}${outputs.depth.maxDepth !== undefined ? `, max ${outputs.depth.maxDepth} m` : ""}`,
   ];
+  const depthLine = (spec: DepthOutputSpec): string =>
+    `${spec.name}: ${spec.kind}${spec.maxDepth !== undefined ? `, max ${spec.maxDepth} m` : ""}`;
+  if (outputs.domain) {
+    lines.push(`  domain        ${outputs.domain.name}: picks the depth head per frame (depth.head: auto)`);
+    for (const cls of outputs.domain.classes) lines.push(`  depth head    ${cls} = ${depthLine(bundle.heads[cls]!)}`);
+  } else {
+    lines.push(`  depth         ${depthLine(outputs.depth)}`);
+  }
   if (outputs.segmentation) {
     const classes = outputs.segmentation.labels.classes.map((c) => `${c.id}:${c.name}`).join(" ");
     lines.push(`  segmentation  ${outputs.segmentation.name}: ${classes}`);

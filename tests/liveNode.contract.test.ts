@@ -357,6 +357,8 @@ describe("live node: parameters", () => {
     expect(set("pointcloud.decimation", 2, 99n)).toEqual({ successful: false, reason: 'parameter "pointcloud.decimation" must be in [1, 32], got 99' });
     expect(set("range.max", 4, "far").successful).toBe(false); // wrong type: refused by rclnodejs itself
     expect(set("model", 4, "/elsewhere")).toEqual({ successful: false, reason: "Parameter model is readonly" });
+    // Checked against the model, which has one depth output and no heads to pin.
+    expect(set("depth.head", 4, "indoor")).toEqual({ successful: false, reason: 'depth.head must be auto: the model has one depth output, no heads (got "indoor")' });
 
     // The accepted range.max = 1 m turns every pixel deeper than 1 m into NaN on the next frame.
     const image = testImage();

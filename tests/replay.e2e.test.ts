@@ -3,8 +3,8 @@
 
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyticDepth, analyticDisparity } from "../src/onnx/builders.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { analyticDepth, analyticDisparity, routedOutdoorDepth } from "../src/onnx/builders.js";
+import { analyticModelYaml, writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
@@ -148,6 +148,7 @@ describe("replay end to end (analytic model)", () => {
         execution_provider: "cpu",
         depth_kind: "metric",
         depth_is_metric: true,
+        depth_head: "",
         depth_scale: 1,
         frames_processed: BigInt(index + 1),
         frames_dropped: 0n,
@@ -246,5 +247,77 @@ describe("replay end to end (analytic model)", () => {
       }
     }
     expect(valid).toBeGreaterThan(0);
+  });
+
+  describe("ZoeDepth-style routing (domain output + metric heads)", () => {
+    /** Red ramps over the image (so depth does); green or blue fills the rest, which routes it. */
+    function routedImage(domain: "indoor" | "outdoor"): RgbImage {
+      const data = new Uint8Array(W * H * 3);
+      for (let p = 0; p < W * H; p++) {
+        data.set([(p * 13) % 256, domain === "indoor" ? 200 : 40, domain === "indoor" ? 40 : 200], p * 3);
+      }
+      return { width: W, height: H, data };
+    }
+    const DOMAINS = ["indoor", "outdoor", "indoor"] as const;
+
+    async function replayRouted(name: string, extra: Record<string, unknown>) {
+      // The outdoor head's max_depth is 20 m here, so its far pixels (red above 0.45) become NaN:
+      // each head's own range applies.
+      const yaml = analyticModelYaml({ routed: true, size: [H, W] }).replace("max_depth: 43.0", "max_depth: 20.0");
+      const model = await writeAnalyticBundle(join(dir, `${name}-model`), { routed: true, modelYaml: yaml });
+      const images = DOMAINS.map((domain) => routedImage(domain));
+      const input = await writeCameraBag(
+        join(dir, `${name}.mcap`),
+        images.map((image, index) => ({ stamp: stampAt(index), image: rgb8(stampAt(index), image), info: cameraInfo(stampAt(index), calibration(W, H)) })),
+      );
+      const output = join(dir, `${name}.out.mcap`);
+      await replay({ input, output, params: resolveParameters({ model, execution_providers: ["cpu"], ...extra }), realtime: false, ...quiet });
+      const out = await readOutputBag(output);
+      const depth = typed(out, `${NS}/depth/image`, "sensor_msgs/msg/Image").map((m) => new Float32Array(m.data.slice().buffer));
+      const status = typed(out, `${NS}/status`, "depthseg/msg/PerceptionStatus");
+      return { images, depth, status };
+    }
+
+    function expectHead(metres: Float32Array, image: RgbImage, head: "indoor" | "outdoor"): void {
+      let nan = 0;
+      for (let p = 0; p < W * H; p++) {
+        const red = Math.fround(image.data[p * 3]! / 255);
+        const z = head === "indoor" ? analyticDepth(red) : routedOutdoorDepth(red);
+        if (z <= (head === "indoor" ? 11 : 20)) expect(metres[p]).toBe(z);
+        else {
+          expect(metres[p]).toBeNaN();
+          nan++;
+        }
+      }
+      // The outdoor frame has pixels past its head's 20 m; indoor (max 10.5 m here) has none.
+      if (head === "outdoor") expect(nan).toBeGreaterThan(W * H * 0.3);
+      else expect(nan).toBe(0);
+    }
+
+    it("auto: each frame gets the head its domain output picks, in metres, and status names it", async () => {
+      const { images, depth, status } = await replayRouted("routed-auto", {});
+      expect(status.map((s) => s.depth_head)).toEqual(["indoor", "outdoor", "indoor"]);
+      expect(status.every((s) => s.depth_kind === "metric" && s.depth_is_metric)).toBe(true);
+      for (const [index, domain] of DOMAINS.entries()) expectHead(depth[index]!, images[index]!, domain);
+    });
+
+    it("depth.head pins one head for every frame", async () => {
+      const { images, depth, status } = await replayRouted("routed-pinned", { "depth.head": "outdoor" });
+      expect(status.map((s) => s.depth_head)).toEqual(["outdoor", "outdoor", "outdoor"]);
+      for (const [index, image] of images.entries()) expectHead(depth[index]!, image, "outdoor");
+    });
+
+    it("refuses a depth.head the model does not have, naming the heads", async () => {
+      await expect(replayRouted("routed-bad", { "depth.head": "underwater" })).rejects.toThrow(
+        'depth.head must be auto or one of the model\'s heads (indoor, outdoor), got "underwater"',
+      );
+      const input = await writeCameraBag(join(dir, "one-head.mcap"), [
+        { stamp: stampAt(0), image: rgb8(stampAt(0), testImage(W, H, 0)), info: cameraInfo(stampAt(0), calibration(W, H)) },
+      ]);
+      const params = resolveParameters({ model: bundle, execution_providers: ["cpu"], "depth.head": "indoor" });
+      await expect(replay({ input, output: join(dir, "one-head.out.mcap"), params, realtime: false, ...quiet })).rejects.toThrow(
+        'depth.head must be auto: the model has one depth output, no heads (got "indoor")',
+      );
+    });
   });
 });

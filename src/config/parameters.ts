@@ -77,6 +77,8 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Relative models only: metres = scale*raw+shift (relative_depth) or 1/(scale*raw+shift) (relative_disparity)." },
   { name: "depth.shift", type: "double", default: 0.0, min: -1e6, max: 1e6, dynamic: true,
     description: "Relative models only: see depth.scale." },
+  { name: "depth.head", type: "string", default: "auto", dynamic: true,
+    description: "Routed models (model.yaml `heads`, ZoeDepth-style): auto picks each frame's metric head from the model's domain output; a head's name (e.g. indoor) uses that head for every frame." },
   { name: "range.min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
     description: "Depth below this (metres) is published as NaN in depth and points." },
   { name: "range.max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
@@ -107,6 +109,8 @@ export interface DepthsegParams {
   readonly maxInFlight: number;
   readonly depthScale: number;
   readonly depthShift: number;
+  /** "auto" or the name of one of the model's heads (checked against the model by checkParamsForModel). */
+  readonly depthHead: string;
   readonly rangeMin: number;
   readonly rangeMax: number;
   readonly decimation: number;
@@ -211,6 +215,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     maxInFlight: get<number>("max_in_flight"),
     depthScale: get<number>("depth.scale"),
     depthShift: get<number>("depth.shift"),
+    depthHead: get<string>("depth.head"),
     rangeMin: get<number>("range.min"),
     rangeMax: get<number>("range.max"),
     decimation: get<number>("pointcloud.decimation"),

@@ -110,7 +110,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     cleanups.push(() => dataset.close());
     const modelDir = params.model || DEFAULT_MODEL_DIR;
     const bundle = await loadModelBundle(modelDir);
-    checkParamsForModel(params, bundle.outputs.depth.maxDepth);
+    checkParamsForModel(params, bundle);
     const depthKind = bundle.outputs.depth.kind;
     if (depthKind !== "metric" && options.align === "none") {
       warn(

@@ -105,26 +105,38 @@ describe("loadModelBundle", () => {
   });
 
   describe("domain routing", () => {
+    // A routed bundle has heads instead of outputs.depth.
+    const NO_DEPTH = edit("  depth: { name: depth, kind: metric, max_depth: 11.0 }\n", "");
     const routed = (domain: string, heads: string): string =>
-      `${VALID}  domain: ${domain}\nheads:\n${heads}`;
+      `${NO_DEPTH}  domain: ${domain}\nheads:\n${heads}`;
     const twoHeads =
       "  indoor: { name: depth_indoor, kind: metric, max_depth: 20 }\n" +
       "  outdoor: { name: depth_outdoor, kind: metric, max_depth: 80 }\n";
 
-    it("parses domain and heads", async () => {
-      const bundle = await loadModelBundle(await bundleDir(routed("{ name: domain_logits, classes: [indoor, outdoor] }", twoHeads)));
-      expect(bundle.outputs.domain).toEqual({ name: "domain_logits", classes: ["indoor", "outdoor"] });
+    it("parses domain and heads; the first class's head stands for outputs.depth", async () => {
+      const bundle = await loadModelBundle(await bundleDir(routed("{ name: domain_logits, classes: [outdoor, indoor] }", twoHeads)));
+      expect(bundle.outputs.domain).toEqual({ name: "domain_logits", classes: ["outdoor", "indoor"] });
       expect(bundle.heads).toEqual({
         indoor: { name: "depth_indoor", kind: "metric", maxDepth: 20 },
         outdoor: { name: "depth_outdoor", kind: "metric", maxDepth: 80 },
       });
-      expect(bundleOutputNames(bundle)).toEqual(["depth", "logits", "domain_logits", "depth_indoor", "depth_outdoor"]);
+      expect(bundle.outputs.depth).toEqual({ name: "depth_outdoor", kind: "metric", maxDepth: 80 });
+      expect(bundleOutputNames(bundle)).toEqual(["depth_outdoor", "logits", "domain_logits", "depth_indoor"]);
+      // The graph check names heads by their own field, and does not ask for an outputs.depth.
+      expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth_indoor", "logits", "domain_logits"])).toThrow(
+        'model.yaml says heads.outdoor is output "depth_outdoor" but the graph\'s outputs are ["depth_indoor","logits","domain_logits"]',
+      );
+      expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth_indoor", "depth_outdoor", "logits", "domain_logits"])).not.toThrow();
     });
 
     it.each([
       [routed("{ name: d, classes: [indoor, outdoor, underwater] }", twoHeads), 'heads: has no head for domain class "underwater"'],
       [routed("{ name: d, classes: [indoor, city] }", twoHeads), 'heads: has no head for domain class "city"'],
-      [`${VALID}heads:\n${twoHeads}`, "heads: needs outputs.domain to choose between them"],
+      [`${NO_DEPTH}heads:\n${twoHeads}`, "heads: needs outputs.domain to choose between them"],
+      [`${VALID}  domain: { name: d, classes: [indoor, outdoor] }\nheads:\n${twoHeads}`, "outputs.depth: must be left out when `heads` are given: depth comes from the head outputs.domain picks"],
+      [routed("{ name: d, classes: [indoor, outdoor] }", "  indoor: { name: x, kind: metric, max_depth: 5 }\n  outdoor: { name: y, kind: relative_disparity }\n"), "heads.outdoor.kind: must be metric (routing picks between metric heads)"],
+      [routed("{ name: d, classes: [indoor, outdoor] }", "  indoor: { name: logits, kind: metric, max_depth: 5 }\n  outdoor: { name: y, kind: metric, max_depth: 5 }\n"), 'outputs.segmentation.name: "logits" is already used by heads.indoor'],
+      [routed("{ name: y, classes: [indoor, outdoor] }", "  indoor: { name: x, kind: metric, max_depth: 5 }\n  outdoor: { name: y, kind: metric, max_depth: 5 }\n"), 'outputs.domain.name: "y" is already used by heads.outdoor'],
       [`${VALID}  domain: { name: d, classes: [indoor, outdoor] }\n`, "outputs.domain: needs `heads` (one depth head per domain class)"],
       [routed("{ name: d, classes: [indoor] }", twoHeads), "outputs.domain.classes: must list at least two classes"],
       [routed("{ name: d, classes: [indoor, outdoor] }", "  indoor: { name: x, kind: metric }\n  outdoor: { name: y, kind: metric, max_depth: 5 }\n"), "heads.indoor.max_depth: is required for metric depth (metres, > 0)"],

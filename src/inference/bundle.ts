@@ -54,6 +54,10 @@ export interface DomainOutputSpec {
 }
 
 export interface BundleOutputs {
+  /**
+   * The depth output. A routed bundle (with `heads`) has no `outputs.depth` in model.yaml: this is
+   * then its first domain class's head, the spec to use where one must stand for all heads.
+   */
   depth: DepthOutputSpec;
   segmentation?: SegmentationOutputSpec;
   domain?: DomainOutputSpec;
@@ -96,14 +100,14 @@ export async function loadModelBundle(dir: string): Promise<ModelBundle> {
   const input = parseInput(f, f.map(f.required(root, "", "input"), "input"));
   const outputsMap = f.map(f.required(root, "", "outputs"), "outputs");
   const heads = root["heads"] === undefined ? {} : parseHeads(f, root["heads"]);
-  const outputs = await parseOutputs(f, outputsMap, dir);
-  checkRouting(f, outputs.domain, heads);
+  const outputs = await parseOutputs(f, outputsMap, dir, heads);
   const onnxPath = await resolveModelFile(f, root["file"], dir);
   return { name, dir: absDir, yamlPath, onnxPath, input, outputs, heads };
 }
 
 /** Every graph output the bundle reads, de-duplicated, in a stable order. */
 export function bundleOutputNames(bundle: ModelBundle): string[] {
+  // A routed bundle's outputs.depth is one of its heads, listed below.
   const names = [bundle.outputs.depth.name];
   if (bundle.outputs.segmentation) names.push(bundle.outputs.segmentation.name);
   if (bundle.outputs.domain) names.push(bundle.outputs.domain.name);
@@ -125,7 +129,8 @@ export function validateBundleAgainstGraph(
   } else if (inputNames.length > 1) {
     problems.push(`the graph has inputs ${inputs} but model.yaml describes only "${bundle.input.name}"`);
   }
-  const wanted: [string, string][] = [["outputs.depth", bundle.outputs.depth.name]];
+  const routed = Object.keys(bundle.heads).length > 0;
+  const wanted: [string, string][] = routed ? [] : [["outputs.depth", bundle.outputs.depth.name]];
   if (bundle.outputs.segmentation) wanted.push(["outputs.segmentation", bundle.outputs.segmentation.name]);
   if (bundle.outputs.domain) wanted.push(["outputs.domain", bundle.outputs.domain.name]);
   for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
@@ -192,16 +197,35 @@ function parseDepth(f: Fields, value: unknown, path: string): DepthOutputSpec {
   return { name, kind, maxDepth: f.positive(m["max_depth"], `${path}.max_depth`) };
 }
 
-async function parseOutputs(f: Fields, m: YamlMap, dir: string): Promise<BundleOutputs> {
+async function parseOutputs(
+  f: Fields,
+  m: YamlMap,
+  dir: string,
+  heads: Record<string, DepthOutputSpec>,
+): Promise<BundleOutputs> {
   f.onlyKeys(m, "outputs", OUTPUT_KEYS);
-  if (m["depth"] === undefined) f.fail("outputs.depth", "is required (every bundle needs a depth output)");
-  const outputs: BundleOutputs = { depth: parseDepth(f, m["depth"], "outputs.depth") };
-  const used = new Map<string, string>([[outputs.depth.name, "outputs.depth"]]);
+  const routed = Object.keys(heads).length > 0;
+  // With heads, the head routing picks is the depth output: a second, unrouted depth output would
+  // leave two answers to "which depth is published".
+  if (routed && m["depth"] !== undefined) {
+    f.fail("outputs.depth", "must be left out when `heads` are given: depth comes from the head outputs.domain picks");
+  }
+  if (!routed && m["depth"] === undefined) f.fail("outputs.depth", "is required (every bundle needs a depth output)");
+  const used = new Map<string, string>();
   const claim = (name: string, field: string): void => {
     const other = used.get(name);
     if (other !== undefined) f.fail(`${field}.name`, `"${name}" is already used by ${other}`);
     used.set(name, field);
   };
+  let depth: DepthOutputSpec | undefined;
+  if (routed) {
+    for (const [head, spec] of Object.entries(heads)) claim(spec.name, `heads.${head}`);
+  } else {
+    depth = parseDepth(f, m["depth"], "outputs.depth");
+    claim(depth.name, "outputs.depth");
+  }
+  let segmentation: SegmentationOutputSpec | undefined;
+  let domain: DomainOutputSpec | undefined;
 
   if (m["segmentation"] !== undefined) {
     const s = f.map(m["segmentation"], "outputs.segmentation");
@@ -210,7 +234,7 @@ async function parseOutputs(f: Fields, m: YamlMap, dir: string): Promise<BundleO
     claim(name, "outputs.segmentation");
     const labelsFile = f.string(f.required(s, "outputs.segmentation", "labels"), "outputs.segmentation.labels");
     const labelsPath = join(dir, labelsFile);
-    outputs.segmentation = { name, labels: await loadLabels(labelsPath), labelsPath };
+    segmentation = { name, labels: await loadLabels(labelsPath), labelsPath };
   }
 
   if (m["domain"] !== undefined) {
@@ -222,8 +246,13 @@ async function parseOutputs(f: Fields, m: YamlMap, dir: string): Promise<BundleO
       .map((v, i) => f.string(v, `outputs.domain.classes[${i}]`));
     if (classes.length < 2) f.fail("outputs.domain.classes", "must list at least two classes");
     if (new Set(classes).size !== classes.length) f.fail("outputs.domain.classes", "has duplicates");
-    outputs.domain = { name, classes };
+    domain = { name, classes };
   }
+  checkRouting(f, domain, heads);
+  // checkRouting guarantees a routed bundle's domain has a head for its first class.
+  const outputs: BundleOutputs = { depth: depth ?? heads[domain!.classes[0]!]! };
+  if (segmentation) outputs.segmentation = segmentation;
+  if (domain) outputs.domain = domain;
   return outputs;
 }
 
@@ -248,6 +277,8 @@ function checkRouting(f: Fields, domain: DomainOutputSpec | undefined, heads: Re
   }
   for (const head of headNames) {
     if (!domain.classes.includes(head)) f.fail(`heads.${head}`, `is not a class of outputs.domain (${domain.classes.join(", ")})`);
+    // ZoeDepth-style heads each give metres for their domain; relative outputs have one head.
+    if (heads[head]!.kind !== "metric") f.fail(`heads.${head}.kind`, "must be metric (routing picks between metric heads)");
   }
 }
 

@@ -4,11 +4,16 @@
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildAnalyticModel } from "../onnx/builders.js";
+import { buildAnalyticModel, buildRoutedAnalyticModel } from "../onnx/builders.js";
 
 export interface AnalyticBundleOptions {
   /** Relative-disparity variant (output `disparity`, kind relative_disparity). */
   relative?: boolean;
+  /**
+   * ZoeDepth-style routed variant (buildRoutedAnalyticModel): heads indoor (analyticDepth, max 11 m)
+   * and outdoor (routedOutdoorDepth, max 43 m), picked by whether G or B is larger on average.
+   */
+  routed?: boolean;
   /** Network input [height, width]; default [4, 6]. */
   size?: [number, number];
   resize?: "keep_aspect_lower_bound" | "stretch";
@@ -27,6 +32,13 @@ export function analyticModelYaml(options: AnalyticBundleOptions = {}): string {
   const depth = options.relative
     ? "{ name: disparity, kind: relative_disparity }"
     : "{ name: depth, kind: metric, max_depth: 11.0 }";
+  const depthLines = options.routed
+    ? `  domain: { name: domain_logits, classes: [indoor, outdoor] }
+heads:
+  indoor: { name: depth_indoor, kind: metric, max_depth: 11.0 }
+  outdoor: { name: depth_outdoor, kind: metric, max_depth: 43.0 }
+`
+    : "";
   return `name: analytic
 input:
   name: image
@@ -38,15 +50,15 @@ input:
   std: [1, 1, 1]
   color: rgb
 outputs:
-  depth: ${depth}
-  segmentation: { name: logits, labels: labels.yaml }
-`;
+${options.routed ? "" : `  depth: ${depth}\n`}  segmentation: { name: logits, labels: labels.yaml }
+${depthLines}`;
 }
 
 /** Writes model.onnx, model.yaml and labels.yaml into `dir` (created if needed). */
 export async function writeAnalyticBundle(dir: string, options: AnalyticBundleOptions = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "model.onnx"), buildAnalyticModel({ relative: options.relative ?? false }));
+  const model = options.routed ? buildRoutedAnalyticModel() : buildAnalyticModel({ relative: options.relative ?? false });
+  await writeFile(join(dir, "model.onnx"), model);
   await writeFile(join(dir, "model.yaml"), options.modelYaml ?? analyticModelYaml(options));
   await writeFile(join(dir, "labels.yaml"), ANALYTIC_LABELS_YAML);
   return dir;

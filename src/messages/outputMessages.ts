@@ -129,7 +129,7 @@ export class OutputEncoder {
         executionProvider: this.#provider,
         depthKind: outputs.depthKind,
         depthIsMetric: outputs.depthIsMetric,
-        depthHead: "",
+        depthHead: outputs.depthHead,
         depthScale: outputs.depthScale,
         depthShift: outputs.depthShift,
         timings: outputs.timings,

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { analyticDepth, analyticDisparity, buildAnalyticModel, buildTinyModel } from "./builders.js";
+import {
+  analyticDepth,
+  analyticDisparity,
+  buildAnalyticModel,
+  buildRoutedAnalyticModel,
+  buildTinyModel,
+  routedOutdoorDepth,
+} from "./builders.js";
 import { mulberry32 } from "./prng.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -25,6 +32,20 @@ describe("buildAnalyticModel", () => {
     const logits = out["logits"]!;
     expect(logits.dims).toEqual([1, 3, 2, 3]);
     expect([...(logits.data as Float32Array)]).toEqual([...image()]);
+  });
+
+  it("routed variant: two metric heads from red and a router of the mean green and blue", async () => {
+    const session = await InferenceSession.create(buildRoutedAnalyticModel());
+    expect(session.outputNames).toEqual(["depth_indoor", "depth_outdoor", "domain_logits", "logits"]);
+    const out = await session.run({ image: new Tensor("float32", image(), [1, 3, 2, 3]) });
+    expect([...(out["depth_indoor"]!.data as Float32Array)]).toEqual(RED.map(analyticDepth));
+    expect([...(out["depth_outdoor"]!.data as Float32Array)]).toEqual(RED.map(routedOutdoorDepth));
+    expect(routedOutdoorDepth(0.25)).toBe(12);
+    const domain = out["domain_logits"]!;
+    expect(domain.dims).toEqual([1, 2, 1, 1]);
+    const [green, blue] = domain.data as Float32Array;
+    expect(green).toBeCloseTo(0.5, 6);
+    expect(blue).toBeCloseTo(1.5 / 6, 6);
   });
 
   it("relative variant outputs disparity = 2 * red + 0.5", async () => {

@@ -58,6 +58,49 @@ export function buildAnalyticModel(options: AnalyticModelOptions = {}): Uint8Arr
   return encodeModel(graph);
 }
 
+/** Routed variant, outdoor head: depth = ROUTED_OUTDOOR_SCALE * image[:, 0] + ROUTED_OUTDOOR_OFFSET. */
+export const ROUTED_OUTDOOR_SCALE = 40;
+export const ROUTED_OUTDOOR_OFFSET = 2;
+
+export function routedOutdoorDepth(red: number): number {
+  return Math.fround(Math.fround(ROUTED_OUTDOOR_SCALE * red) + ROUTED_OUTDOOR_OFFSET);
+}
+
+/**
+ * ZoeDepth-shaped analytic model: input `image` [1,3,H,W]; two metric heads from the red channel,
+ * `depth_indoor` = analyticDepth(R) and `depth_outdoor` = routedOutdoorDepth(R), both [1,1,H,W];
+ * a router `domain_logits` [1,2,1,1] = spatial means of (G, B), so a greener image is "indoor"
+ * and a bluer one "outdoor"; and `logits` = image as in buildAnalyticModel.
+ */
+export function buildRoutedAnalyticModel(): Uint8Array {
+  return encodeModel({
+    name: "analytic_routed",
+    inputs: [{ name: "image", dims: [1, 3, "H", "W"] }],
+    outputs: [
+      { name: "depth_indoor", dims: [1, 1, "H", "W"] },
+      { name: "depth_outdoor", dims: [1, 1, "H", "W"] },
+      { name: "domain_logits", dims: [1, 2, 1, 1] },
+      { name: "logits", dims: [1, 3, "H", "W"] },
+    ],
+    initializers: [
+      { name: "indoor_scale", dims: [1], data: [ANALYTIC_DEPTH_SCALE] },
+      { name: "indoor_offset", dims: [1], data: [ANALYTIC_DEPTH_OFFSET] },
+      { name: "outdoor_scale", dims: [1], data: [ROUTED_OUTDOOR_SCALE] },
+      { name: "outdoor_offset", dims: [1], data: [ROUTED_OUTDOOR_OFFSET] },
+    ],
+    nodes: [
+      { opType: "Split", name: "split_rgb", inputs: ["image"], outputs: ["red", "green", "blue"], attributes: { axis: attr.int(1) } },
+      { opType: "Mul", name: "indoor_mul", inputs: ["red", "indoor_scale"], outputs: ["indoor_scaled"] },
+      { opType: "Add", name: "indoor_add", inputs: ["indoor_scaled", "indoor_offset"], outputs: ["depth_indoor"] },
+      { opType: "Mul", name: "outdoor_mul", inputs: ["red", "outdoor_scale"], outputs: ["outdoor_scaled"] },
+      { opType: "Add", name: "outdoor_add", inputs: ["outdoor_scaled", "outdoor_offset"], outputs: ["depth_outdoor"] },
+      { opType: "Concat", name: "green_blue", inputs: ["green", "blue"], outputs: ["green_blue"], attributes: { axis: attr.int(1) } },
+      { opType: "GlobalAveragePool", name: "domain_pool", inputs: ["green_blue"], outputs: ["domain_logits"] },
+      { opType: "Identity", name: "logits_identity", inputs: ["image"], outputs: ["logits"] },
+    ],
+  });
+}
+
 export interface TinyModelOptions {
   readonly seed: number;
   /** Number of segmentation classes (channels of `logits`). */

@@ -10,10 +10,12 @@
 import { performance } from "node:perf_hooks";
 import type { DepthKind, Frame, StageTimings } from "../frame.js";
 import { FrameError } from "../errors.js";
-import type { ModelBundle } from "../inference/bundle.js";
+import type { DepthOutputSpec, ModelBundle } from "../inference/bundle.js";
+import type { OutputTensor } from "../inference/protocol.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
 import { toMetricDepth } from "../heads/depth.js";
+import { pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
@@ -36,6 +38,8 @@ export interface FrameOutputs {
   readonly labelsColorized: Uint8Array | undefined;
   readonly depthKind: DepthKind;
   readonly depthIsMetric: boolean;
+  /** The head that gave this frame's depth (routed models); "" for a model with one depth output. */
+  readonly depthHead: string;
   readonly depthScale: number;
   readonly depthShift: number;
   readonly timings: StageTimings;
@@ -188,7 +192,7 @@ export class FrameProcessor {
     timings.inference = performance.now() - t0;
 
     t0 = performance.now();
-    const depthSpec = this.bundle.outputs.depth;
+    const { head: depthHead, spec: depthSpec } = this.#depthHead(result.outputs, params, frame);
     const rawDepth = result.outputs[depthSpec.name];
     if (!rawDepth) {
       throw new FrameError("inference_failed", `model returned no "${depthSpec.name}" output`, frame.cameraTopic, frame.stamp);
@@ -288,10 +292,45 @@ export class FrameProcessor {
       labelsColorized,
       depthKind: depthSpec.kind,
       depthIsMetric: isMetric,
+      depthHead,
       depthScale: scale,
       depthShift: shift,
       timings,
     };
+  }
+
+  /**
+   * The depth output this frame uses: the only one, the head `depth.head` pins, or the head the
+   * model's domain output picks for this frame (ZoeDepth: per image, no memory of earlier frames).
+   */
+  #depthHead(outputs: Record<string, OutputTensor>, params: DepthsegParams, frame: Frame): { head: string; spec: DepthOutputSpec } {
+    const { domain } = this.bundle.outputs;
+    if (!domain) return { head: "", spec: this.bundle.outputs.depth };
+    let head = params.depthHead;
+    if (head === "auto") {
+      const logits = outputs[domain.name];
+      if (!logits) {
+        throw new FrameError("inference_failed", `model returned no "${domain.name}" output`, frame.cameraTopic, frame.stamp);
+      }
+      const classes = domain.classes.length;
+      if (logits.dims[0] !== 1 || logits.dims[1] !== classes) {
+        throw new FrameError(
+          "inference_failed",
+          `output "${domain.name}" has shape [${logits.dims.join(", ")}], expected [1, ${classes}] or [1, ${classes}, H, W]`,
+          frame.cameraTopic,
+          frame.stamp,
+        );
+      }
+      try {
+        head = domain.classes[pickDomain(logits.data, classes)]!;
+      } catch (error) {
+        throw new FrameError("inference_failed", `output "${domain.name}": ${(error as Error).message}`, frame.cameraTopic, frame.stamp);
+      }
+    }
+    const spec = this.bundle.heads[head];
+    // checkParamsForModel refuses any other depth.head before it reaches a frame.
+    if (!spec) throw new ParameterError(`depth.head "${head}" is not a head of ${this.bundle.name}`);
+    return { head, spec };
   }
 }
 
@@ -305,15 +344,28 @@ export function colorizeMax(params: DepthsegParams, modelMaxDepth: number | unde
 }
 
 /**
- * Parameter checks that need the model (resolveParameters cannot see it): an empty colour-map
- * range would fail every frame, so it is refused once, naming where the maximum came from.
+ * Parameter checks that need the model (resolveParameters cannot see it): `depth.head` must name
+ * one of its heads, and an empty colour-map range would fail every frame, so both are refused
+ * once, naming the problem. With auto routing the range must suit every head's max_depth.
  */
-export function checkParamsForModel(params: DepthsegParams, modelMaxDepth: number | undefined): void {
-  const max = colorizeMax(params, modelMaxDepth);
-  if (params.colorizeMin < max) return;
-  const source =
-    params.colorizeMax > 0 ? "colorize.depth_max" : params.rangeMax > 0 ? "range.max" : modelMaxDepth !== undefined ? "the model's max_depth" : "the default";
-  throw new ParameterError(`colorize.depth_min (${params.colorizeMin}) must be below the colour-map maximum (${max}, ${source})`);
+export function checkParamsForModel(params: DepthsegParams, bundle: Pick<ModelBundle, "outputs" | "heads">): void {
+  const heads = Object.keys(bundle.heads);
+  if (params.depthHead !== "auto" && !heads.includes(params.depthHead)) {
+    throw new ParameterError(
+      heads.length === 0
+        ? `depth.head must be auto: the model has one depth output, no heads (got "${params.depthHead}")`
+        : `depth.head must be auto or one of the model's heads (${heads.join(", ")}), got "${params.depthHead}"`,
+    );
+  }
+  const candidates =
+    heads.length === 0 ? [bundle.outputs.depth] : params.depthHead === "auto" ? Object.values(bundle.heads) : [bundle.heads[params.depthHead]!];
+  for (const spec of candidates) {
+    const max = colorizeMax(params, spec.maxDepth);
+    if (params.colorizeMin < max) continue;
+    const source =
+      params.colorizeMax > 0 ? "colorize.depth_max" : params.rangeMax > 0 ? "range.max" : spec.maxDepth !== undefined ? "the model's max_depth" : "the default";
+    throw new ParameterError(`colorize.depth_min (${params.colorizeMin}) must be below the colour-map maximum (${max}, ${source})`);
+  }
 }
 
 /** [H, W] of an NCHW (or NHW) output whose channel count must be `channels`. */

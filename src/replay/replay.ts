@@ -44,7 +44,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   // Everything opened is closed in reverse order, on success and on every failure path.
   return CleanupStack.run(async (cleanups) => {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
-    checkParamsForModel(params, bundle.outputs.depth.maxDepth);
+    checkParamsForModel(params, bundle);
     const bag = await openBag(options.input).catch((error: unknown) => {
       throw asFatal(error, `cannot read ${options.input}`);
     });

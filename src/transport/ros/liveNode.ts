@@ -152,7 +152,7 @@ export class LiveNode {
     const parameters = new NodeParameters({ rcl, node });
     const initial = parameters.params;
     const bundle = await loadModelBundle(initial.model || DEFAULT_MODEL_DIR);
-    const checkForModel = (params: DepthsegParams) => checkParamsForModel(params, bundle.outputs.depth.maxDepth);
+    const checkForModel = (params: DepthsegParams) => checkParamsForModel(params, bundle);
     checkForModel(initial);
     parameters.declare(checkForModel);
     // Loaded now, not on the first frame: a 0.3 s stall there would drop the first frames.
