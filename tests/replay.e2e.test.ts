@@ -7,6 +7,7 @@ import { analyticDepth, analyticDisparity, routedOutdoorDepth } from "../src/onn
 import { analyticModelYaml, writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
+import { formatSummary } from "../src/replay/summary.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import type { CameraCalibration, RgbImage } from "../src/frame.js";
 import {
@@ -84,6 +85,7 @@ describe("replay end to end (analytic model)", () => {
       ...quiet,
     });
     expect(summary.stats).toMatchObject({ read: 3, processed: 3, dropped: 0, failed: 0 });
+    expect(summary.depthHeads).toEqual({}); // one depth output: no head to count
     expect(summary.imageTopic).toBe("/cam/image_raw");
     expect(summary.cameraInfoTopic).toBe(INFO_TOPIC);
 
@@ -271,11 +273,11 @@ describe("replay end to end (analytic model)", () => {
         images.map((image, index) => ({ stamp: stampAt(index), image: rgb8(stampAt(index), image), info: cameraInfo(stampAt(index), calibration(W, H)) })),
       );
       const output = join(dir, `${name}.out.mcap`);
-      await replay({ input, output, params: resolveParameters({ model, execution_providers: ["cpu"], ...extra }), realtime: false, ...quiet });
+      const summary = await replay({ input, output, params: resolveParameters({ model, execution_providers: ["cpu"], ...extra }), realtime: false, ...quiet });
       const out = await readOutputBag(output);
       const depth = typed(out, `${NS}/depth/image`, "sensor_msgs/msg/Image").map((m) => new Float32Array(m.data.slice().buffer));
       const status = typed(out, `${NS}/status`, "depthseg/msg/PerceptionStatus");
-      return { images, depth, status };
+      return { images, depth, status, summary };
     }
 
     function expectHead(metres: Float32Array, image: RgbImage, head: "indoor" | "outdoor"): void {
@@ -295,8 +297,10 @@ describe("replay end to end (analytic model)", () => {
     }
 
     it("auto: each frame gets the head its domain output picks, in metres, and status names it", async () => {
-      const { images, depth, status } = await replayRouted("routed-auto", {});
+      const { images, depth, status, summary } = await replayRouted("routed-auto", {});
       expect(status.map((s) => s.depth_head)).toEqual(["indoor", "outdoor", "indoor"]);
+      expect(summary.depthHeads).toEqual({ indoor: 2, outdoor: 1 });
+      expect(formatSummary(summary)).toContain("\n  depth head indoor 2, outdoor 1\n");
       expect(status.every((s) => s.depth_kind === "metric" && s.depth_is_metric)).toBe(true);
       for (const [index, domain] of DOMAINS.entries()) expectHead(depth[index]!, images[index]!, domain);
     });

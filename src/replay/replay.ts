@@ -95,6 +95,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       writer.writeRaw(topic, typeName, logTime, bytes).catch((error: unknown) => {
         throw asFatal(error, `cannot write ${options.output}`);
       });
+    const depthHeads: Record<string, number> = {};
     const sink: FrameSink = {
       writeOutputs: async (outputs) => {
         const t0 = performance.now();
@@ -106,6 +107,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         return encodeMs;
       },
       writeStatus: async (outputs, cameraStats, totalMs) => {
+        if (outputs.depthHead) depthHeads[outputs.depthHead] = (depthHeads[outputs.depthHead] ?? 0) + 1;
         const status = encoder.status(outputs, cameraStats, totalMs);
         await write(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
       },
@@ -150,6 +152,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       stats: stats.all.snapshot(),
       wallSeconds: (performance.now() - started) / 1000,
       truncation: bag.truncation,
+      depthHeads,
       bagWriteMs: writeMs,
       errors,
     };

@@ -15,6 +15,8 @@ export interface ReplaySummary {
   readonly wallSeconds: number;
   readonly truncation: { readonly offset: number; readonly reason: string } | undefined;
   readonly errors: readonly string[];
+  /** Routed models: frames processed per depth head; empty for a model with one depth output. */
+  readonly depthHeads: Readonly<Record<string, number>>;
   /** Time per frame spent writing the output MCAP (I/O, not a pipeline stage). */
   readonly bagWriteMs: readonly number[];
 }
@@ -28,6 +30,8 @@ export function formatSummary(summary: ReplaySummary): string {
     `  frames     read ${stats.read}, processed ${stats.processed}, dropped ${stats.dropped}, failed ${stats.failed}` +
       ` in ${summary.wallSeconds.toFixed(1)} s (${(stats.processed / Math.max(summary.wallSeconds, 1e-9)).toFixed(1)} fps)`,
   ];
+  const heads = Object.entries(summary.depthHeads);
+  if (heads.length > 0) lines.push(`  depth head ${heads.map(([head, count]) => `${head} ${count}`).join(", ")}`);
   const reasons = Object.entries(stats.failedByReason);
   if (reasons.length > 0) {
     lines.push(`  failed by reason: ${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")}`);
