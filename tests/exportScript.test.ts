@@ -3,22 +3,31 @@
 // torch.onnx.export and model.yaml code as a real checkpoint would, and saves torch's outputs for
 // a few inputs. Here the bundle must load with loadModelBundle, run through the InferenceWorker
 // (onnxruntime-node) with the right output shape, and reproduce torch's numbers -- at a second,
-// non-square size for dynamic Depth Anything graphs, and on both sides of ZoeD_NK's router.
+// non-square size for dynamic Depth Anything graphs. ZoeD_NK's bundle leaves the routing to
+// depthseg: its domain logits must make depthseg's router pick the head upstream's picks, on a dark
+// and a bright image that the stand-in sends to different heads.
 //
 // These tests need Python with torch and onnx (`/usr/bin/python3 -c "import torch, onnx"`, e.g.
 // Debian's python3-torch and python3-onnx; DEPTHSEG_PYTHON overrides the interpreter). CI does not
 // install torch, so there they are skipped, not failed.
 
 import { spawnSync } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveParameters } from "../src/config/parameters.js";
+import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
+import { pickDomain } from "../src/heads/routing.js";
 import { loadModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../src/inference/preprocess.js";
+import { decodeFrame } from "../src/messages/ingest.js";
+import { buildRoutedAnalyticModel } from "../src/onnx/builders.js";
+import { checkParamsForModel, FrameProcessor } from "../src/pipeline/frameProcessor.js";
 import type { RgbImage } from "../src/frame.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
-import { tempDir } from "./support/cameraBag.js";
+import { FRAME_ID, rgb8, tempDir } from "./support/cameraBag.js";
 
 const PYTHON = process.env["DEPTHSEG_PYTHON"] ?? "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx"], { stdio: "ignore" }).status === 0;
@@ -59,27 +68,64 @@ async function readF32(path: string): Promise<Float32Array> {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** Runs every saved input through the worker; returns the tags checked. */
+async function readIndex(folder: string): Promise<Reference[]> {
+  return JSON.parse(await readFile(join(folder, "index.json"), "utf8")) as Reference[];
+}
+
+/** One saved tensor ("input" or an output name) of image `tag` in a reference folder. */
+async function referenceTensor(folder: string, tag: string, name: string): Promise<Float32Array> {
+  const ref = (await readIndex(folder)).find((r) => r.tag === tag);
+  const tensor = name === "input" ? ref?.input : ref?.outputs[name];
+  if (!tensor) throw new Error(`${folder}/index.json has no ${tag} ${name}`);
+  return readF32(join(folder, tensor.file));
+}
+
+/** Largest |got - want| in units of the tolerance (1e-4 absolute + 1e-5 relative): <= 1 passes. */
+function worstError(got: Float32Array, want: Float32Array): number {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-4 + 1e-5 * Math.abs(want[i]!)));
+  }
+  return worst;
+}
+
+/** Runs every saved input through the worker; returns each output checked, as "<tag>.<name>". */
 async function expectMatchesTorch(worker: InferenceWorker, dir: string): Promise<Record<string, Float32Array>> {
-  const index = JSON.parse(await readFile(join(dir, "selftest", "index.json"), "utf8")) as Reference[];
+  const folder = join(dir, "selftest");
   const seen: Record<string, Float32Array> = {};
-  for (const ref of index) {
-    const input = await readF32(join(dir, "selftest", ref.input.file));
+  for (const ref of await readIndex(folder)) {
+    const input = await readF32(join(folder, ref.input.file));
     const result = await worker.run(input, ref.input.dims);
     for (const [name, expected] of Object.entries(ref.outputs)) {
+      // Every saved output is one the bundle reads, so the worker must have fetched it.
       const got = result.outputs[name];
-      if (!got) continue; // e.g. domain_logits: in the graph but not requested by the bundle
+      expect(got, `${ref.tag} ${name}`).toBeDefined();
+      if (!got) continue;
       expect(got.dims, `${ref.tag} ${name}`).toEqual(expected.dims);
-      const want = await readF32(join(dir, "selftest", expected.file));
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) {
-        worst = Math.max(worst, Math.abs(got.data[i]! - want[i]!) / (1e-4 + 1e-5 * Math.abs(want[i]!)));
-      }
-      expect(worst, `${ref.tag} ${name}: worst |onnx - torch| / tolerance`).toBeLessThanOrEqual(1);
+      const want = await readF32(join(folder, expected.file));
+      expect(worstError(got.data, want), `${ref.tag} ${name}: worst |onnx - torch| / tolerance`).toBeLessThanOrEqual(1);
       seen[`${ref.tag}.${name}`] = got.data;
     }
   }
   return seen;
+}
+
+/** torch.argmax over a [1, C] row, written out independently of pickDomain: first largest. */
+function torchArgmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** A saved [1, 3, H, W] input (0..1, RGB planes) as the 8-bit camera image it nearly is. */
+function planarToImage(planes: Float32Array, width: number, height: number): RgbImage {
+  const n = width * height;
+  const data = new Uint8Array(3 * n);
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) data[3 * p + c] = Math.round(planes[c * n + p]! * 255);
+  }
+  return { width, height, data };
 }
 
 function gradientImage(width: number, height: number): RgbImage {
@@ -159,17 +205,155 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
     });
   });
 
-  it.skipIf(!hasTorch)("ZoeD_NK: the router runs inside the graph, so each image gets its own head", async () => {
+  it.skipIf(!hasTorch)("ZoeD_NK: both heads and the domain logits leave the graph; depthseg picks upstream's head per image", async () => {
     const dir = selfTest("export_zoedepth.py", ["--model", "ZoeD_NK"], "zoed-nk");
     const bundle = await loadModelBundle(dir);
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80 });
+    expect(bundle.outputs.domain).toEqual({ name: "domain_logits", classes: ["indoor", "outdoor"] });
+    expect(bundle.heads).toEqual({
+      indoor: { name: "depth_indoor", kind: "metric", maxDepth: 10 },
+      outdoor: { name: "depth_outdoor", kind: "metric", maxDepth: 80 },
+    });
+    const classes = bundle.outputs.domain?.classes ?? [];
+    const { height, width } = bundle.input;
+    const selftest = join(dir, "selftest");
+    const upstream = join(selftest, "upstream");
+
     await withWorker(dir, async (worker) => {
-      expect(worker.outputNames).toEqual(["depth", "domain_logits"]);
+      expect(worker.outputNames).toEqual(["depth_indoor", "depth_outdoor", "domain_logits"]);
       const seen = await expectMatchesTorch(worker, dir);
-      // The stand-in sends dark images to the NYU head (<= 10 m) and bright ones to KITTI's.
-      const max = (a: Float32Array | undefined): number => (a ? a.reduce((m, v) => Math.max(m, v), 0) : NaN);
-      expect(max(seen["dark.depth"])).toBeLessThanOrEqual(10);
-      expect(max(seen["bright.depth"])).toBeGreaterThan(10);
+
+      // depthseg's router on the graph's logits, against upstream's argmax on torch's logits; and
+      // the chosen head's depth against what upstream's own forward (Python router) returned.
+      const picked: Record<string, string> = {};
+      for (const tag of ["dark", "bright"]) {
+        const logits = seen[`${tag}.domain_logits`];
+        if (!logits) throw new Error(`no ${tag} domain_logits`);
+        const head = classes[pickDomain(logits, classes.length)]!;
+        const torchLogits = await referenceTensor(selftest, tag, "domain_logits");
+        expect(head, `${tag}: upstream's head`).toBe(classes[torchArgmax(torchLogits)]);
+        const depth = seen[`${tag}.${bundle.heads[head]!.name}`];
+        if (!depth) throw new Error(`no ${tag} ${head} depth`);
+        const upstreamDepth = await referenceTensor(upstream, tag, "depth");
+        expect(worstError(depth, upstreamDepth), `${tag}: ${head} head vs upstream's forward`).toBeLessThanOrEqual(1);
+        picked[tag] = head;
+      }
+      // The stand-in routes dark images to NYU (indoor) and bright ones to KITTI (outdoor).
+      expect(picked).toEqual({ dark: "indoor", bright: "outdoor" });
+
+      // The real per-frame path: FrameProcessor routes on each frame's own logits, names the head
+      // (status.depth_head) and publishes that head's output, NaN past its max_depth (model-sized
+      // frames: no resize on either side). depth.head pins one head whatever the logits say.
+      const calibration = pinholeCalibration(width, height, 80, 80, (width - 1) / 2, (height - 1) / 2);
+      const views = { depthColorized: false, labelsColorized: false };
+      const runs: [string, Record<string, string>][] = [
+        ["auto", picked],
+        ["indoor", { dark: "indoor", bright: "indoor" }],
+      ];
+      for (const [pin, expected] of runs) {
+        const params = resolveParameters({ model: dir, execution_providers: ["cpu"], "depth.head": pin });
+        checkParamsForModel(params, bundle);
+        const processor = new FrameProcessor(bundle, worker, () => params);
+        for (const tag of ["dark", "bright"]) {
+          const image = planarToImage(await referenceTensor(selftest, tag, "input"), width, height);
+          const stamp = { sec: 1, nanosec: 0 };
+          const frame = decodeFrame(
+            { cameraTopic: "/cam/image_raw", stamp, frameId: FRAME_ID, image: { encoding: "raw", message: rgb8(stamp, image) }, receivedAt: performance.now() },
+            calibration,
+          ).frame;
+          const outputs = await processor.process(frame, views);
+          const want = expected[tag]!;
+          expect(outputs.depthHead, `depth.head ${pin}, ${tag}`).toBe(want);
+          const head = bundle.heads[want]!;
+          const tensor = toInputTensor(image, bundle.input);
+          const raw = (await worker.run(tensor.data, tensor.dims)).outputs[head.name]?.data ?? new Float32Array(0);
+          const metres = Array.from(raw, (z) => (z > 0 && z <= head.maxDepth! ? z : NaN));
+          expect(Array.from(outputs.depth), `depth.head ${pin}, ${tag}: depth`).toEqual(metres);
+          processor.release(outputs);
+        }
+      }
+    });
+  });
+});
+
+// bundle_yaml.py needs no third-party package, so this runs wherever python3 (>= 3.7) does.
+const hasPython = spawnSync(PYTHON, ["-c", "import sys; assert sys.version_info >= (3, 7)"], { stdio: "ignore" }).status === 0;
+
+/**
+ * Routed model.yaml variants built with bundle_yaml's dataclasses: for each, the field its
+ * validate() refuses (null: accepted) and the text render() writes with validation switched off,
+ * so bundle.ts can judge the same document.
+ */
+const YAML_CASES = String.raw`
+import dataclasses, json, sys
+sys.path.insert(0, sys.argv[1])
+import bundle_yaml as b
+
+D = b.DepthOutput
+routed = b.ModelYaml(
+    name="nk", file="model.onnx", input=b.InputSpec(name="image", height=4, width=6), depth=None,
+    domain=b.DomainOutput(name="domain_logits", classes=("indoor", "outdoor")),
+    heads={"indoor": D("depth_indoor", "metric", 10.0), "outdoor": D("depth_outdoor", "metric", 80.0)})
+edit = lambda **kw: dataclasses.replace(routed, **kw)
+heads = lambda **kw: {**routed.heads, **kw}
+cases = {
+    "routed": routed,
+    "single": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}),
+    "depth beside heads": edit(depth=D("depth", "metric", 80.0)),
+    "no depth, no heads": edit(domain=None, heads={}),
+    "domain without heads": edit(depth=D("depth", "metric", 80.0), heads={}),
+    "heads without domain": edit(domain=None),
+    "one class": edit(domain=b.DomainOutput("domain_logits", ("indoor",)), heads={"indoor": routed.heads["indoor"]}),
+    "duplicate classes": edit(domain=b.DomainOutput("domain_logits", ("indoor", "indoor"))),
+    "class without head": edit(heads={"indoor": routed.heads["indoor"]}),
+    "head without class": edit(heads=heads(underwater=D("depth_underwater", "metric", 5.0))),
+    "relative head": edit(heads=heads(outdoor=D("depth_outdoor", "relative_depth", 80.0))),
+    "head without max_depth": edit(heads=heads(outdoor=D("depth_outdoor", "metric"))),
+    "two heads, one output": edit(heads=heads(outdoor=D("depth_indoor", "metric", 80.0))),
+    "head named like the domain": edit(heads=heads(outdoor=D("domain_logits", "metric", 80.0))),
+}
+out = []
+for case, doc in cases.items():
+    try:
+        b.validate(doc)
+        error = None
+    except b.BundleSchemaError as e:
+        error = str(e)
+    out.append({"case": case, "error": error})
+b.validate = lambda doc: None  # render() the refused documents too
+for item, doc in zip(out, cases.values()):
+    # An empty outputs section would be YAML null, refused for that rather than what is missing.
+    item["text"] = b.render(doc).replace("outputs:\nheads:", "outputs: {}\nheads:")
+    if item["text"].endswith("outputs:\n"):
+        item["text"] = item["text"][:-1] + " {}\n"
+print(json.dumps(out))
+`;
+
+/** The field an error message names: "<...>model.yaml: <field>: <why>". */
+function errorField(message: string): string {
+  return /model\.yaml: ([^:]+): /.exec(message)?.[1] ?? `(no field in: ${message})`;
+}
+
+describe("tools/export/bundle_yaml.py checks routed bundles as bundle.ts does (needs python3 only)", () => {
+  it.skipIf(!hasPython)("accepts and refuses the same documents, naming the same field", async () => {
+    const run = spawnSync(PYTHON, ["-B", "-c", YAML_CASES, EXPORT_DIR], { encoding: "utf8", timeout: 60_000 });
+    if (run.status !== 0) throw new Error(`bundle_yaml cases failed (${run.status}):\n${run.stderr}`);
+    const cases = JSON.parse(run.stdout) as { case: string; error: string | null; text: string }[];
+    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single"]);
+    const model = buildRoutedAnalyticModel(); // any valid .onnx: only model.yaml is judged here
+    for (const [index, c] of cases.entries()) {
+      const dir = join(root, `yaml-case-${index}`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "model.yaml"), c.text);
+      await writeFile(join(dir, "model.onnx"), model);
+      const loaded = await loadModelBundle(dir).then(() => null, (error: Error) => error.message);
+      expect(loaded === null ? null : errorField(loaded), c.case).toBe(c.error === null ? null : errorField(c.error));
+    }
+    // The valid routed document reads back as written.
+    const bundle = await loadModelBundle(join(root, "yaml-case-0"));
+    expect(bundle.outputs.domain).toEqual({ name: "domain_logits", classes: ["indoor", "outdoor"] });
+    expect(bundle.heads).toEqual({
+      indoor: { name: "depth_indoor", kind: "metric", maxDepth: 10 },
+      outdoor: { name: "depth_outdoor", kind: "metric", maxDepth: 80 },
     });
   });
 });

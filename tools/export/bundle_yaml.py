@@ -4,7 +4,7 @@ This module mirrors the schema that ``src/inference/bundle.ts`` accepts, so an e
 fails here, at export time, instead of at ``depthseg`` start-up. Keep the two in step: the
 constants below are copied from bundle.ts (``RESIZE_MODES``, ``INTERPOLATIONS``,
 ``COLOR_ORDERS``, ``DEPTH_KINDS``, the key lists) and the checks follow ``parseInput`` /
-``parseDepth`` / ``parseOutputs``.
+``parseDepth`` / ``parseOutputs`` / ``checkRouting``.
 
 Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
 
@@ -22,9 +22,14 @@ Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
     outputs:
       depth: { name: <graph output>, kind: metric | relative_disparity | relative_depth,
                max_depth: <metres, required and > 0 for metric; optional clip otherwise> }
+                                     # required, except that a routed bundle (heads) leaves it out
       segmentation: { name: <graph output>, labels: labels.yaml }   # optional (not written here)
-      domain: { name: <graph output>, classes: [a, b, ...] }        # optional (not written here)
-    heads: { <class>: { name, kind, max_depth } }                   # optional, needs domain
+      domain: { name: <graph output>, classes: [a, b, ...] }        # routed only: >= 2 distinct
+    heads:                           # routed only (ZoeDepth-style): exactly one per domain class
+      <class>: { name: <graph output>, kind: metric, max_depth: <metres > 0> }
+
+Every graph output name (depth, domain, each head) must be distinct. depthseg takes the argmax of
+the domain output's class means per frame and publishes that class's head.
 
 No third-party imports: the exporters run in the model's own Python environment, which may not
 have PyYAML.
@@ -36,7 +41,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 # --- copied from src/inference/bundle.ts ------------------------------------------------------
 RESIZE_MODES = ("keep_aspect_lower_bound", "stretch")
@@ -81,14 +86,25 @@ class DepthOutput:
     max_depth: Optional[float] = None
 
 
+@dataclass(frozen=True)
+class DomainOutput:
+    """The router output: [1, C] or [1, C, H, W] logits, C = len(classes)."""
+    name: str
+    classes: Tuple[str, ...]
+
+
 @dataclass
 class ModelYaml:
     name: str
     input: InputSpec
-    depth: DepthOutput
+    # None for a routed bundle: depth then comes from `heads`.
+    depth: Optional[DepthOutput]
     file: Optional[str] = None
     # Free-form lines written as `# ...` at the top (provenance, how it was exported).
     comments: List[str] = field(default_factory=list)
+    domain: Optional[DomainOutput] = None
+    # Domain class -> its metric head, written in this order.
+    heads: Dict[str, DepthOutput] = field(default_factory=dict)
 
 
 def _fail(path: str, message: str) -> None:
@@ -135,14 +151,67 @@ def validate(doc: ModelYaml) -> None:
             _fail(f"input.{key}", f"must have 3 items, got {len(triple)}")
         for k, v in enumerate(triple):
             _check_number(v, f"input.{key}[{k}]", positive)
-    d = doc.depth
-    _check_name(d.name, "outputs.depth.name")
+    routed = bool(doc.heads)
+    # As parseOutputs: with heads, the routed head is the depth output, so a second one is refused.
+    if routed and doc.depth is not None:
+        _fail("outputs.depth", "must be left out when `heads` are given: depth comes from the head outputs.domain picks")
+    if not routed and doc.depth is None:
+        _fail("outputs.depth", "is required (every bundle needs a depth output)")
+    used: Dict[str, str] = {}
+
+    def claim(name: str, path: str) -> None:
+        if name in used:
+            _fail(f"{path}.name", f"{name!r} is already used by {used[name]}")
+        used[name] = path
+
+    for key, head in doc.heads.items():
+        _check_name(key, "heads (a key)")
+        _check_depth(head, f"heads.{key}")
+        claim(head.name, f"heads.{key}")
+    if doc.depth is not None:
+        _check_depth(doc.depth, "outputs.depth")
+        claim(doc.depth.name, "outputs.depth")
+    if doc.domain is not None:
+        _check_name(doc.domain.name, "outputs.domain.name")
+        claim(doc.domain.name, "outputs.domain")
+        classes = doc.domain.classes
+        if isinstance(classes, str):
+            _fail("outputs.domain.classes", f"must be a list of class names, got {classes!r}")
+        for k, cls in enumerate(classes):
+            _check_name(cls, f"outputs.domain.classes[{k}]")
+        if len(classes) < 2:
+            _fail("outputs.domain.classes", "must list at least two classes")
+        if len(set(classes)) != len(classes):
+            _fail("outputs.domain.classes", "has duplicates")
+    _check_routing(doc.domain, doc.heads)
+
+
+def _check_depth(d: DepthOutput, path: str) -> None:
+    _check_name(d.name, f"{path}.name")
     if d.kind not in DEPTH_KINDS:
-        _fail("outputs.depth.kind", f"unknown depth kind {d.kind!r} (expected {' | '.join(DEPTH_KINDS)})")
+        _fail(f"{path}.kind", f"unknown depth kind {d.kind!r} (expected {' | '.join(DEPTH_KINDS)})")
     if d.kind == "metric" and d.max_depth is None:
-        _fail("outputs.depth.max_depth", "is required for metric depth (metres, > 0)")
+        _fail(f"{path}.max_depth", "is required for metric depth (metres, > 0)")
     if d.max_depth is not None:
-        _check_number(d.max_depth, "outputs.depth.max_depth", positive=True)
+        _check_number(d.max_depth, f"{path}.max_depth", positive=True)
+
+
+def _check_routing(domain: Optional[DomainOutput], heads: Dict[str, DepthOutput]) -> None:
+    """As checkRouting: classes and heads pair up one to one, or routing could pick a missing head."""
+    if not heads:
+        if domain is not None:
+            _fail("outputs.domain", "needs `heads` (one depth head per domain class)")
+        return
+    if domain is None:
+        _fail("heads", "needs outputs.domain to choose between them")
+    for cls in domain.classes:
+        if cls not in heads:
+            _fail("heads", f"has no head for domain class {cls!r}")
+    for key, head in heads.items():
+        if key not in domain.classes:
+            _fail(f"heads.{key}", f"is not a class of outputs.domain ({', '.join(domain.classes)})")
+        if head.kind != "metric":
+            _fail(f"heads.{key}.kind", "must be metric (routing picks between metric heads)")
 
 
 def _s(value: str) -> str:
@@ -162,7 +231,7 @@ def _triple(values: Sequence[float]) -> str:
 def render(doc: ModelYaml) -> str:
     """model.yaml text for `doc` (validated first)."""
     validate(doc)
-    i, d = doc.input, doc.depth
+    i = doc.input
     lines = [f"# {c}" if c else "#" for c in doc.comments]
     lines.append(f"name: {_s(doc.name)}")
     if doc.file is not None:
@@ -179,11 +248,23 @@ def render(doc: ModelYaml) -> str:
         f"  color: {i.color}",
         "outputs:",
     ]
-    depth = f"{{ name: {_s(d.name)}, kind: {d.kind}"
-    if d.max_depth is not None:
-        depth += f", max_depth: {_n(d.max_depth)}"
-    lines.append(f"  depth: {depth} }}")
+    if doc.depth is not None:
+        lines.append(f"  depth: {_depth_flow(doc.depth)}")
+    if doc.domain is not None:
+        classes = ", ".join(_s(c) for c in doc.domain.classes)
+        lines.append(f"  domain: {{ name: {_s(doc.domain.name)}, classes: [{classes}] }}")
+    if doc.heads:
+        # Quoted keys: a class named e.g. `null` or `true` must stay a string.
+        lines.append("heads:")
+        lines += [f"  {_s(key)}: {_depth_flow(head)}" for key, head in doc.heads.items()]
     return "\n".join(lines) + "\n"
+
+
+def _depth_flow(d: DepthOutput) -> str:
+    text = f"{{ name: {_s(d.name)}, kind: {d.kind}"
+    if d.max_depth is not None:
+        text += f", max_depth: {_n(d.max_depth)}"
+    return text + " }"
 
 
 def write(doc: ModelYaml, bundle_dir: str) -> str:

@@ -15,7 +15,7 @@ Run it once with network access, or copy ~/.cache/torch/hub/intel-isl_MiDaS_mast
 
 The graph: input `image` [1,3,H,W] float32, RGB scaled to 0..1 and NOT normalised -- ZoeDepth
 normalises (mean 0.5, std 0.5) inside its MidasCore, and resizes inside it too; output `depth`
-[1,1,H,W] float32 in metres. model.yaml therefore says mean [0,0,0], std [1,1,1].
+[1,1,H,W] float32 in metres (ZoeD_NK: see below). model.yaml therefore says mean [0,0,0], std [1,1,1].
 
 H x W is fixed (ZoeDepth computes its internal resize in Python/numpy, so a traced graph keeps
 the example's sizes). Default 384x512 for ZoeD_N/NK and 384x768 for ZoeD_K (the configs'
@@ -28,16 +28,24 @@ Inside the graph, like upstream `model.infer()` (which `infer_pil` calls):
     int(sqrt(H/2)*3) rows and int(sqrt(W/2)*3) columns each side, inferred, resized back
     (bicubic) and cropped -- upstream's fix for the NYU border artefacts;
   * flip augmentation (off by default, --flip-aug): upstream averages with the prediction of the
-    mirrored image by default; it doubles the cost, so it is opt-in here.
+    mirrored image by default; it doubles the cost, so it is opt-in here. For NK each head and the
+    domain logits are averaged over the two passes, so depthseg makes one choice for the pair
+    (upstream routes the two passes separately; they differ only where the passes disagree).
   Upstream pads the full-resolution image; here padding happens at the graph's H x W, so the
   result differs slightly from upstream's for the same camera frame.
 
 ZoeD_NK: upstream picks the NYU (indoor, <= 10 m) or KITTI (outdoor, <= 80 m) head with
 `torch.argmax(domain_vote).item()`, a Python branch: a plain torch.onnx.export would freeze the
-head chosen for the example input. This script instead runs both heads on one backbone pass and
-selects per image inside the graph (where(kitti_logit > nyu_logit, depth_kitti, depth_nyu)), so
-the bundle has one metric output `depth` (max_depth 80) plus an extra `domain_logits` [1,2]
-output ([nyu, outdoor-kitti]) that depthseg does not read.
+head chosen for the example input. This script instead runs the backbone once and both heads on
+its features, and leaves the choice to depthseg: the graph outputs `depth_indoor` (NYU head),
+`depth_outdoor` (KITTI head), both [1,1,H,W] metres, and `domain_logits` [1,2] in upstream's order
+[nyu, kitti]. model.yaml has no outputs.depth but a routed form:
+  outputs.domain: {name: domain_logits, classes: [indoor, outdoor]}
+  heads: indoor {depth_indoor, metric, max_depth 10}, outdoor {depth_outdoor, metric, max_depth 80}
+and depthseg publishes, per frame, the head of the larger logit (indoor on a tie, as argmax),
+with depth beyond that head's max_depth as NaN (each head's bin range upstream, its bin_conf).
+depthseg's depth.head parameter (auto | indoor | outdoor) can pin one head. --max-depth is refused
+for NK (one number for two heads); depthseg's range.max caps the published depth instead.
 
 ZoeD_K: torch-hub / get_config("zoedepth", "infer", config_version="kitti") leave max_depth at
 the NYU default of 10 m, which clamps the KITTI model's normed bins (isl-org/ZoeDepth#139); the
@@ -67,11 +75,16 @@ from onnx_export import describe_graph, export_onnx, log, minimal_size, write_re
 
 MULTIPLE = 32
 VARIANTS = {
-    # name: (get_config model name, extra get_config kwargs, default [H, W], max_depth for model.yaml)
+    # name: (get_config model name, extra get_config kwargs, default [H, W], max_depth for model.yaml;
+    # None for NK, whose heads have their own, ROUTED_HEADS)
     "ZoeD_N": ("zoedepth", {}, (384, 512), 10.0),
     "ZoeD_K": ("zoedepth", {"config_version": "kitti", "max_depth": 80, "min_depth": 1e-3}, (384, 768), 80.0),
-    "ZoeD_NK": ("zoedepth_nk", {}, (384, 512), 80.0),
+    "ZoeD_NK": ("zoedepth_nk", {}, (384, 512), None),
 }
+# ZoeD_NK's heads in upstream's router order (its argmax index 0 = nyu, 1 = kitti):
+# (depthseg domain class, graph output, max_depth = the head's bin_conf max_depth upstream).
+ROUTED_HEADS = (("indoor", "depth_indoor", 10.0), ("outdoor", "depth_outdoor", 80.0))
+DOMAIN_OUTPUT = "domain_logits"
 
 
 def build_upstream(repo: str, variant: str, checkpoint: Optional[str]) -> nn.Module:
@@ -146,7 +159,8 @@ class _ForcedRouter(nn.Module):
 
 
 class ZoeExport(nn.Module):
-    """image [1,3,H,W] (RGB 0..1) -> depth [1,1,H,W] metres (+ domain_logits [1,2] for NK)."""
+    """image [1,3,H,W] (RGB 0..1) -> depth [1,1,H,W] metres; for NK (routed) instead
+    depth_indoor, depth_outdoor [1,1,H,W] metres and domain_logits [1,2], in that order."""
 
     def __init__(self, model: nn.Module, size: Tuple[int, int], pad: bool, flip: bool, routed: bool) -> None:
         super().__init__()
@@ -158,46 +172,50 @@ class ZoeExport(nn.Module):
         if routed:
             for attr in ("core", "mlp_classifier"):
                 if not hasattr(model, attr):
-                    raise SystemExit(f"ZoeD_NK model has no .{attr}; cannot build the in-graph router")
+                    raise SystemExit(f"ZoeD_NK model has no .{attr}; cannot export its heads separately")
             model.core = _CoreOnce(model.core)
             model.mlp_classifier = _ForcedRouter(model.mlp_classifier)
 
-    def _metric(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def _metric(self, x: torch.Tensor) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
+        """The depth heads' outputs ([depth], or NK's [nyu, kitti]) and NK's domain logits."""
         if not self.routed:
-            return self.model(x)["metric_depth"], None
+            return [self.model(x)["metric_depth"]], None
+        # Both heads, each forced through upstream's own forward; _CoreOnce runs the backbone once.
+        # The choice between them is depthseg's, per frame, from the logits returned beside them.
         router = self.model.mlp_classifier
         heads: List[torch.Tensor] = []
         try:
-            for index in (0, 1):       # upstream order: ["nyu", "kitti"]
+            for index in range(len(ROUTED_HEADS)):   # upstream order: ["nyu", "kitti"]
                 router.force = index
                 heads.append(self.model(x)["metric_depth"])
         finally:
             router.force = None
-        logits = router.real
-        # Upstream: softmax over the batch-summed logits, argmax, first index on a tie. Batch 1:
-        # kitti exactly when its logit is strictly larger.
-        kitti = (logits[:, 1] > logits[:, 0]).reshape(-1, 1, 1, 1)
-        return torch.where(kitti, heads[1], heads[0]), logits
+        return heads, router.real
 
-    def _padded(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def _padded(self, x: torch.Tensor) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
         h, w = self.size
         ph = int(math.sqrt(h / 2) * 3) if self.pad else 0
         pw = int(math.sqrt(w / 2) * 3) if self.pad else 0
         if ph or pw:
             x = F.pad(x, [pw, pw, ph, ph], mode="reflect")
-        out, logits = self._metric(x)
-        if tuple(out.shape[-2:]) != (h + 2 * ph, w + 2 * pw):
-            out = F.interpolate(out, size=(h + 2 * ph, w + 2 * pw), mode="bicubic", align_corners=False)
-        return out[:, :, ph:ph + h, pw:pw + w], logits
+        depths, logits = self._metric(x)
+        cropped = []
+        for out in depths:
+            if tuple(out.shape[-2:]) != (h + 2 * ph, w + 2 * pw):
+                out = F.interpolate(out, size=(h + 2 * ph, w + 2 * pw), mode="bicubic", align_corners=False)
+            cropped.append(out[:, :, ph:ph + h, pw:pw + w])
+        return cropped, logits
 
     def forward(self, image: torch.Tensor):
-        depth, logits = self._padded(image)
+        depths, logits = self._padded(image)
         if self.flip:
+            # Each head averaged with its own mirrored prediction; the logits too, so depthseg
+            # makes one choice for the pair (upstream's infer() routes the two passes separately).
             mirrored, logits_m = self._padded(torch.flip(image, dims=[3]))
-            depth = (depth + torch.flip(mirrored, dims=[3])) / 2
+            depths = [(d + torch.flip(m, dims=[3])) / 2 for d, m in zip(depths, mirrored)]
             if logits is not None:
                 logits = (logits + logits_m) / 2
-        return (depth, logits) if self.routed else depth
+        return (*depths, logits) if self.routed else depths[0]
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -212,7 +230,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--camera", metavar="WxH", help="use the size ZoeDepth's resize gives this camera resolution")
     p.add_argument("--no-pad", dest="pad", action="store_false", help="skip upstream's reflect-padding step")
     p.add_argument("--flip-aug", action="store_true", help="average with the mirrored image (2x cost), as upstream infer()")
-    p.add_argument("--max-depth", type=float, help="model.yaml max_depth (default: 10 for N, 80 for K and NK)")
+    p.add_argument("--max-depth", type=float,
+                   help="model.yaml max_depth (default: 10 for N, 80 for K); not for NK, whose heads keep 10 and 80")
     p.add_argument("--name", help="bundle name")
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
@@ -224,6 +243,11 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"--{side} must be a positive multiple of {MULTIPLE}")
     if args.max_depth is not None and args.max_depth <= 0:
         p.error("--max-depth must be > 0")
+    if args.max_depth is not None and args.model == "ZoeD_NK":
+        # One number cannot stand for two heads trained to different ranges; depthseg's range.max
+        # parameter caps the published depth at run time instead.
+        p.error("--max-depth applies to ZoeD_N and ZoeD_K only: ZoeD_NK's heads keep their trained "
+                "ranges (indoor 10 m, outdoor 80 m); use depthseg's range.max parameter to cap depth")
     return args
 
 
@@ -250,13 +274,16 @@ def main(argv=None) -> int:
         raise SystemExit(f"input {height}x{width} is not a multiple of {MULTIPLE}")
 
     wrapper = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=routed).eval()
-    outputs = ["depth", "domain_logits"] if routed else ["depth"]
+    outputs = [head for _, head, _ in ROUTED_HEADS] + [DOMAIN_OUTPUT] if routed else ["depth"]
     onnx_path = os.path.join(args.out, "model.onnx")
     export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset)
     describe_graph(onnx_path, "image", outputs)
     if args.self_test:
         # Reference outputs for the TypeScript test. For NK: a dark and a bright image, which the
-        # stand-in router sends to different heads; the graph must follow both.
+        # stand-in router sends to different heads; the logits must say so for depthseg to follow.
+        # NK also saves (under selftest/upstream) the depth of upstream's own forward, its Python
+        # argmax router left to choose: the head depthseg picks must give exactly that.
+        upstream = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=False).eval() if routed else None
         with torch.no_grad():
             for tag, level in (("dark", 0.2), ("bright", 0.8)):
                 g = torch.Generator().manual_seed(7)
@@ -264,9 +291,17 @@ def main(argv=None) -> int:
                 result = wrapper(x)
                 named = dict(zip(outputs, result)) if routed else {"depth": result}
                 write_reference(os.path.join(args.out, "selftest"), tag, x, named)
+                if upstream is not None:
+                    write_reference(os.path.join(args.out, "selftest", "upstream"), tag, x, {"depth": upstream(x)})
 
-    max_depth = args.max_depth or default_max
     name = args.name or (args.model.lower().replace("_", "-") + ("-selftest" if args.self_test else ""))
+    if routed:
+        depth = None
+        domain = bundle_yaml.DomainOutput(name=DOMAIN_OUTPUT, classes=tuple(c for c, _, _ in ROUTED_HEADS))
+        heads = {c: bundle_yaml.DepthOutput(name=o, kind="metric", max_depth=m) for c, o, m in ROUTED_HEADS}
+    else:
+        depth = bundle_yaml.DepthOutput(name="depth", kind="metric", max_depth=args.max_depth or default_max)
+        domain, heads = None, {}
     doc = bundle_yaml.ModelYaml(
         name=name,
         file="model.onnx",
@@ -275,14 +310,16 @@ def main(argv=None) -> int:
             # Upstream feeds RGB/255 and resizes bilinearly inside; normalisation is in the graph.
             interpolation="linear",
             mean=bundle_yaml.IDENTITY_MEAN, std=bundle_yaml.IDENTITY_STD, color="rgb"),
-        depth=bundle_yaml.DepthOutput(name="depth", kind="metric", max_depth=max_depth),
+        depth=depth,
+        domain=domain,
+        heads=heads,
         comments=[
             "Exported by tools/export/export_zoedepth.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
             f"{args.model}, static {height}x{width}, pad {'on' if args.pad else 'off'}, "
             f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}",
             "mean 0 / std 1: ZoeDepth normalises (0.5, 0.5) inside the graph.",
-        ] + (["ZoeD_NK: indoor/outdoor head chosen per image inside the graph; extra output domain_logits [nyu, kitti]."]
+        ] + (["ZoeD_NK: depthseg routes each frame: argmax of domain_logits [nyu, kitti] picks the head, as upstream."]
              if routed else []),
     )
     path = bundle_yaml.write(doc, args.out)
