@@ -1,5 +1,6 @@
-// `npm run bench:live`: the live node at camera rate, through the rclnodejs test double
-// (tests/support/rclDouble.ts; no ROS here), with real inference on the bundled tiny model.
+// `npm run bench:live`: the live node at camera rate, through rclnodejs's own JavaScript with its
+// native addon stood in (tests/support/rclHarness.ts; no ROS here): a camera driver node publishes
+// frames, real inference runs on the bundled tiny model.
 //
 //   npm run bench:live [-- --seconds 4 --rate 30 --json out.json]
 //
@@ -19,7 +20,8 @@ import { calibrationToCameraInfo } from "../src/messages/camera.js";
 import { LiveNode } from "../src/transport/ros/liveNode.js";
 import { toRclMessage } from "../src/transport/ros/rclMessages.js";
 import type { RclMessage } from "../src/transport/ros/rclPort.js";
-import { RclDouble, type DoubleNode } from "../tests/support/rclDouble.js";
+import { PeerNode, loadRealRclnodejs } from "../tests/support/rclHarness.js";
+import { prepareRclnodejsPackages } from "../tests/support/rclnodejsPackages.js";
 import { drawScene } from "../tools/make-sample-bag.js";
 
 const WIDTH = 640;
@@ -39,6 +41,9 @@ if (!(SECONDS > 0) || !(RATE > 0)) throw new Error("--seconds and --rate must be
 
 const images = Array.from({ length: 8 }, (_, i) => drawScene(i, WIDTH, HEIGHT));
 const calibration = pinholeCalibration(WIDTH, HEIGHT, 525, 525, 319.5, 239.5);
+prepareRclnodejsPackages();
+// The driver's publishing (rclnodejs message classes, CDR) runs in this process too and is counted.
+const real = loadRealRclnodejs("full");
 
 interface CameraResult {
   readonly camera: string;
@@ -46,6 +51,7 @@ interface CameraResult {
   readonly processed: number;
   readonly dropped: number;
   readonly failed: number;
+  readonly failedByReason: Readonly<Record<string, number>>;
   readonly latencyP50Ms: number;
   readonly latencyP95Ms: number;
   /** postprocess (where the colour maps are) + encode (message building and publishing), p50. */
@@ -69,16 +75,15 @@ function messagesAt(index: number, startSec: number): [RclMessage<"sensor_msgs/m
 }
 
 async function run(name: string, cameras: readonly string[], colorizedSubscribers: boolean, seconds = SECONDS): Promise<RunResult> {
-  const double = new RclDouble();
   const rosArgs = ["-p", `model:=${TINY_MODEL_DIR}`, "-p", "execution_providers:=[cpu]"];
   if (cameras.length > 1) rosArgs.push("-p", `cameras:=[${cameras.join(", ")}]`);
-  const live = await LiveNode.start({ rcl: double, argv: ["node", "depthseg", "--ros-args", ...rosArgs] });
-  const node: DoubleNode = double.node;
+  const live = await LiveNode.start({ rcl: real.rcl, argv: ["node", "depthseg", "--ros-args", ...rosArgs] });
+  const driver = new PeerNode(real, "camera_driver");
   const prefixes = cameras.length > 1 ? cameras.map((c) => `/${c}`) : [""];
   if (colorizedSubscribers) {
     for (const prefix of prefixes) {
-      node.publisher(`${prefix}/depth/colorized`).subscribers = 1;
-      node.publisher(`${prefix}/segmentation/colorized`).subscribers = 1;
+      driver.record("sensor_msgs/msg/Image", `${prefix}/depth/colorized`);
+      driver.record("sensor_msgs/msg/Image", `${prefix}/segmentation/colorized`);
     }
   }
   // Frames at the camera rate, every camera in step, as drivers publish them.
@@ -90,8 +95,8 @@ async function run(name: string, cameras: readonly string[], colorizedSubscriber
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     prefixes.forEach((prefix, c) => {
       const [image, info] = messagesAt(i, 100 + c * 1000);
-      node.deliver(`${prefix}/image`, image);
-      node.deliver(`${prefix}/camera_info`, info);
+      driver.publish("sensor_msgs/msg/Image", `${prefix}/image`, image);
+      driver.publish("sensor_msgs/msg/CameraInfo", `${prefix}/camera_info`, info);
     });
   }
   await live.shutdown("bench run done");
@@ -109,6 +114,7 @@ function summarise(camera: string, sent: number, stats: PipelineStats): CameraRe
     processed: stats.processed,
     dropped: stats.dropped,
     failed: stats.failed,
+    failedByReason: stats.snapshot().failedByReason,
     latencyP50Ms: total?.p50 ?? NaN,
     latencyP95Ms: total?.p95 ?? NaN,
     postprocessEncodeP50Ms: (stats.latency("postprocess")?.p50 ?? NaN) + (stats.latency("encode")?.p50 ?? NaN),
@@ -128,7 +134,7 @@ const pair = await run("2 cameras, one worker", ["front", "rear"], false);
 const rows = [...pairs.flat(), pair].flatMap((r) =>
   r.cameras.map(
     (c) =>
-      `${r.name.padEnd(40)} ${c.camera.padEnd(14)} sent ${String(c.sent).padStart(4)}  processed ${String(c.processed).padStart(4)}  dropped ${String(c.dropped).padStart(4)}  failed ${c.failed}  latency p50 ${c.latencyP50Ms.toFixed(1).padStart(6)} ms  p95 ${c.latencyP95Ms.toFixed(1).padStart(6)} ms  postprocess+encode p50 ${c.postprocessEncodeP50Ms.toFixed(1).padStart(5)} ms`,
+      `${r.name.padEnd(40)} ${c.camera.padEnd(14)} sent ${String(c.sent).padStart(4)}  processed ${String(c.processed).padStart(4)}  dropped ${String(c.dropped).padStart(4)}  failed ${c.failed}${c.failed ? ` ${JSON.stringify(c.failedByReason)}` : ""}  latency p50 ${c.latencyP50Ms.toFixed(1).padStart(6)} ms  p95 ${c.latencyP95Ms.toFixed(1).padStart(6)} ms  postprocess+encode p50 ${c.postprocessEncodeP50Ms.toFixed(1).padStart(5)} ms`,
   ),
 );
 const [front, rear] = pair.cameras as [CameraResult, CameraResult];
@@ -139,7 +145,7 @@ const ratios = {
   twoCameraThroughputRatio: (front.processed + rear.processed) / mean(pairs.flat().map((r) => r.cameras[0]!.processed)),
 };
 process.stdout.write(
-  `live node through the rclnodejs test double: ${WIDTH}x${HEIGHT} rgb8 at ${RATE} Hz per camera for ${SECONDS} s, models/tiny on cpu\n` +
+  `live node through rclnodejs (native addon stood in): ${WIDTH}x${HEIGHT} rgb8 at ${RATE} Hz per camera for ${SECONDS} s, models/tiny on cpu\n` +
     `${rows.join("\n")}\n\n` +
     `colourised views subscribed / off (postprocess+encode p50, median of 3 pairs)  ${ratios.colorizedCostRatio.toFixed(2)}\n` +
     `two cameras: fairness (fewer / more processed)      ${ratios.twoCameraFairness.toFixed(2)}\n` +

@@ -10,7 +10,7 @@ import { writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { rosEnvironment } from "../src/transport/ros/rosEnvironment.js";
 import { tempDir } from "./support/cameraBag.js";
-import { RclDouble } from "./support/rclDouble.js";
+import { loadRealRclnodejs } from "./support/rclHarness.js";
 
 let stdout = "";
 let stderr = "";
@@ -80,24 +80,27 @@ describe("depthseg run", () => {
   );
 });
 
-describe("depthseg run: signals (through the rclnodejs test double)", () => {
-  async function started(): Promise<{ double: RclDouble; signals: EventEmitter; exit: string[]; code: Promise<number> }> {
+describe("depthseg run: signals (through rclnodejs's own JavaScript, native addon stood in)", () => {
+  const real = loadRealRclnodejs("full");
+  async function started(): Promise<{ signals: EventEmitter; exit: string[]; code: Promise<number> }> {
     const model = await writeAnalyticBundle(join(await tempDir(), "analytic"));
-    const double = new RclDouble();
+    real.standIn.events.length = 0;
+    real.standIn.log.length = 0;
     const signals = new EventEmitter();
     const exit: string[] = [];
-    const code = runLiveNode(double, ["node", "depthseg", "--ros-args", "-p", `model:=${model}`], signals, (c) => exit.push(c));
+    const code = runLiveNode(real.rcl, ["node", "depthseg", "--ros-args", "-p", `model:=${model}`], signals, (c) => exit.push(c));
     while (signals.listenerCount("SIGTERM") === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    return { double, signals, exit, code };
+    return { signals, exit, code };
   }
 
   it("SIGTERM stops the node cleanly with exit code 0 and removes its handlers", async () => {
-    const { double, signals, exit, code } = await started();
+    const { signals, exit, code } = await started();
     signals.emit("SIGTERM", "SIGTERM");
     expect(await code).toBe(0);
     expect(exit).toEqual([]);
-    expect(double.events.slice(-2)).toEqual(["destroy node", "shutdown"]);
-    expect(double.node.logLines).toContain("INFO SIGTERM received: finishing the frames in flight");
+    expect(real.standIn.events.slice(-2)).toEqual(["destroy node /depthseg", "shutdown"]);
+    expect(real.standIn.log.map((l) => l.message)).toContain("SIGTERM received: finishing the frames in flight");
+    expect(real.rcl.isShutdown()).toBe(true);
     expect(signals.listenerCount("SIGINT") + signals.listenerCount("SIGTERM")).toBe(0);
   });
 

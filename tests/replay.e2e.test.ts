@@ -1,6 +1,7 @@
 // End to end: MCAP in → real ONNX inference (analytic model) → MCAP out, checked in metres,
 // pinhole coordinates, labels and message fields.
 
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { analyticDepth, analyticDisparity, routedOutdoorDepth } from "../src/onnx/builders.js";
@@ -323,5 +324,24 @@ describe("replay end to end (analytic model)", () => {
         'depth.head must be auto: the model has one depth output, no heads (got "indoor")',
       );
     });
+  });
+});
+
+describe("replay --params: the same params file as the live node", () => {
+  it("applies a launch_ros-style /depthseg/depthseg section (live-only names in it are ignored)", async () => {
+    const { main } = await import("../src/cli.js");
+    const dir = await tempDir();
+    const model = await writeAnalyticBundle(join(dir, "analytic"));
+    const stamp = stampAt(0);
+    const input = await writeCameraBag(join(dir, "in.mcap"), [
+      { stamp, image: rgb8(stamp, { width: 4, height: 2, data: new Uint8Array(4 * 2 * 3).fill(120) }), info: cameraInfo(stamp, pinholeCalibration(4, 2, 10, 10, 1.5, 0.5)) },
+    ]);
+    const params = join(dir, "launch_params.yaml");
+    await writeFile(params, `/depthseg/depthseg:\n  ros__parameters:\n    input_transport: compressed\n    output_namespace: /launched\n    model: ${model}\n`);
+    const output = join(dir, "out.mcap");
+    expect(await main(["replay", input, "--out", output, "--params", params, "--quiet"])).toBe(0);
+    const topics = [...(await readOutputBag(output)).keys()];
+    expect(topics).toContain("/launched/depth/image");
+    expect(topics.some((t) => t.startsWith("/depthseg/"))).toBe(false);
   });
 });

@@ -46,7 +46,7 @@ other_node:
   });
 
   it("names the file and what is missing", () => {
-    expect(() => parseParamsYaml("foo:\n  ros__parameters: {}\n", "p.yaml")).toThrow(/p.yaml: no section for node "depthseg" \(found: foo\)/);
+    expect(() => parseParamsYaml("foo:\n  ros__parameters: {}\n", "p.yaml")).toThrow(/p.yaml: no section for node \/depthseg\/depthseg \(found: foo\)/);
     expect(() => parseParamsYaml("depthseg:\n  x: 1\n", "p.yaml")).toThrow(/no "ros__parameters"/);
     expect(() => parseParamsYaml("depthseg: [", "p.yaml")).toThrow(/not valid YAML/);
   });

@@ -27,7 +27,7 @@ interface LockedPackage {
   readonly integrity: string;
 }
 
-function lockedRclnodejs(): LockedPackage {
+export function lockedRclnodejs(): LockedPackage {
   const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
     packages?: Record<string, { version?: string; integrity?: string }>;
   };
@@ -55,23 +55,33 @@ function fromInstalledPackage(locked: LockedPackage): string | undefined {
   return `node_modules/rclnodejs@${version}`;
 }
 
+/**
+ * `npm pack` of the locked rclnodejs into `work`, checked against package-lock.json's integrity
+ * hash; returns the tarball's path. Also used by the live-node contract tests (tests/support).
+ */
+export function packLockedRclnodejs(work: string): string {
+  const locked = lockedRclnodejs();
+  const spec = `rclnodejs@${locked.version}`;
+  const packed = JSON.parse(
+    execFileSync("npm", ["pack", spec, "--json", "--prefer-offline", "--pack-destination", work], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  ) as { filename: string }[];
+  const tarball = join(work, packed[0]!.filename);
+  const [algorithm, expected] = locked.integrity.split("-", 2) as [string, string];
+  const actual = createHash(algorithm).update(readFileSync(tarball)).digest("base64");
+  if (actual !== expected) throw new Error(`${spec} from the registry does not match package-lock.json's integrity`);
+  return tarball;
+}
+
 function fromRegistry(locked: LockedPackage): string {
   const work = mkdtempSync(join(tmpdir(), "rclnodejs-types-"));
   try {
-    const spec = `rclnodejs@${locked.version}`;
-    const packed = JSON.parse(
-      execFileSync("npm", ["pack", spec, "--json", "--prefer-offline", "--pack-destination", work], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    ) as { filename: string }[];
-    const tarball = join(work, packed[0]!.filename);
-    const [algorithm, expected] = locked.integrity.split("-", 2) as [string, string];
-    const actual = createHash(algorithm).update(readFileSync(tarball)).digest("base64");
-    if (actual !== expected) throw new Error(`${spec} from the registry does not match package-lock.json's integrity`);
+    const tarball = packLockedRclnodejs(work);
     execFileSync("tar", ["-xzf", tarball, "-C", work, "package/types"]);
     copyDeclarations(join(work, "package", "types"));
-    return `npm pack ${spec}`;
+    return `npm pack rclnodejs@${locked.version}`;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -18,6 +18,7 @@ import type { CameraImageMessage } from "../../messages/ingest.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../../pipeline/cameraPipeline.js";
 import { FrameProcessor, checkParamsForModel } from "../../pipeline/frameProcessor.js";
 import { DEFAULT_MODEL_DIR } from "../../paths.js";
+import { resolveSections, sectionsFromRosArgs } from "../../config/paramsFile.js";
 import { NodeParameters } from "./nodeParameters.js";
 import {
   CAMERA_INFO_QOS,
@@ -149,7 +150,11 @@ export class LiveNode {
     const logger = node.getLogger();
     const log = (line: string) => void logger.info(line);
 
-    const parameters = new NodeParameters({ rcl, node });
+    // rclnodejs applies only some params-file sections; rclcpp's rules apply them all (paramsFile.ts).
+    const nodeFqn = node.getFullyQualifiedName();
+    const overrides = resolveSections(sectionsFromRosArgs(options.argv), nodeFqn);
+    if (overrides.applied.length > 0) log(`parameters of ${nodeFqn} from sections ${overrides.applied.join(", ")}`);
+    const parameters = new NodeParameters({ rcl, node, overrides: overrides.values });
     const initial = parameters.params;
     const bundle = await loadModelBundle(initial.model || DEFAULT_MODEL_DIR);
     const checkForModel = (params: DepthsegParams) => checkParamsForModel(params, bundle);
@@ -268,7 +273,7 @@ export class LiveNode {
       for (const publisher of camera.publishers.values()) {
         const left = deadline - process.hrtime.bigint();
         if (left <= 0n) return;
-        if (publisher.subscriptionCount() === 0) continue;
+        if (publisher.subscriptionCount === 0) continue;
         try {
           publisher.waitForAllAcked(left);
         } catch {
@@ -393,7 +398,7 @@ function join(prefix: string, name: string): string {
 }
 
 function hasSubscribers(camera: CameraIo, name: string): boolean {
-  return (camera.publishers.get(camera.encoder.topic(name))?.subscriptionCount() ?? 0) > 0;
+  return (camera.publishers.get(camera.encoder.topic(name))?.subscriptionCount ?? 0) > 0;
 }
 
 function publishOutput(camera: CameraIo, out: OutputMessage): void {

@@ -75,6 +75,8 @@ export function parameterDescriptor(rcl: RclModule, spec: ParameterSpec): rclnod
 export interface NodeParametersOptions {
   readonly rcl: RclModule;
   readonly node: RclNode;
+  /** Dotted names → values from the params files and `-p` rules that apply to the node (paramsFile.ts). */
+  readonly overrides: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -90,19 +92,19 @@ export class NodeParameters {
   /** The `qos_overrides.*` overrides, by name (applied by the node's QoS resolver). */
   readonly qosOverrides = new Map<string, unknown>();
 
-  /** Reads the overrides (params file, `-p`) and validates them; throws ParameterError. */
+  /** Validates the overrides (params files, `-p`); throws ParameterError. */
   constructor(options: NodeParametersOptions) {
     this.#rcl = options.rcl;
     this.#node = options.node;
     const liveSpecs = new Set(specsFor("live").map((spec) => spec.name));
     const raw: Record<string, unknown> = {};
-    for (const override of this.#node.getParameterOverrides()) {
-      if (override.name.startsWith(QOS_OVERRIDES_PREFIX)) this.qosOverrides.set(override.name, fromRosValue(override.value));
-      if (isRosOwnedParameter(override.name)) continue;
-      const spec = findParameterSpec(override.name);
+    for (const [name, value] of Object.entries(options.overrides)) {
+      if (name.startsWith(QOS_OVERRIDES_PREFIX)) this.qosOverrides.set(name, value);
+      if (isRosOwnedParameter(name)) continue;
+      const spec = findParameterSpec(name);
       // Replay-only names (image_topic, ...) may sit in a shared params file; they do nothing here.
       if (spec && !liveSpecs.has(spec.name)) continue;
-      raw[override.name] = fromRosValue(override.value);
+      raw[name] = value;
     }
     this.#params = resolveParameters(raw);
     for (const spec of specsFor("live")) this.#values.set(spec.name, spec.default);

@@ -3,6 +3,12 @@
 // double; the `Conforms` checks at the bottom prove, at compile time and against the real
 // declarations (tsconfig `paths` → .rclnodejs-types), that the real rclnodejs module fits them.
 // Members are function-typed properties, not methods, so parameter types are checked strictly.
+//
+// Where rclnodejs's declarations disagree with its JavaScript, the JavaScript wins and the
+// port says so: rclnodejs 2.2.0's types/publisher.d.ts declares `subscriptionCount(): number`,
+// but lib/publisher.js defines `get subscriptionCount()`; calling it as a method throws
+// "publisher.subscriptionCount is not a function" on a robot. (The same holds for
+// Subscription.publisherCount, Timer.timerPeriod and QoS.reliability, which the node does not use.)
 
 import type * as rclnodejs from "rclnodejs";
 
@@ -24,7 +30,8 @@ export type RclOptions = rclnodejs.Options<rclnodejs.QoS>;
 export interface RclPublisher<K extends RclMessageTypeName> {
   readonly topic: string;
   readonly publish: (message: RclMessage<K>) => void;
-  readonly subscriptionCount: () => number;
+  /** Matched subscriptions (a getter in lib/publisher.js, whatever types/publisher.d.ts says). */
+  readonly subscriptionCount: number;
   /** Blocks up to `timeout` nanoseconds until reliable subscribers acknowledged everything. */
   readonly waitForAllAcked: (timeout: bigint) => boolean;
 }
@@ -53,6 +60,8 @@ export type RclSetParametersResult = rclnodejs.rcl_interfaces.msg.SetParametersR
 export interface RclNode {
   readonly name: () => string;
   readonly namespace: () => string;
+  /** `/ns/name` after `__ns`/`__node` remapping. */
+  readonly getFullyQualifiedName: () => string;
   readonly getLogger: () => RclLogger;
   readonly now: () => { toMsg(): rclnodejs.builtin_interfaces.msg.Time };
   /** Fully qualified name after namespace expansion and remapping (`-r from:=to`). */
@@ -69,7 +78,6 @@ export interface RclNode {
     callback: (message: RclMessage<K>) => void,
   ) => RclSubscription;
   readonly createTimer: (period: bigint, callback: () => void) => RclTimer;
-  readonly getParameterOverrides: () => RclParameter[];
   readonly declareParameters: (
     parameters: rclnodejs.Parameter[],
     descriptors?: rclnodejs.ParameterDescriptor[],
@@ -122,9 +130,18 @@ export const DURABILITY_VOLATILE: rclnodejs.QoS.DurabilityPolicy.RMW_QOS_POLICY_
 
 // Compile-time proof that the real module and node fit the narrow types above.
 type Conforms<Actual extends Expected, Expected> = Actual;
-export type RealModuleConforms = Conforms<typeof rclnodejs, RclModule>;
-export type RealNodeConforms = Conforms<rclnodejs.Node, RclNode>;
-export type RealPublisherConforms = Conforms<rclnodejs.Publisher<"sensor_msgs/msg/Image">, RclPublisher<"sensor_msgs/msg/Image">>;
+/** rclnodejs.Publisher as its JavaScript is (see the note at the top on subscriptionCount). */
+type RealPublisher<K extends RclMessageTypeName> = Omit<rclnodejs.Publisher<K>, "subscriptionCount"> & { readonly subscriptionCount: number };
+type RealNode = Omit<rclnodejs.Node, "createPublisher"> & {
+  createPublisher<K extends RclMessageTypeName>(typeClass: K, topic: string, options?: RclOptions): RealPublisher<K>;
+};
+/** The rclnodejs module as its JavaScript is: its declarations with the corrections above. */
+export type RealRclnodejsModule = Omit<typeof rclnodejs, "Node"> & {
+  Node: new (nodeName: string, namespace?: string) => RealNode;
+};
+export type RealModuleConforms = Conforms<RealRclnodejsModule, RclModule>;
+export type RealNodeConforms = Conforms<RealNode, RclNode>;
+export type RealPublisherConforms = Conforms<RealPublisher<"sensor_msgs/msg/Image">, RclPublisher<"sensor_msgs/msg/Image">>;
 export type RealSubscriptionConforms = Conforms<rclnodejs.Subscription, RclSubscription>;
 export type RealTimerConforms = Conforms<rclnodejs.Timer, RclTimer>;
 export type RealLoggerConforms = Conforms<rclnodejs.Logging, RclLogger>;

@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import type * as rclnodejs from "rclnodejs";
 import { FatalError } from "../../errors.js";
-import type { RclModule } from "./rclPort.js";
+import type { RclModule, RealRclnodejsModule } from "./rclPort.js";
 
 export interface RosEnvironment {
   readonly sourced: boolean;
@@ -46,5 +46,6 @@ export function loadRclnodejs(resolveFrom: string = import.meta.url): RclModule 
         "Its native addon is built against the ROS 2 it was installed with; after changing ROS distro run `npm rebuild rclnodejs`.",
     );
   }
-  return loaded;
+  // Its declarations describe subscriptionCount as a method; the JavaScript has a getter (rclPort.ts).
+  return loaded as unknown as RealRclnodejsModule;
 }
