@@ -135,7 +135,7 @@ describe("replay end to end (analytic model)", () => {
           const rgbBits = view.getUint32(o + 12, true);
           expect(rgbBits).toBe((image.data[p * 3]! << 16) | (image.data[p * 3 + 1]! << 8) | image.data[p * 3 + 2]!);
           const cls = expectedLabel(image, p);
-          expect(view.getUint16(o + 16, true)).toBe(cls);
+          expect(view.getUint32(o + 16, true)).toBe(cls);
           expect(label.data[p]).toBe(cls);
           const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255]][cls]!;
           expect(Array.from(labelColors[index]!.data.subarray(p * 3, p * 3 + 3))).toEqual(palette);
