@@ -15,7 +15,7 @@ function binningOf(cal: CameraCalibration): { bx: number; by: number } {
 }
 
 /** True when the CameraInfo describes a binned or cropped (ROI) image of its full-resolution calibration. */
-export function hasBinningOrRoi(cal: CameraCalibration): boolean {
+function hasBinningOrRoi(cal: CameraCalibration): boolean {
   const { xOffset, yOffset, width, height } = cal.roi;
   const { bx, by } = binningOf(cal);
   const roiIsFull = xOffset === 0 && yOffset === 0 && (width === 0 || width === cal.width) && (height === 0 || height === cal.height);
