@@ -284,7 +284,7 @@ describe("live node: published messages", () => {
       ["y", 4, PointFieldType.FLOAT32, 1],
       ["z", 8, PointFieldType.FLOAT32, 1],
       ["rgb", 12, PointFieldType.FLOAT32, 1],
-      ["label", 16, PointFieldType.UINT16, 1],
+      ["label", 16, PointFieldType.UINT32, 1],
     ]);
     expect([cloud.width, cloud.height, cloud.point_step, cloud.row_step, cloud.is_dense, cloud.is_bigendian]).toEqual([W, H, 20, 20 * W, false, false]);
     const cv = float32s(cloud.data as Uint8Array);
@@ -299,7 +299,7 @@ describe("live node: published messages", () => {
         const r = image.data[3 * i]!;
         const b = image.data[3 * i + 2]!;
         // argmax(R, G, B) takes the first of equal maxima; G = 30 is never the largest.
-        expect(cv.getUint16(at + 16, true), `pixel ${i}`).toBe(r >= b ? 0 : 2);
+        expect(cv.getUint32(at + 16, true), `pixel ${i}`).toBe(r >= b ? 0 : 2);
       }
     }
 

@@ -210,6 +210,39 @@ describe("bad input during replay", () => {
     expect(approx.log.join("\n")).toMatch(/no_camera_info: no CameraInfo within sync_slop 0.005 s \(nearest is 0.030000 s away\)/);
   });
 
+  it("loses no frame to stamps that go backwards, CameraInfos logged out of stamp order or repeated stamps", async () => {
+    // Log time always moves forward (100 ms per frame); the header stamps do not.
+    const logAt = (i: number, extraMs = 0) => 300_000_000_000n + BigInt(i) * 100_000_000n + BigInt(extraMs) * 1_000_000n;
+    const frame = (stamp: ReturnType<typeof stampAt>, i: number, red = 100): BagFrame => ({
+      stamp,
+      image: rgb8(stamp, solid(red)),
+      info: cameraInfo(stamp, calibration),
+      logTime: logAt(i),
+    });
+    const frames: BagFrame[] = [];
+    // 0-19 at 100 s, then the camera clock restarts at 5 s (20-24).
+    for (let i = 0; i < 20; i++) frames.push(frame(stampAt(i), i));
+    const reset = (i: number) => stampAt(i - 20, 10, 5);
+    for (let i = 20; i < 25; i++) frames.push(frame(reset(i), i));
+    // 25's CameraInfo is logged after 26's.
+    frames.push({ ...frame(reset(25), 25), infoLogTime: logAt(26, 50) });
+    frames.push({ ...frame(reset(26), 26), infoLogTime: logAt(26, 10) });
+    // 27 is sent twice with the same stamp, once before and once after its CameraInfo.
+    frames.push(frame(reset(27), 27));
+    frames.push({ stamp: reset(27), image: rgb8(reset(27), solid(120)), logTime: logAt(27, 20) });
+    const input = await writeCameraBag(join(dir, "disorder.mcap"), frames);
+    const output = join(dir, "disorder.out.mcap");
+    const { summary, log } = await run(input, output);
+
+    expect(log.filter((line) => /no_camera_info/.test(line))).toEqual([]);
+    expect(summary.stats).toMatchObject({ read: 29, processed: 29, dropped: 0, failed: 0 });
+    const stamps = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image").map((d) =>
+      formatStamp(d.header.stamp),
+    );
+    const expected = [...Array.from({ length: 20 }, (_, i) => stampAt(i)), ...[20, 21, 22, 23, 24, 25, 26, 27, 27].map(reset)];
+    expect(stamps.sort()).toEqual(expected.map(formatStamp).sort());
+  });
+
   it("with --realtime, a burst is dropped latest-wins, counted, and the newest frame is processed", async () => {
     // 40 frames 100 µs apart: far faster than inference, so frames must be dropped.
     const frames = Array.from({ length: 40 }, (_, i) => {

@@ -136,7 +136,7 @@ describe("replay end to end (analytic model)", () => {
           const rgbBits = view.getUint32(o + 12, true);
           expect(rgbBits).toBe((image.data[p * 3]! << 16) | (image.data[p * 3 + 1]! << 8) | image.data[p * 3 + 2]!);
           const cls = expectedLabel(image, p);
-          expect(view.getUint16(o + 16, true)).toBe(cls);
+          expect(view.getUint32(o + 16, true)).toBe(cls);
           expect(label.data[p]).toBe(cls);
           const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255]][cls]!;
           expect(Array.from(labelColors[index]!.data.subarray(p * 3, p * 3 + 3))).toEqual(palette);
@@ -160,6 +160,53 @@ describe("replay end to end (analytic model)", () => {
       expect(s.latency_inference_ms).toBeGreaterThan(0);
       expect(s.latency_total_ms).toBeGreaterThanOrEqual(s.latency_inference_ms);
     }
+  });
+
+  it("a binned, cropped camera (image_proc crop_decimate) gives the full camera's points at the same pixels", async () => {
+    // A 36x28 sensor; the camera publishes its 32x24 ROI at (2, 4), binned 2x2: 16x12 images.
+    const full = { ...pinholeCalibration(36, 28, 40, 44, 17.5, 13.5), k: [38, 0, 17, 0, 42, 13, 0, 0, 1] };
+    const binned: CameraCalibration = {
+      ...full,
+      binningX: 2,
+      binningY: 2,
+      roi: { xOffset: 2, yOffset: 4, width: 32, height: 24, doRectify: false },
+    };
+    const image = testImage(W, H, 1);
+    const stamp = stampAt(0);
+    const input = await writeCameraBag(join(dir, "binned.mcap"), [
+      { stamp, image: rgb8(stamp, image), info: cameraInfo(stamp, binned) },
+    ]);
+    const output = join(dir, "binned.out.mcap");
+    const summary = await replay({
+      input,
+      output,
+      params: resolveParameters({ model: bundle, execution_providers: ["cpu"] }),
+      realtime: false,
+      ...quiet,
+    });
+    expect(summary.stats).toMatchObject({ read: 1, processed: 1, failed: 0 });
+    const out = await readOutputBag(output);
+    const cloud = typed(out, `${NS}/points`, "sensor_msgs/msg/PointCloud2")[0]!;
+    expect([cloud.width, cloud.height]).toEqual([W, H]);
+    const view = new DataView(cloud.data.buffer, cloud.data.byteOffset, cloud.data.byteLength);
+    // Full-resolution P: fx 40, fy 44, cx 17.5, cy 13.5. Pixel (u, v) of the image is the sensor's
+    // pixel (2 + 2u, 4 + 2v) (image_geometry's toFullResolution).
+    for (let v = 0; v < H; v++) {
+      for (let u = 0; u < W; u++) {
+        const p = v * W + u;
+        const z = analyticDepth(Math.fround(image.data[p * 3]! / 255));
+        const [uFull, vFull] = [2 + 2 * u, 4 + 2 * v];
+        const o = p * cloud.point_step;
+        expect(Math.abs(view.getFloat32(o, true) - ((uFull - 17.5) * z) / 40)).toBeLessThan(1e-5);
+        expect(Math.abs(view.getFloat32(o + 4, true) - ((vFull - 13.5) * z) / 44)).toBeLessThan(1e-5);
+        expect(Math.abs(view.getFloat32(o + 8, true) - z)).toBeLessThan(1e-5);
+      }
+    }
+    // depth/camera_info is the input CameraInfo: the depth image is binned and cropped the same way.
+    const info = typed(out, `${NS}/depth/camera_info`, "sensor_msgs/msg/CameraInfo")[0]!;
+    expect([info.width, info.height, info.binning_x, info.binning_y]).toEqual([36, 28, 2, 2]);
+    expect(info.roi).toEqual({ x_offset: 2, y_offset: 4, width: 32, height: 24, do_rectify: false });
+    expect(Array.from(info.p)).toEqual(full.p);
   });
 
   it("resizes half-resolution model output back to the camera resolution", async () => {

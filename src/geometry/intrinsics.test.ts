@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration, PinholeIntrinsics } from "../frame.js";
 import { FrameError } from "../errors.js";
+import { backProject } from "./backproject.js";
 import {
   checkCalibrationMatchesImage,
   decimateIntrinsics,
   intrinsicsFromCalibration,
+  reducedCalibration,
   scaleCalibration,
   scaleIntrinsics,
 } from "./intrinsics.js";
@@ -90,6 +92,85 @@ describe("checkCalibrationMatchesImage", () => {
   it("rejects a mismatch naming both sizes", () => {
     expect(reasonOf(() => checkCalibrationMatchesImage(calibration(), 1280, 720))).toBe("camera_info_size_mismatch");
     expect(() => checkCalibrationMatchesImage(calibration(), 1280, 720)).toThrow(/640x480.*1280x720/);
+  });
+});
+
+describe("binning and ROI (image_geometry's PinholeCameraModel)", () => {
+  // image_proc's crop_decimate: the 320x240 ROI at (100, 60) of the 640x480 sensor, decimated 2x2.
+  const cropped = calibration({ binningX: 2, binningY: 2, roi: { xOffset: 100, yOffset: 60, width: 320, height: 240, doRectify: false } });
+
+  it("the image is the ROI divided by the binning; K and P are shifted by the offset and divided by the binning", () => {
+    const reduced = reducedCalibration(cropped);
+    expect([reduced.width, reduced.height]).toEqual([160, 120]);
+    // K: fx 500/2, cx (320 - 100)/2, fy 510/2, cy (240 - 60)/2.
+    expect(reduced.k).toEqual([250, 0, 110, 0, 255, 90, 0, 0, 1]);
+    // P: fx 480/2, cx (318.5 - 100)/2, Tx -24/2, fy 490/2, cy (236.25 - 60)/2.
+    expect(reduced.p).toEqual([240, 0, 109.25, -12, 0, 245, 88.125, 0, 0, 0, 1, 0]);
+    expect([reduced.binningX, reduced.binningY, reduced.roi.width, reduced.d, reduced.r]).toEqual([0, 0, 0, cropped.d, cropped.r]);
+    expect(intrinsicsFromCalibration(cropped)).toEqual({ width: 160, height: 120, fx: 240, fy: 245, cx: 109.25, cy: 88.125 });
+    // Binning alone, ROI alone, and binning 1 = binning 0 = none.
+    expect(intrinsicsFromCalibration(calibration({ binningX: 4, binningY: 2 }))).toEqual({
+      width: 160, height: 240, fx: 120, fy: 245, cx: 318.5 / 4, cy: 118.125,
+    });
+    expect(intrinsicsFromCalibration(calibration({ roi: { xOffset: 10, yOffset: 20, width: 200, height: 100, doRectify: true } }))).toEqual({
+      width: 200, height: 100, fx: 480, fy: 490, cx: 308.5, cy: 216.25,
+    });
+    const none = calibration({ binningX: 1, binningY: 1, roi: { xOffset: 0, yOffset: 0, width: 640, height: 480, doRectify: false } });
+    expect(reducedCalibration(none)).toBe(none);
+    // Integer division, as image_geometry's reducedResolution: a 321-wide ROI binned by 2 is 160.
+    const odd = calibration({ binningX: 2, binningY: 2, roi: { xOffset: 0, yOffset: 0, width: 321, height: 241, doRectify: false } });
+    expect([reducedCalibration(odd).width, reducedCalibration(odd).height]).toEqual([160, 120]);
+  });
+
+  it("back-projected points of the binned, cropped image equal the full image's at the same pixels", () => {
+    // The same scene seen at full resolution and through the ROI + binning: image pixel (u, v) is
+    // sensor pixel (100 + 2u, 60 + 2v).
+    const fullIntr = intrinsicsFromCalibration(calibration());
+    const reducedIntr = intrinsicsFromCalibration(cropped);
+    const depthAt = (U: number, V: number) => 0.5 + 0.01 * U + 0.02 * V;
+    const fullDepth = new Float32Array(640 * 480).map((_, i) => depthAt(i % 640, Math.floor(i / 640)));
+    const reducedDepth = new Float32Array(160 * 120).map((_, i) => depthAt(100 + 2 * (i % 160), 60 + 2 * Math.floor(i / 160)));
+    const opts = { decimation: 1, minRange: 0, maxRange: Infinity };
+    const fullPoints = backProject(fullDepth, fullIntr, opts).xyz;
+    const reducedPoints = backProject(reducedDepth, reducedIntr, opts).xyz;
+    let worst = 0;
+    for (let v = 0; v < 120; v++) {
+      for (let u = 0; u < 160; u++) {
+        const r = (v * 160 + u) * 3;
+        const f = ((60 + 2 * v) * 640 + 100 + 2 * u) * 3;
+        for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(reducedPoints[r + c]! - fullPoints[f + c]!));
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    // Corner numbers: image (0, 0) = sensor (100, 60): z = 0.5 + 1 + 1.2 = 2.7 m, x = (100 - 318.5)·2.7/480.
+    expect(reducedPoints[0]).toBeCloseTo((-218.5 * 2.7) / 480, 6);
+    expect(reducedPoints[1]).toBeCloseTo(((60 - 236.25) * 2.7) / 490, 6);
+    expect(reducedPoints[2]).toBeCloseTo(2.7, 6);
+  });
+
+  it("checks the image against the ROI / binning size, and says so", () => {
+    expect(() => checkCalibrationMatchesImage(cropped, 160, 120)).not.toThrow();
+    expect(reasonOf(() => checkCalibrationMatchesImage(cropped, 640, 480))).toBe("camera_info_size_mismatch");
+    expect(() => checkCalibrationMatchesImage(cropped, 640, 480)).toThrow(
+      "camera_info is 640x480 (roi 320x240 at (100, 60), binning 2x2: an image of 160x120) but the image is 640x480",
+    );
+    // An unset size takes the image's, binned: fx still halves.
+    const unsized = calibration({ width: 0, height: 0, binningX: 2, binningY: 2 });
+    expect(() => checkCalibrationMatchesImage(unsized, 320, 240)).not.toThrow();
+    expect(intrinsicsFromCalibration(unsized, 320, 240)).toMatchObject({ width: 320, height: 240, fx: 240, cx: 159.25 });
+  });
+
+  it("refuses a ROI outside the image or without area, naming it", () => {
+    const outside = calibration({ roi: { xOffset: 400, yOffset: 0, width: 320, height: 240, doRectify: false } });
+    expect(reasonOf(() => intrinsicsFromCalibration(outside))).toBe("invalid_camera_info");
+    expect(() => intrinsicsFromCalibration(outside)).toThrow("roi 320x240 at (400, 0) extends past the 640x480 image");
+    const flat = calibration({ roi: { xOffset: 10, yOffset: 10, width: 0, height: 0, doRectify: false } });
+    expect(() => intrinsicsFromCalibration(flat)).toThrow("roi 0x0 at (10, 10) has no area");
+  });
+
+  it("scaleCalibration of a binned, cropped calibration scales the image it describes", () => {
+    const scaled = scaleCalibration(cropped, 320, 240);
+    expect(intrinsicsFromCalibration(scaled)).toEqual(scaleIntrinsics(intrinsicsFromCalibration(cropped), 320, 240));
   });
 });
 

@@ -4,17 +4,104 @@
 import type { CameraCalibration, PinholeIntrinsics } from "../frame.js";
 import { FrameError } from "../errors.js";
 
+/** Binning 0 means none, as 1 does (sensor_msgs/CameraInfo, image_geometry). */
+function binningOf(cal: CameraCalibration): { bx: number; by: number } {
+  const bx = cal.binningX || 1;
+  const by = cal.binningY || 1;
+  if (!(Number.isInteger(bx) && bx >= 1 && Number.isInteger(by) && by >= 1)) {
+    throw new FrameError("invalid_camera_info", `binning ${cal.binningX}x${cal.binningY} must be whole numbers`);
+  }
+  return { bx, by };
+}
+
+/** True when the CameraInfo describes a binned or cropped (ROI) image of its full-resolution calibration. */
+function hasBinningOrRoi(cal: CameraCalibration): boolean {
+  const { xOffset, yOffset, width, height } = cal.roi;
+  const { bx, by } = binningOf(cal);
+  const roiIsFull = xOffset === 0 && yOffset === 0 && (width === 0 || width === cal.width) && (height === 0 || height === cal.height);
+  return bx > 1 || by > 1 || !roiIsFull;
+}
+
 /**
- * Pinhole parameters of a calibration: P (rectified) when any of its entries is non-zero, else K,
- * as depth_image_proc does. A calibration with width/height 0 (some drivers leave them unset)
+ * The calibration of the image a camera publishes with this CameraInfo, as image_geometry's
+ * PinholeCameraModel reads it (ros-perception/vision_opencv, image_geometry/src/
+ * pinhole_camera_model.cpp, fromCameraInfo and reducedResolution): width, height, K and P in
+ * CameraInfo are those of the full-resolution sensor; the image is its ROI (all zero = the whole
+ * sensor), divided by the binning (0 = 1) with integer division, and its intrinsics are K and P
+ * with the principal point moved by the ROI offset, then row 0 divided by binning_x and row 1 by
+ * binning_y (fx, cx and Tx; fy, cy and Ty). That is, a pixel (u', v') of the image is the
+ * sensor's pixel (x_offset + binning_x·u', y_offset + binning_y·v') (image_geometry's
+ * toFullResolution). Done here as row operations, so a non-zero skew scales too (image_geometry
+ * leaves K(0,1) alone; calibrations have zero skew). D and R do not change. The result has no
+ * binning and no ROI: it describes a whole image of the reduced size. Without binning or ROI it is
+ * `cal` itself. The ROI used is the raw one whatever roi.do_rectify says, as image_geometry's
+ * K_, P_ and rectification maps do.
+ */
+export function reducedCalibration(cal: CameraCalibration): CameraCalibration {
+  if (!hasBinningOrRoi(cal)) return cal;
+  const { bx, by } = binningOf(cal);
+  const roi = cal.roi;
+  const roiIsZero = roi.xOffset === 0 && roi.yOffset === 0 && roi.width === 0 && roi.height === 0;
+  const roiWidth = roiIsZero ? cal.width : roi.width;
+  const roiHeight = roiIsZero ? cal.height : roi.height;
+  if (!roiIsZero) {
+    if (!(roi.width > 0 && roi.height > 0)) {
+      throw new FrameError("invalid_camera_info", `roi ${roi.width}x${roi.height} at (${roi.xOffset}, ${roi.yOffset}) has no area`);
+    }
+    const outside =
+      (cal.width > 0 && roi.xOffset + roi.width > cal.width) || (cal.height > 0 && roi.yOffset + roi.height > cal.height);
+    if (outside) {
+      throw new FrameError(
+        "invalid_camera_info",
+        `roi ${roi.width}x${roi.height} at (${roi.xOffset}, ${roi.yOffset}) extends past the ${cal.width}x${cal.height} image`,
+      );
+    }
+  }
+  const x0 = roiIsZero ? 0 : roi.xOffset;
+  const y0 = roiIsZero ? 0 : roi.yOffset;
+  const width = Math.floor(roiWidth / bx);
+  const height = Math.floor(roiHeight / by);
+  if (roiWidth > 0 && roiHeight > 0 && !(width > 0 && height > 0)) {
+    throw new FrameError("invalid_camera_info", `roi ${roiWidth}x${roiHeight} is smaller than binning ${bx}x${by}`);
+  }
+  return {
+    ...cal,
+    width,
+    height,
+    k: cal.k.length === 9 ? cropAndBin(cal.k, 3, x0, y0, bx, by) : cal.k.slice(),
+    p: cal.p.length === 12 ? cropAndBin(cal.p, 4, x0, y0, bx, by) : cal.p.slice(),
+    d: cal.d.slice(),
+    r: cal.r.slice(),
+    binningX: 0,
+    binningY: 0,
+    roi: { xOffset: 0, yOffset: 0, width: 0, height: 0, doRectify: false },
+  };
+}
+
+/** row0' = (row0 − x0·row2)/bx, row1' = (row1 − y0·row2)/by: pixel u' = (u − x0)/bx. */
+function cropAndBin(m: readonly number[], cols: number, x0: number, y0: number, bx: number, by: number): number[] {
+  const out = m.slice();
+  for (let c = 0; c < cols; c++) {
+    const last = m[2 * cols + c]!;
+    out[c] = (m[c]! - x0 * last) / bx;
+    out[cols + c] = (m[cols + c]! - y0 * last) / by;
+  }
+  return out;
+}
+
+/**
+ * Pinhole parameters of the image a calibration describes (binning and ROI applied, see
+ * reducedCalibration): P (rectified) when any of its entries is non-zero, else K, as
+ * depth_image_proc does. A calibration with width/height 0 (some drivers leave them unset)
  * takes its size from the image when `imageWidth`/`imageHeight` are given; otherwise that is an
  * error, since back-projection and resizing need the size the focal lengths are expressed in.
  */
 export function intrinsicsFromCalibration(
-  cal: CameraCalibration,
+  fullCalibration: CameraCalibration,
   imageWidth?: number,
   imageHeight?: number,
 ): PinholeIntrinsics {
+  const cal = reducedCalibration(fullCalibration);
   const usesP = cal.p.length === 12 && cal.p.some((v) => v !== 0);
   let fx: number, fy: number, cx: number, cy: number;
   let src: string;
@@ -53,17 +140,26 @@ export function intrinsicsFromCalibration(
 }
 
 /**
- * Throws unless the calibration describes an image of this size. Width/height 0 in CameraInfo
- * means "unknown" (some drivers never fill them) and is accepted. Binning and ROI are not applied:
- * a binned or cropped camera shows up here as a mismatch rather than as silently wrong geometry.
+ * Throws unless the calibration describes an image of this size: its ROI divided by its binning
+ * (see reducedCalibration). Width/height 0 in CameraInfo means "unknown" (some drivers never fill
+ * them) and is accepted when there is no ROI to give the size.
  */
 export function checkCalibrationMatchesImage(cal: CameraCalibration, imageWidth: number, imageHeight: number): void {
-  if (cal.width === 0 || cal.height === 0) return;
-  if (cal.width !== imageWidth || cal.height !== imageHeight) {
-    const binned = cal.binningX > 1 || cal.binningY > 1 ? ` (binning ${cal.binningX}x${cal.binningY} is not supported)` : "";
+  const reduced = reducedCalibration(cal);
+  if (reduced.width === 0 || reduced.height === 0) return;
+  if (reduced.width !== imageWidth || reduced.height !== imageHeight) {
+    const { bx, by } = binningOf(cal);
+    const roi = cal.roi;
+    const parts = [
+      ...(roi.width > 0 || roi.height > 0 || roi.xOffset > 0 || roi.yOffset > 0
+        ? [`roi ${roi.width}x${roi.height} at (${roi.xOffset}, ${roi.yOffset})`]
+        : []),
+      ...(bx > 1 || by > 1 ? [`binning ${bx}x${by}`] : []),
+    ];
+    const reducedSize = reduced === cal ? "" : ` (${parts.join(", ")}: an image of ${reduced.width}x${reduced.height})`;
     throw new FrameError(
       "camera_info_size_mismatch",
-      `camera_info is ${cal.width}x${cal.height} but the image is ${imageWidth}x${imageHeight}${binned}`,
+      `camera_info is ${cal.width}x${cal.height}${reducedSize} but the image is ${imageWidth}x${imageHeight}`,
     );
   }
 }
@@ -97,11 +193,13 @@ export function scaleIntrinsics(intr: PinholeIntrinsics, newWidth: number, newHe
  * The calibration of the same camera at another resolution (e.g. for depth/camera_info).
  * K and P get the same row operation as scaleIntrinsics: row0' = sx·row0 + (sx−1)/2·row2 and
  * row1' = sy·row1 + (sy−1)/2·row2, which is exact for any projection matrix, so the skew and
- * P's Tx/Ty terms scale with fx/fy. D and R are resolution independent. ROI is reset to the full
- * image and binning to 0 (= none): the scaled image is a whole image of the new size.
+ * P's Tx/Ty terms scale with fx/fy. D and R are resolution independent. A binned or cropped
+ * calibration is first reduced to its image (reducedCalibration); ROI is reset to the full image
+ * and binning to 0 (= none): the scaled image is a whole image of the new size.
  */
-export function scaleCalibration(cal: CameraCalibration, newWidth: number, newHeight: number): CameraCalibration {
+export function scaleCalibration(fullCalibration: CameraCalibration, newWidth: number, newHeight: number): CameraCalibration {
   checkSize("scaleCalibration", newWidth, newHeight);
+  const cal = reducedCalibration(fullCalibration);
   if (!(cal.width > 0 && cal.height > 0)) {
     throw new FrameError("invalid_camera_info", `cannot scale a calibration of unknown size ${cal.width}x${cal.height}`);
   }

@@ -191,6 +191,58 @@ describe("undistortRectifyMap", () => {
   });
 });
 
+describe("undistortRectifyMap with binning and ROI", () => {
+  // The 320x240 ROI at (100, 60) of the 640x480 sensor, binned 2x2: a 160x120 image.
+  const full = calibration("plumb_bob", PLUMB_BOB_D, rotation(1, -2, 0.5, 1.5));
+  const roi = { xOffset: 100, yOffset: 60, width: 320, height: 240, doRectify: false };
+  const cropped: CameraCalibration = { ...full, binningX: 2, binningY: 2, roi };
+
+  it("is image_geometry's map: the binned full-resolution map cropped to ROI / binning, minus the offset", () => {
+    const reduced = undistortRectifyMap(cropped);
+    expect([reduced.width, reduced.height]).toEqual([160, 120]);
+    // image_geometry's initRectificationMaps: the map of K, P with binning only, at 320x240 ...
+    const binnedOnly = undistortRectifyMap({ ...full, binningX: 2, binningY: 2 });
+    expect([binnedOnly.width, binnedOnly.height]).toEqual([320, 240]);
+    // ... then full_map1(roi / binning) - (roi.x, roi.y) / binning.
+    let worst = 0;
+    for (let v = 0; v < 120; v++) {
+      for (let u = 0; u < 160; u++) {
+        const i = v * 160 + u;
+        const j = (v + 30) * 320 + (u + 50);
+        worst = Math.max(worst, Math.abs(reduced.mapX[i]! - (binnedOnly.mapX[j]! - 50)), Math.abs(reduced.mapY[i]! - (binnedOnly.mapY[j]! - 30)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it("samples the raw sensor where the full-resolution map does, at the same pixels", () => {
+    const reduced = undistortRectifyMap(cropped);
+    const fullMap = undistortRectifyMap(full);
+    let worst = 0;
+    for (let v = 0; v < 120; v += 3) {
+      for (let u = 0; u < 160; u += 3) {
+        const j = (60 + 2 * v) * W + 100 + 2 * u;
+        // Raw image pixel x' is sensor pixel 100 + 2x'.
+        worst = Math.max(
+          worst,
+          Math.abs(100 + 2 * reduced.mapX[v * 160 + u]! - fullMap.mapX[j]!),
+          Math.abs(60 + 2 * reduced.mapY[v * 160 + u]! - fullMap.mapY[j]!),
+        );
+      }
+    }
+    expect(worst).toBeLessThan(2e-3);
+  });
+
+  it("rectifyRgb takes an image of the ROI / binning size", () => {
+    const image: RgbImage = { width: 160, height: 120, data: new Uint8Array(160 * 120 * 3).fill(90) };
+    const out = rectifyRgb(image, cropped);
+    expect([out.width, out.height]).toEqual([160, 120]);
+    expect(() => rectifyRgb({ width: W, height: H, data: new Uint8Array(W * H * 3) }, cropped)).toThrow(
+      /binning 2x2: an image of 160x120\) but the image is 640x480/,
+    );
+  });
+});
+
 describe("rectifyRgb", () => {
   it("puts dots drawn through plumb_bob distortion at their pinhole projection with P (< 0.5 px)", () => {
     const cal = calibration("plumb_bob", PLUMB_BOB_D);

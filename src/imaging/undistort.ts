@@ -7,10 +7,17 @@
 // cv::initUndistortRectifyMap / cv::fisheye::initUndistortRectifyMap compute (float maps, pixel
 // centres at integer coordinates), and sampling is cv::remap's with BORDER_CONSTANT 0.
 // Maps are built once per calibration and cached.
+// A binned or cropped (ROI) CameraInfo is rectified as image_geometry's PinholeCameraModel does:
+// its initRectificationMaps builds the map at the binned full resolution with the binned K and P
+// and crops it to the ROI / binning, subtracting the ROI offset from the map. That is the map of
+// the reduced calibration (reducedCalibration: K and P shifted and binned) at the image's size,
+// which is what is built here; the two agree exactly when the ROI offset is a multiple of the
+// binning (image_geometry divides the offset as an integer for its map, but not for its K and P;
+// this map follows its K and P).
 
 import type { CameraCalibration, RgbImage } from "../frame.js";
 import { FrameError } from "../errors.js";
-import { checkCalibrationMatchesImage } from "../geometry/intrinsics.js";
+import { checkCalibrationMatchesImage, reducedCalibration } from "../geometry/intrinsics.js";
 
 export type RectifyInterpolation = "nearest" | "linear";
 
@@ -42,9 +49,12 @@ export interface RectificationMap {
  * (OpenCV ignores it), rays behind the camera map to NaN for the polynomial models (OpenCV
  * projects them through the origin), and the fisheye angle is atan2(ρ, z), so lenses wider than
  * 180° map correctly. An all-zero R counts as identity and an all-zero P as K (drivers that never
- * calibrated leave them unset).
+ * calibrated leave them unset). Binning and ROI are applied first (reducedCalibration).
  */
-export function undistortRectifyMap(cal: CameraCalibration, width = cal.width, height = cal.height): RectificationMap {
+export function undistortRectifyMap(calibration: CameraCalibration, imageWidth?: number, imageHeight?: number): RectificationMap {
+  const cal = reducedCalibration(calibration);
+  const width = imageWidth ?? cal.width;
+  const height = imageHeight ?? cal.height;
   if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
     throw new FrameError("invalid_camera_info", `cannot rectify: image size ${width}x${height} is unset or invalid`);
   }
@@ -96,7 +106,7 @@ export function undistortRectifyMap(cal: CameraCalibration, width = cal.width, h
 
 /**
  * The rectified image (image_proc's image_rect) of a raw image with this calibration, at the
- * calibration's size. Pixels whose source lies outside the raw image are black (bilinear samples
+ * calibration's size (its ROI / binning for a binned or cropped CameraInfo). Pixels whose source lies outside the raw image are black (bilinear samples
  * straddling the edge count the missing neighbours as black, as cv::remap with BORDER_CONSTANT).
  * All-zero D returns `image` itself: there is nothing to undistort (image_geometry does the same
  * whatever R and P say). `out` (width·height·3 bytes) is written when given.
@@ -118,7 +128,7 @@ export function rectifyRgb(
   const dst = out ?? new Uint8Array(n * 3);
   if (dst.length !== n * 3) throw new RangeError(`rectifyRgb: out has ${dst.length} bytes, need ${n * 3}`);
   if (dst === image.data) throw new RangeError("rectifyRgb: out must not be the input image's data");
-  const sampler = samplerFor(calibration, width, height);
+  const sampler = samplerFor(reducedCalibration(calibration), width, height);
   if (interpolation === "linear") sampleLinear(sampler, image.data, dst);
   else if (interpolation === "nearest") sampleNearest(sampler, image.data, dst);
   else throw new RangeError(`rectifyRgb: unknown interpolation ${String(interpolation)}`);
@@ -253,7 +263,7 @@ function samplerFor(cal: CameraCalibration, width: number, height: number): Samp
  */
 export function uncoveredPixels(calibration: CameraCalibration, width: number, height: number): Int32Array {
   if (!hasDistortion(calibration)) return new Int32Array(0);
-  const sampler = samplerFor(calibration, width, height);
+  const sampler = samplerFor(reducedCalibration(calibration), width, height);
   if (!sampler.uncovered) {
     const indices: number[] = [];
     for (let i = 0; i < sampler.offset.length; i++) if (sampler.offset[i]! < 0) indices.push(i);

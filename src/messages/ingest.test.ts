@@ -73,3 +73,27 @@ describe("decodeFrame and a CameraInfo of unset size", () => {
     expect(frame.image.width).toBe(W);
   });
 });
+
+describe("decodeFrame and a binned, cropped CameraInfo", () => {
+  // The 8x6 image is the 16x12 ROI at (4, 2) of a 24x18 sensor, binned 2x2.
+  const sensor: CameraCalibration = { ...pinholeCalibration(24, 18, 14, 14, 11.5, 8.5), d: [-0.2, 0.05, 0, 0, 0] };
+  const cropped: CameraCalibration = {
+    ...sensor,
+    binningX: 2,
+    binningY: 2,
+    roi: { xOffset: 4, yOffset: 2, width: 16, height: 12, doRectify: true },
+  };
+
+  it("accepts the image, keeps the CameraInfo, and back-projects with the reduced P, rectified or not", () => {
+    for (const rectify of [false, true]) {
+      const { frame } = decodeFrame(pending("/a/image_raw"), cropped, { rectify });
+      expect(frame.calibration).toBe(cropped);
+      // fx 14/2, cx (11.5 - 4)/2, cy (8.5 - 2)/2.
+      expect(frame.intrinsics).toEqual({ width: W, height: H, fx: 7, fy: 7, cx: 3.75, cy: 3.25 });
+      expect([frame.image.width, frame.image.height]).toEqual([W, H]);
+    }
+    const rect = decodeFrame(pending("/a/image_raw"), cropped, { rectify: true }).frame;
+    const raw = decodeFrame(pending("/a/image_raw"), cropped).frame;
+    expect(Buffer.compare(raw.image.data, rect.image.data)).not.toBe(0);
+  });
+});

@@ -2,6 +2,7 @@
 // exact in their wire types (float32 fields use binary fractions) so a CDR round trip can be
 // compared with toEqual. Used by the round-trip tests and handy for tools.
 
+import { packPointCloud } from "../geometry/pointcloud2.js";
 import type {
   CameraInfo,
   CompressedImage,
@@ -66,38 +67,20 @@ export function sampleCameraInfo(): CameraInfo {
   };
 }
 
-/** 2x1 organised cloud: x y z (float32) rgb (float32) label (uint16), point_step 20. */
+/** 2x1 organised cloud in the published layout (geometry/pointcloud2.ts POINT_FIELDS): a point and a NaN point. */
 export function samplePointCloud2(): PointCloud2 {
-  const pointStep = 20;
-  const data = new Uint8Array(pointStep * 2);
-  const view = new DataView(data.buffer);
-  const points = [
-    [1, 2, 3, 0x00ff8000, 7],
-    [Number.NaN, Number.NaN, Number.NaN, 0x00000000, 65535],
-  ] as const;
-  points.forEach(([x, y, z, rgb, label], i) => {
-    const o = i * pointStep;
-    view.setFloat32(o, x, true);
-    view.setFloat32(o + 4, y, true);
-    view.setFloat32(o + 8, z, true);
-    view.setUint32(o + 12, rgb, true);
-    view.setUint16(o + 16, label, true);
-  });
+  const xyz = new Float32Array([1, 2, 3, Number.NaN, Number.NaN, Number.NaN]);
+  const rgb = new Uint8Array([0xff, 0x80, 0x00, 0, 0, 0]);
+  const cloud = packPointCloud(xyz, 2, 1, rgb, new Uint16Array([7, 65535]), 65535);
   return {
     header: sampleHeader(),
-    height: 1,
-    width: 2,
-    fields: [
-      { name: "x", offset: 0, datatype: 7, count: 1 },
-      { name: "y", offset: 4, datatype: 7, count: 1 },
-      { name: "z", offset: 8, datatype: 7, count: 1 },
-      { name: "rgb", offset: 12, datatype: 7, count: 1 },
-      { name: "label", offset: 16, datatype: 4, count: 1 },
-    ],
+    height: cloud.height,
+    width: cloud.width,
+    fields: cloud.fields.map((f) => ({ ...f })),
     is_bigendian: false,
-    point_step: pointStep,
-    row_step: pointStep * 2,
-    data,
+    point_step: cloud.pointStep,
+    row_step: cloud.rowStep,
+    data: cloud.data,
     is_dense: false,
   };
 }

@@ -14,10 +14,10 @@ const TOPIC = "/cam/image_raw";
 const W = 4;
 const H = 2;
 
-function inputs(count: number): CameraInput[] {
+function inputs(count: number, stampSec = (i: number) => 10 + i, imageFirst = false): CameraInput[] {
   const out: CameraInput[] = [];
   for (let i = 0; i < count; i++) {
-    const stamp = { sec: 10 + i, nanosec: 0 };
+    const stamp = { sec: stampSec(i), nanosec: 0 };
     const pending: PendingImage = {
       cameraTopic: TOPIC,
       stamp,
@@ -28,8 +28,8 @@ function inputs(count: number): CameraInput[] {
       },
       receivedAt: performance.now(),
     };
-    out.push({ kind: "info", cameraTopic: TOPIC, stamp, calibration: pinholeCalibration(W, H, 5, 5, 1.5, 0.5) });
-    out.push({ kind: "image", pending });
+    const info: CameraInput = { kind: "info", cameraTopic: TOPIC, stamp, calibration: pinholeCalibration(W, H, 5, 5, 1.5, 0.5) };
+    out.push(...(imageFirst ? [{ kind: "image", pending } as const, info] : [info, { kind: "image", pending } as const]));
   }
   return out;
 }
@@ -91,5 +91,33 @@ describe("cameraPipeline failures", () => {
       writeStatus: async () => {},
     };
     await expect(run(stubProcessor(async () => {}), sink, 3)).rejects.toBeInstanceOf(FatalError);
+  });
+});
+
+describe("cameraPipeline pairing", () => {
+  it("live (not lossless): frames after the camera clock jumps back are paired, not failed as no_camera_info", async () => {
+    // 30 frames at 1000 s, then 10 at 1 s whose image arrives before its CameraInfo.
+    const before = inputs(30, (i) => 1000 + i);
+    const after = inputs(10, (i) => 1 + i, true);
+    const stats = new CameraStatsRegistry();
+    const results = await lastValueFrom(
+      from([...before, ...after]).pipe(
+        cameraPipeline({
+          processor: stubProcessor(async () => {}),
+          sink: okSink,
+          syncSlopSec: () => 0,
+          maxInFlight: 1,
+          select: () => ({ depthColorized: false, labelsColorized: false }),
+          stats,
+          lossless: false,
+        }),
+        toArray(),
+      ),
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    // A synchronous source outruns the processor: latest-wins drops, but every frame is paired.
+    expect(stats.all.read).toBe(40);
+    expect(stats.all.processed + stats.all.dropped).toBe(40);
+    expect(stats.all.processed).toBeGreaterThanOrEqual(2);
   });
 });

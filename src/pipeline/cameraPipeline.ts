@@ -59,7 +59,8 @@ export interface PipelineOptions {
   readonly schedulerState?: LatestWinsState;
   /**
    * Offline (bag) mode: paired frames queue instead of replacing a waiting one, so none is
-   * dropped even when one CameraInfo pairs several waiting images at once.
+   * dropped even when one CameraInfo pairs several waiting images at once; and an image waits
+   * for its CameraInfo up to the offline queue bound or the end of input (StampPairer).
    */
   readonly lossless?: boolean;
   /** Undistort each image with its CameraInfo before inference (parameter `rectify`). */
@@ -119,7 +120,7 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
   const pairerFor = (topic: string) => {
     let pairer = pairers.get(topic);
     if (!pairer) {
-      pairer = new StampPairer(options.syncSlopSec());
+      pairer = new StampPairer(options.syncSlopSec(), { lossless: options.lossless ?? false });
       pairers.set(topic, pairer);
     }
     pairer.slopSec = options.syncSlopSec();

@@ -21,6 +21,9 @@ export interface BagFrame {
   /** An Image on IMAGE_TOPIC or a CompressedImage on COMPRESSED_TOPIC. */
   readonly image?: Image | CompressedImage;
   readonly info?: CameraInfo;
+  /** Log time of the image (and of the info unless `infoLogTime`); default: the stamp. */
+  readonly logTime?: bigint;
+  readonly infoLogTime?: bigint;
 }
 
 export async function tempDir(prefix = "depthseg-test-"): Promise<string> {
@@ -48,7 +51,10 @@ export function cameraInfo(stamp: Stamp, calibration: CameraCalibration): Camera
   return calibrationToCameraInfo(header(stamp, FRAME_ID), calibration);
 }
 
-/** Image then CameraInfo for each frame, log time = stamp, as a camera driver records them. */
+/**
+ * Image then CameraInfo for each frame, log time = stamp (as a camera driver records them) unless
+ * the frame says otherwise; a reader returns them in log-time order.
+ */
 export async function writeCameraBag(
   path: string,
   frames: readonly BagFrame[],
@@ -56,12 +62,12 @@ export async function writeCameraBag(
 ): Promise<string> {
   const writer = await BagWriter.create(path, options);
   for (const frame of frames) {
-    const logTime = BigInt(frame.stamp.sec) * 1_000_000_000n + BigInt(frame.stamp.nanosec);
+    const logTime = frame.logTime ?? BigInt(frame.stamp.sec) * 1_000_000_000n + BigInt(frame.stamp.nanosec);
     if (frame.image) {
       if ("encoding" in frame.image) await writer.write(IMAGE_TOPIC, "sensor_msgs/msg/Image", logTime, frame.image);
       else await writer.write(COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage", logTime, frame.image);
     }
-    if (frame.info) await writer.write(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", logTime, frame.info);
+    if (frame.info) await writer.write(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", frame.infoLogTime ?? logTime, frame.info);
   }
   await writer.close();
   return path;
