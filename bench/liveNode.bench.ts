@@ -48,6 +48,8 @@ const real = loadRealRclnodejs("full");
 interface CameraResult {
   readonly camera: string;
   readonly sent: number;
+  /** Taken from the subscription; sent − read were replaced in the keep-last(1) queue, as DDS does. */
+  readonly read: number;
   readonly processed: number;
   readonly dropped: number;
   readonly failed: number;
@@ -111,6 +113,7 @@ function summarise(camera: string, sent: number, stats: PipelineStats): CameraRe
   return {
     camera,
     sent,
+    read: stats.read,
     processed: stats.processed,
     dropped: stats.dropped,
     failed: stats.failed,
@@ -134,7 +137,7 @@ const pair = await run("2 cameras, one worker", ["front", "rear"], false);
 const rows = [...pairs.flat(), pair].flatMap((r) =>
   r.cameras.map(
     (c) =>
-      `${r.name.padEnd(40)} ${c.camera.padEnd(14)} sent ${String(c.sent).padStart(4)}  processed ${String(c.processed).padStart(4)}  dropped ${String(c.dropped).padStart(4)}  failed ${c.failed}${c.failed ? ` ${JSON.stringify(c.failedByReason)}` : ""}  latency p50 ${c.latencyP50Ms.toFixed(1).padStart(6)} ms  p95 ${c.latencyP95Ms.toFixed(1).padStart(6)} ms  postprocess+encode p50 ${c.postprocessEncodeP50Ms.toFixed(1).padStart(5)} ms`,
+      `${r.name.padEnd(40)} ${c.camera.padEnd(14)} sent ${String(c.sent).padStart(4)}  read ${String(c.read).padStart(4)}  processed ${String(c.processed).padStart(4)}  dropped ${String(c.dropped).padStart(4)}  failed ${c.failed}${c.failed ? ` ${JSON.stringify(c.failedByReason)}` : ""}  latency p50 ${c.latencyP50Ms.toFixed(1).padStart(6)} ms  p95 ${c.latencyP95Ms.toFixed(1).padStart(6)} ms  postprocess+encode p50 ${c.postprocessEncodeP50Ms.toFixed(1).padStart(5)} ms`,
   ),
 );
 const [front, rear] = pair.cameras as [CameraResult, CameraResult];

@@ -60,7 +60,7 @@ def depthseg_node(context: LaunchContext) -> list[Node]:
     # Later entries override the params file; an empty model would override its `model` with "".
     parameters: list = [
         LaunchConfiguration("params_file").perform(context),
-        {"input_transport": "compressed" if use_compressed in ("true", "1") else "raw"},
+        {"image_transport": "compressed" if use_compressed in ("true", "1") else "raw"},
     ]
     if model:
         parameters.append({"model": model})

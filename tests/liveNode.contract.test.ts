@@ -156,7 +156,21 @@ describe("live node: topics, types and QoS", () => {
     expect(real.standIn.log.some((l) => l.message.startsWith("ready: analytic (metric) on cpu; /camera/color/image_raw -> /robot/depth/image"))).toBe(true);
   });
 
-  it("input_transport compressed subscribes to image/compressed", async () => {
+  it("remapping image carries camera_info and image/compressed along, as image_transport's CameraSubscriber does", async () => {
+    const { fqn } = await start(["-r", "image:=/camera/color/image_raw", "-p", "image_transport:=compressed"]);
+    expect(Object.entries(endpointsOf(real, "subscriptions", fqn)).map(([topic, e]) => [topic, e.type])).toEqual([
+      ["/camera/color/image_raw/compressed", "sensor_msgs/msg/CompressedImage"],
+      ["/camera/color/camera_info", "sensor_msgs/msg/CameraInfo"],
+    ]);
+  });
+
+  it("an alias and its parameter given different values is refused", async () => {
+    await expect(start(["-p", "image_transport:=raw", "-p", "input_transport:=compressed"])).rejects.toThrow(
+      /input_transport \(an alias of image_transport\) is "compressed" but image_transport is "raw"/,
+    );
+  });
+
+  it("input_transport (the old name of image_transport) compressed subscribes to image/compressed, remapped on its own", async () => {
     const { fqn } = await start(["-p", "input_transport:=compressed", "-r", "image/compressed:=/cam/image_raw/compressed"]);
     expect(Object.entries(endpointsOf(real, "subscriptions", fqn)).map(([topic, e]) => [topic, e.type])).toEqual([
       ["/cam/image_raw/compressed", "sensor_msgs/msg/CompressedImage"],
@@ -413,14 +427,14 @@ describe("live node: several cameras", () => {
   it("serves cameras round robin when inference is the bottleneck and counts drops per camera", async () => {
     const { live, fqn, peer } = await start(["-p", "cameras:=[front, rear]", "-r", "front/image:=/cams/front/image_raw"], { inferenceDelayMs: 40 });
     expect(live.cameraTopics).toEqual(["/cams/front/image_raw", "/rear/image"]);
-    expect(Object.keys(endpointsOf(real, "subscriptions", fqn))).toEqual(["/cams/front/image_raw", "/front/camera_info", "/rear/image", "/rear/camera_info"]);
+    expect(Object.keys(endpointsOf(real, "subscriptions", fqn))).toEqual(["/cams/front/image_raw", "/cams/front/camera_info", "/rear/image", "/rear/camera_info"]);
     expect(Object.keys(endpointsOf(real, "publishers", fqn))).toContain("/front/depth/image");
     expect(Object.keys(endpointsOf(real, "publishers", fqn))).toContain("/rear/segmentation/label_info");
     const frontStatus = peer.record<RclMessage<"depthseg/msg/PerceptionStatus">>("depthseg/msg/PerceptionStatus", "/front/status");
 
     // Both cameras send 8 frames 5 ms apart; one inference takes 40+ ms.
     for (let i = 0; i < 8; i++) {
-      sendFrame(peer, stampAt(i, 200), { imageTopic: "/cams/front/image_raw", infoTopic: "/front/camera_info" });
+      sendFrame(peer, stampAt(i, 200), { imageTopic: "/cams/front/image_raw", infoTopic: "/cams/front/camera_info" });
       sendFrame(peer, stampAt(i, 200, 500), { imageTopic: "/rear/image", infoTopic: "/rear/camera_info" });
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -5,7 +5,8 @@
 // launch/launch_ros, the XML one with a parser of launch_xml's $(...) substitutions).
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -132,7 +133,7 @@ describe("launch/depthseg.launch.py", () => {
         name: "depthseg",
         namespace: "depthseg",
         output: "screen",
-        parameters: [{ file: `${SHARE}/config/depthseg.params.yaml` }, { input_transport: "raw" }],
+        parameters: [{ file: `${SHARE}/config/depthseg.params.yaml` }, { image_transport: "raw" }],
         remappings: [
           ["image", "/camera/color/image_raw"],
           ["image/compressed", "/camera/color/image_raw/compressed"],
@@ -156,7 +157,7 @@ describe("launch/depthseg.launch.py", () => {
     expect(node?.namespace).toBe("perception");
     expect(node?.parameters).toEqual([
       { file: `${SHARE}/config/depthseg.params.yaml` },
-      { input_transport: "compressed" },
+      { image_transport: "compressed" },
       { model: "/data/models/big" },
     ]);
     expect(node?.remappings).toContainEqual(["image/compressed", "/front/image_raw/compressed"]);
@@ -191,7 +192,7 @@ describe("launch/depthseg.launch.xml", () => {
     for (const n of depthseg) {
       expect(n.attributes).toMatchObject({ pkg: "depthseg", exec: "depthseg_node", namespace: "$(var namespace)", output: "screen" });
       expect(n.params[0]).toEqual({ from: "$(var params_file)" });
-      expect(n.params.find((p) => p.name === "input_transport")?.value).toMatch(/^\$\(eval .*\$\(var use_compressed\)/);
+      expect(n.params.find((p) => p.name === "image_transport")?.value).toMatch(/^\$\(eval .*\$\(var use_compressed\)/);
       expect(n.remaps).toEqual([
         { from: "image", to: "$(var camera)/image_raw" },
         { from: "image/compressed", to: "$(var camera)/image_raw/compressed" },
@@ -274,7 +275,7 @@ describe("CMakeLists.txt", () => {
 
   it("installs the program, its dependencies and data under share/, the wrapper under lib/", () => {
     expect(installed("DIRECTORY").get("share/${PROJECT_NAME}")?.sort()).toEqual(
-      ["bin", "config", "dist", "launch", "models", "msg", "node_modules", "rviz"],
+      ['"${runtime_modules}/node_modules"', "bin", "config", "dist", "launch", "models", "msg", "rviz"],
     );
     expect(installs.find((a) => a[0] === "DIRECTORY")).toContain("USE_SOURCE_PERMISSIONS");
     expect(installed("FILES").get("share/${PROJECT_NAME}")).toEqual(["package.json"]);
@@ -282,6 +283,27 @@ describe("CMakeLists.txt", () => {
     for (const dir of ["bin", "config", "launch", "models", "msg", "rviz"]) expect(existsSync(join(ROOT, dir)), dir).toBe(true);
     expect(cmake).toMatch(/ament_export_dependencies\(rosidl_default_runtime\)/);
     expect(cmake.trimEnd()).toMatch(/ament_package\(\)$/);
+  });
+
+  it("installs node_modules without devDependencies: the build's npm prune, run here on a linked copy", () => {
+    // The same commands the custom command runs, on a hard-linked copy (no data copied).
+    expect(cmake).toMatch(/COMMAND \$\{NPM\} prune --omit=dev --offline --ignore-scripts/);
+    const staged = mkdtempSync(join(tmpdir(), "depthseg-runtime-"));
+    try {
+      for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, file), join(staged, file));
+      execFileSync("cp", ["-al", join(ROOT, "node_modules"), join(staged, "node_modules")]);
+      execFileSync("npm", ["prune", "--omit=dev", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: staged, stdio: "pipe" });
+      const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(staged, "node_modules", dep)), dep).toBe(true);
+      // rclnodejs's own dependencies are devDependencies too (for the contract tests) and stay for it.
+      for (const dev of ["vitest", "typescript", "tsx", "@types/node"]) {
+        expect(pkg.devDependencies[dev], dev).toBeDefined();
+        expect(existsSync(join(staged, "node_modules", dev)), dev).toBe(false);
+      }
+      expect(existsSync(join(ROOT, "node_modules", "vitest")), "the source tree keeps its dev dependencies").toBe(true);
+    } finally {
+      rmSync(staged, { recursive: true, force: true });
+    }
   });
 
   it("installs every share/ file the launch files use, and those files exist", () => {

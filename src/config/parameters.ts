@@ -54,16 +54,16 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Replay: camera image topic in the bag (Image or CompressedImage). Empty: found in the bag." },
   { name: "camera_info_topic", type: "string", default: "", dynamic: false, use: "replay",
     description: "Replay: CameraInfo topic. Empty: <image topic's parent>/camera_info, or found in the bag." },
-  { name: "input_transport", type: "string", default: "raw", choices: ["raw", "compressed"], dynamic: false, use: "live",
-    description: "Live node: subscribe to `image` (raw) or `image/compressed`." },
+  { name: "image_transport", type: "string", default: "raw", choices: ["raw", "compressed"], dynamic: false, use: "live",
+    description: "Live node: subscribe to `image` (raw) or `<image>/compressed` (image_transport's name; `input_transport` is an alias)." },
   { name: "cameras", type: "string_array", default: [], allowEmpty: true, dynamic: false, use: "live",
     description: "Live node: camera namespaces served by one process (e.g. [front, rear]: topics front/image, front/depth/image, ...). Empty: one camera on `image`, `camera_info`." },
   { name: "output_namespace", type: "string", default: "/depthseg", dynamic: false, use: "replay",
     description: "Replay: prefix of the output topics in the bag (the live node publishes in its own namespace)." },
   { name: "sync_slop", type: "double", default: 0.0, min: 0, max: 1, dynamic: true,
     description: "Image/CameraInfo pairing tolerance in seconds; 0 pairs exact stamps only." },
-  { name: "rectify", type: "bool", default: false, dynamic: false,
-    description: "Undistort raw images with the CameraInfo (K, D, R, P) before inference, as image_proc does; leave false for image_rect input." },
+  { name: "rectify", type: "bool", default: true, dynamic: false,
+    description: "Undistort images whose CameraInfo has distortion (K, D, R, P) before inference, as image_proc does; set false for image_rect input (its CameraInfo keeps D)." },
   { name: "execution_providers", type: "string_array", default: ["tensorrt", "cuda", "cpu"],
     choices: EXECUTION_PROVIDERS, dynamic: false,
     description: "ONNX Runtime providers tried in order; the first that loads the model is used." },
@@ -98,7 +98,7 @@ export interface DepthsegParams {
   readonly model: string;
   readonly imageTopic: string;
   readonly cameraInfoTopic: string;
-  readonly inputTransport: "raw" | "compressed";
+  readonly imageTransport: "raw" | "compressed";
   readonly cameras: readonly string[];
   readonly outputNamespace: string;
   readonly syncSlopSec: number;
@@ -125,8 +125,29 @@ export class ParameterError extends Error {
 
 const SPEC_BY_NAME = new Map(PARAMETER_SPECS.map((spec) => [spec.name, spec]));
 
+/** Older names still accepted in params files and `-p`, and the name each stands for. */
+export const PARAMETER_ALIASES: Readonly<Record<string, string>> = { input_transport: "image_transport" };
+
+/** The parameter a name (or an alias of one) stands for. */
+export function canonicalParameterName(name: string): string {
+  return PARAMETER_ALIASES[name] ?? name;
+}
+
 export function findParameterSpec(name: string): ParameterSpec | undefined {
-  return SPEC_BY_NAME.get(name);
+  return SPEC_BY_NAME.get(canonicalParameterName(name));
+}
+
+/** Renames aliases to their parameter; an alias and its parameter given different values is refused. */
+export function withCanonicalNames(raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const canonical = canonicalParameterName(name);
+    if (canonical in out && out[canonical] !== value) {
+      throw new ParameterError(`${name} (an alias of ${canonical}) is ${JSON.stringify(value)} but ${canonical} is ${JSON.stringify(out[canonical])}; give one`);
+    }
+    out[canonical] = value;
+  }
+  return out;
 }
 
 /** Checks one value against its spec; returns the normalised value or throws naming the problem. */
@@ -195,7 +216,7 @@ export function isRosOwnedParameter(name: string): boolean {
 export function resolveParameters(raw: Readonly<Record<string, unknown>>): DepthsegParams {
   const values = new Map<string, ParameterValue>();
   for (const spec of PARAMETER_SPECS) values.set(spec.name, spec.default);
-  for (const [name, value] of Object.entries(raw)) {
+  for (const [name, value] of Object.entries(withCanonicalNames(raw))) {
     if (!isRosOwnedParameter(name)) values.set(name, validateParameter(name, value));
   }
 
@@ -204,7 +225,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     model: get<string>("model"),
     imageTopic: get<string>("image_topic"),
     cameraInfoTopic: get<string>("camera_info_topic"),
-    inputTransport: get<"raw" | "compressed">("input_transport"),
+    imageTransport: get<"raw" | "compressed">("image_transport"),
     cameras: get<readonly string[]>("cameras"),
     outputNamespace: get<string>("output_namespace"),
     syncSlopSec: get<number>("sync_slop"),

@@ -118,7 +118,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
           "meaningful; use --align scale-shift (or median)",
       );
     }
-    if (params.rectify) warn("rectify is not applied by eval: ground truth is compared with the image as recorded");
+    // rectify (on by default) is not applied: ground truth is pixel-aligned with the image as recorded.
     const segmentation = bundle.outputs.segmentation;
     if (dataset.hasLabels && !segmentation) warn("the dataset has ground-truth labels but the model has no segmentation head: no segmentation metrics");
     const confusion = dataset.hasLabels && segmentation ? new ConfusionMatrix(segmentation.labels.classes) : undefined;

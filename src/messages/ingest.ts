@@ -92,14 +92,25 @@ export interface FrameDecoderOptions extends DecodeOptions {
  * decodeFrame for one pipeline: rectifies when asked, and otherwise warns once per camera when
  * its CameraInfo has lens distortion (a raw image back-projected as if it were rectified).
  */
+/**
+ * By ROS convention an image_rect topic shares the raw stream's CameraInfo, D included, so a
+ * distorted CameraInfo alone does not say the image is raw. A topic named like a rectified one
+ * is probably rectified already: undistorting it again would bend it the other way.
+ */
+export function rectifiedTopicWarning(cameraTopic: string, calibration: CameraCalibration): string | undefined {
+  if (!hasDistortion(calibration) || !/(^|\/)image_rect/.test(cameraTopic)) return undefined;
+  return `${cameraTopic}: looks rectified already (image_rect) but rectify is true and its CameraInfo has distortion: ` +
+    "the image is undistorted again; set rectify: false for rectified input";
+}
+
 export class FrameDecoder {
   readonly #warned = new Set<string>();
 
   constructor(readonly options: FrameDecoderOptions = {}) {}
 
   decode(pending: PendingImage, calibration: CameraCalibration): DecodedFrame {
-    if (!this.options.rectify && !this.#warned.has(pending.cameraTopic)) {
-      const warning = unrectifiedDistortionWarning(pending.cameraTopic, calibration);
+    if (!this.#warned.has(pending.cameraTopic)) {
+      const warning = this.options.rectify ? rectifiedTopicWarning(pending.cameraTopic, calibration) : unrectifiedDistortionWarning(pending.cameraTopic, calibration);
       if (warning !== undefined) {
         this.#warned.add(pending.cameraTopic);
         this.options.warn?.(warning);

@@ -336,7 +336,7 @@ export class LiveNode {
 
   #subscribe(camera: CameraIo, params: DepthsegParams, qos: QosResolver): void {
     const node = this.#node;
-    const infoTopic = join(camera.prefix, "camera_info");
+    const topics = cameraInputTopics(node, camera.prefix, params.imageTransport);
     const push = (make: () => CameraInput, topic: string) => {
       try {
         this.#input.next(make());
@@ -356,22 +356,20 @@ export class LiveNode {
         receivedAt: performance.now(),
       },
     });
-    if (params.inputTransport === "compressed") {
-      const topic = join(camera.prefix, "image/compressed");
-      node.createSubscription("sensor_msgs/msg/CompressedImage", topic, qos.options(topic, "subscription", IMAGE_QOS), (msg) =>
+    if (params.imageTransport === "compressed") {
+      node.createSubscription("sensor_msgs/msg/CompressedImage", topics.image, qos.options(topics.image, "subscription", IMAGE_QOS), (msg) =>
         push(() => imageInput({ encoding: "compressed", message: compressedImageFromRcl(msg) }), camera.imageTopic),
       );
     } else {
-      const topic = join(camera.prefix, "image");
-      node.createSubscription("sensor_msgs/msg/Image", topic, qos.options(topic, "subscription", IMAGE_QOS), (msg) =>
+      node.createSubscription("sensor_msgs/msg/Image", topics.image, qos.options(topics.image, "subscription", IMAGE_QOS), (msg) =>
         push(() => imageInput({ encoding: "raw", message: imageFromRcl(msg) }), camera.imageTopic),
       );
     }
-    node.createSubscription("sensor_msgs/msg/CameraInfo", infoTopic, qos.options(infoTopic, "subscription", CAMERA_INFO_QOS), (msg) =>
+    node.createSubscription("sensor_msgs/msg/CameraInfo", topics.cameraInfo, qos.options(topics.cameraInfo, "subscription", CAMERA_INFO_QOS), (msg) =>
       push(() => {
         const info = cameraInfoFromRcl(msg);
         return { kind: "info", cameraTopic: camera.imageTopic, stamp: info.header.stamp, calibration: cameraInfoToCalibration(info) };
-      }, node.resolveTopicName(infoTopic)),
+      }, topics.cameraInfo),
     );
   }
 
@@ -391,6 +389,23 @@ export class LiveNode {
     this.#lastFailureLog.set(key, now);
     this.#log("warn", error.message);
   }
+}
+
+/**
+ * The topics one camera is read from, fully qualified, as image_transport's CameraSubscriber
+ * finds them: `camera_info` beside the image topic (image_transport::getCameraInfoTopic) and
+ * `<image>/compressed` for the compressed transport, so remapping `image` carries both along.
+ * Either one remapped on its own (`-r camera_info:=...`, `-r image/compressed:=...`) wins.
+ */
+export function cameraInputTopics(node: Pick<RclNode, "resolveTopicName">, prefix: string, transport: "raw" | "compressed"): { image: string; cameraInfo: string } {
+  const image = node.resolveTopicName(join(prefix, "image"));
+  const remappedOnItsOwn = (name: string): string | undefined => {
+    const resolved = node.resolveTopicName(name);
+    return resolved === node.resolveTopicName(name, true) ? undefined : resolved;
+  };
+  const cameraInfo = remappedOnItsOwn(join(prefix, "camera_info")) ?? `${image.slice(0, image.lastIndexOf("/")) || ""}/camera_info`;
+  const compressed = remappedOnItsOwn(join(prefix, "image/compressed")) ?? `${image}/compressed`;
+  return { image: transport === "compressed" ? compressed : image, cameraInfo };
 }
 
 function join(prefix: string, name: string): string {

@@ -10,6 +10,7 @@ import {
   isRosOwnedParameter,
   QOS_OVERRIDES_PREFIX,
   resolveParameters,
+  withCanonicalNames,
   specsFor,
   type DepthsegParams,
   type ParameterSpec,
@@ -98,7 +99,7 @@ export class NodeParameters {
     this.#node = options.node;
     const liveSpecs = new Set(specsFor("live").map((spec) => spec.name));
     const raw: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(options.overrides)) {
+    for (const [name, value] of Object.entries(withCanonicalNames(options.overrides))) {
       if (name.startsWith(QOS_OVERRIDES_PREFIX)) this.qosOverrides.set(name, value);
       if (isRosOwnedParameter(name)) continue;
       const spec = findParameterSpec(name);
