@@ -2,10 +2,13 @@
 // order on every path. Every cleanup runs even when one fails, and the run's own error, if any,
 // is the one reported: a failing close must not hide why the run stopped.
 
-export class CleanupStack {
-  readonly #cleanups: (() => Promise<void>)[] = [];
+/** A cleanup; `failed` says whether the run failed (an output then is discarded, not kept). */
+export type Cleanup = (failed: boolean) => Promise<void>;
 
-  push(cleanup: () => Promise<void>): void {
+export class CleanupStack {
+  readonly #cleanups: Cleanup[] = [];
+
+  push(cleanup: Cleanup): void {
     this.#cleanups.push(cleanup);
   }
 
@@ -16,7 +19,7 @@ export class CleanupStack {
     try {
       result = await body(stack);
     } catch (error) {
-      await stack.closeAll();
+      await stack.closeAll(true);
       throw error;
     }
     const cleanupError = await stack.closeAll();
@@ -25,11 +28,11 @@ export class CleanupStack {
   }
 
   /** Runs every cleanup in reverse order; resolves to the first error, if any (never rejects). */
-  async closeAll(): Promise<unknown> {
+  async closeAll(failed = false): Promise<unknown> {
     let firstError: unknown;
     for (const cleanup of this.#cleanups.splice(0).reverse()) {
       try {
-        await cleanup();
+        await cleanup(failed);
       } catch (error) {
         firstError ??= error;
       }

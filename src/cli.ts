@@ -1,5 +1,6 @@
 // `depthseg <command>`: one entry point, subcommands. Exit codes: 0 ok, 1 failed, 2 usage error.
 
+import { constants as osConstants } from "node:os";
 import { parseArgs } from "node:util";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { FatalError } from "./errors.js";
@@ -26,7 +27,7 @@ const USAGE = `Usage: depthseg <command> [options]
 Commands:
   replay <in.mcap> --out <out.mcap>   Run the pipeline over a rosbag2 MCAP and write the outputs
       [--model <bundle dir>] [--params <params.yaml>] [--image-topic T] [--camera-info-topic T]
-      [--realtime] [--quiet]
+      [--realtime] [--quiet]          (Ctrl-C: finishes the frames in flight, then exits 130)
   eval --data <bag.mcap | folder>     Depth and segmentation metrics against ground truth
       [--model <bundle dir>] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
       [--depth-scale S] [--ignore-index N|none] [--json <out.json>] [--verbose] [--params <params.yaml>]
@@ -113,16 +114,70 @@ async function replayCommand(args: readonly string[]): Promise<number> {
   if (values["camera-info-topic"] !== undefined) overrides["camera_info_topic"] = values["camera-info-topic"];
   const params = resolveParameters({ ...fromFile, ...overrides });
 
-  const summary = await replay({
-    input: positionals[0]!,
-    output: values.out,
-    params,
-    realtime: values.realtime,
-    showProgress: !values.quiet,
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  process.stdout.write(`${formatSummary(summary)}\n`);
-  return 0;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const output = values.out;
+  const stop = new AbortController();
+  let partialPath: string | undefined;
+  const removeHandlers = onStopSignals(
+    process,
+    (signal) => {
+      log(`depthseg replay: ${signal}: finishing the frames in flight, then closing ${output} (${signal} again exits at once)`);
+      stop.abort(signal);
+    },
+    (signal) => {
+      const where =
+        partialPath === undefined
+          ? ""
+          : `; the frames written so far are in ${partialPath} (no summary or index: read it with a stream reader or \`mcap recover\`)`;
+      log(`depthseg replay: ${signal} again, exiting without closing ${output}${where}`);
+      exitBySignal(signal);
+    },
+  );
+  try {
+    const summary = await replay({
+      input: positionals[0]!,
+      output,
+      params,
+      realtime: values.realtime,
+      showProgress: !values.quiet,
+      log,
+      stop: stop.signal,
+      onOutputOpened: (path) => (partialPath = path),
+    });
+    process.stdout.write(`${formatSummary(summary)}\n`);
+    // Stopped by a signal: the output is complete, but the run is not; say so the shell's way.
+    return summary.stoppedBy === undefined ? 0 : signalExitCode(summary.stoppedBy);
+  } finally {
+    removeHandlers();
+  }
+}
+
+/** 128 + the signal's number, as a shell reports a process ended by it (130 for SIGINT). */
+function signalExitCode(signal: string): number {
+  return 128 + (osConstants.signals[signal as NodeJS.Signals] ?? 0);
+}
+
+/**
+ * SIGINT/SIGTERM handlers: the first signal calls `stop`, a second one `now` (for a run stuck
+ * finishing a frame). Returns a function that removes them.
+ */
+function onStopSignals(
+  signals: SignalSource,
+  stop: (signal: NodeJS.Signals) => void,
+  now: (signal: NodeJS.Signals) => void,
+): () => void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received > 1) now(signal);
+    else stop(signal);
+  };
+  signals.on("SIGINT", onSignal);
+  signals.on("SIGTERM", onSignal);
+  return () => {
+    signals.off("SIGINT", onSignal);
+    signals.off("SIGTERM", onSignal);
+  };
 }
 
 /** Evaluation range defaults: 1 mm (as ZoeDepth's and Depth Anything's eval) to no upper limit. */
@@ -302,23 +357,18 @@ export async function runLiveNode(
   forceExit: (signal: NodeJS.Signals) => void = exitBySignal,
 ): Promise<number> {
   const node = await LiveNode.start({ rcl, argv });
-  let received = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    received++;
-    if (received > 1) {
+  const removeHandlers = onStopSignals(
+    signals,
+    (signal) => void node.shutdown(`${signal} received`),
+    (signal) => {
       process.stderr.write(`depthseg run: ${signal} again, exiting without waiting\n`);
       forceExit(signal);
-      return;
-    }
-    void node.shutdown(`${signal} received`);
-  };
-  signals.on("SIGINT", onSignal);
-  signals.on("SIGTERM", onSignal);
+    },
+  );
   try {
     await node.stopped;
   } finally {
-    signals.off("SIGINT", onSignal);
-    signals.off("SIGTERM", onSignal);
+    removeHandlers();
   }
   if (node.fatalError) {
     process.stderr.write(`depthseg run: ${node.fatalError.message}\n`);

@@ -142,9 +142,10 @@ describe("bad input during replay", () => {
     await truncate(input, Math.floor(size * 0.6));
     const output = join(dir, "truncated.out.mcap");
     const { summary } = await run(input, output);
-    expect(summary.truncation).toBeDefined();
-    expect(summary.truncation!.offset).toBeGreaterThan(0);
-    expect(summary.truncation!.offset).toBeLessThanOrEqual(Math.floor(size * 0.6));
+    expect(summary.damage).toHaveLength(1);
+    expect(summary.damage[0]!.start).toBeGreaterThan(0);
+    expect(summary.damage[0]!.end).toBe(Math.floor(size * 0.6));
+    expect(summary.damage[0]!.reason).toMatch(/cut off/);
     expect(summary.stats.processed).toBeGreaterThanOrEqual(4);
     expect(summary.stats.processed).toBeLessThan(12);
     // Every processed frame is written, in order, with its own metres.
@@ -156,7 +157,7 @@ describe("bad input during replay", () => {
     });
   });
 
-  it("processes a complete bag up to a damaged chunk, then says where it is", async () => {
+  it("skips a damaged chunk of a complete bag, processes every frame after it, and says which chunk", async () => {
     const frames = Array.from({ length: 12 }, (_, i) => goodFrame(i, 20 * i));
     const input = await writeCameraBag(join(dir, "damaged.mcap"), frames, { chunkSize: 512 });
     const bytes = new Uint8Array(await readFile(input));
@@ -169,13 +170,18 @@ describe("bad input during replay", () => {
     await writeFile(input, bytes);
     const output = join(dir, "damaged.out.mcap");
     const { summary } = await run(input, output);
-    expect(summary.truncation?.reason).toMatch(/^unreadable chunk at byte \d+: /);
-    expect(summary.truncation!.offset).toBeLessThanOrEqual(middle);
-    // Frames 0-5 come from chunks before the damaged one.
-    expect(summary.stats.processed).toBeGreaterThanOrEqual(4);
-    expect(summary.stats.processed).toBeLessThanOrEqual(6);
+    expect(summary.damage).toHaveLength(1);
+    const [damage] = summary.damage;
+    expect(damage!.start).toBeLessThan(middle);
+    expect(damage!.end).toBeGreaterThan(middle);
+    expect(damage!.reason).toMatch(/CRC/);
+    // Only the frames of that chunk are missing (each chunk holds one or two frames here).
     const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
-    depth.forEach((d, i) => expect(d.header.stamp).toEqual(stampAt(i)));
+    const stamps = depth.map((d) => d.header.stamp);
+    expect(stamps).toContainEqual(stampAt(11));
+    expect(stamps).not.toContainEqual(stampAt(6));
+    expect(summary.stats.processed).toBe(depth.length);
+    expect(summary.stats.processed).toBeGreaterThanOrEqual(10);
   });
 
   it("fails at start when the colour-map range is empty for this model", async () => {
@@ -189,7 +195,7 @@ describe("bad input during replay", () => {
   it("says so when a bag is truncated before any complete message", async () => {
     const input = await writeCameraBag(join(dir, "cut-early.mcap"), [goodFrame(0)]);
     await truncate(input, 200);
-    await expect(run(input, join(dir, "cut-early.out.mcap"))).rejects.toThrow(/truncated at byte \d+ before any complete message/);
+    await expect(run(input, join(dir, "cut-early.out.mcap"))).rejects.toThrow(/cut-early\.mcap holds no readable message: bytes \d+-200 \(chunk 1\): the file ends at byte 200, inside this chunk.*cut off/);
   });
 
   it("pairs by approximate stamp within sync_slop and rejects beyond it", async () => {

@@ -16,7 +16,7 @@ import { cameraInfoToCalibration } from "../messages/camera.js";
 import { decodeFrame, type CameraImageMessage } from "../messages/ingest.js";
 import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "../replay/cameraTopics.js";
-import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
+import { formatDamage, openBag, type BagReader } from "../transport/mcap/bagReader.js";
 import type { DatasetOptions, EvalDataset, EvalSample } from "./datasets.js";
 import { checkGroundTruthSize, DEPTH_ENCODINGS, depthFromImage, LABEL_ENCODINGS, labelsFromImage } from "./groundTruth.js";
 
@@ -41,7 +41,7 @@ export async function openMcapDataset(path: string, options: DatasetOptions): Pr
   }
   try {
     if (bag.topics.length === 0) {
-      throw new FatalError(`${path} has no messages${bag.truncation ? ` (${bag.truncation.reason})` : ""}`);
+      throw new FatalError(`${path} has no messages${bag.damage.length > 0 ? ` (${bag.damage.map(formatDamage).join("; ")})` : ""}`);
     }
     const topics = await chooseTopics(bag, options);
     const imageCount = bag.topics.find((t) => t.topic === topics.imageTopic)?.messageCount;
@@ -168,7 +168,7 @@ async function* samples(bag: BagReader, topics: Topics, log: (line: string) => v
     yielded++;
     yield toSample(group.image, group.calibration, group.depth, group.labels, topics);
   }
-  if (bag.truncation) log(`${bag.path}: read up to byte ${bag.truncation.offset}: ${bag.truncation.reason}`);
+  for (const damage of bag.damage) log(`${bag.path}: skipped damaged ${formatDamage(damage)}`);
   const unpaired = [...groups.values()].filter((g) => g.image);
   if (unpaired.length > 0 || yielded === 0) {
     const what = (g: Group) =>

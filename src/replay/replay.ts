@@ -9,8 +9,9 @@ import type { DepthsegParams } from "../config/parameters.js";
 import { loadModelBundle } from "../inference/bundle.js";
 import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
-import { openBag, type BagReader } from "../transport/mcap/bagReader.js";
+import { formatDamage, openBag, type BagReader } from "../transport/mcap/bagReader.js";
 import { BagWriter } from "../transport/mcap/bagWriter.js";
+import { isSameFile } from "../transport/mcap/fileWritable.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image, RosTypeName } from "../messages/types.js";
@@ -33,13 +34,21 @@ export interface ReplayOptions {
   readonly realtime: boolean;
   readonly log: (line: string) => void;
   readonly showProgress: boolean;
+  /**
+   * Aborting it (its reason: the signal's name) stops reading the input: the frames in flight
+   * finish and are written, the output is closed complete, and the summary says so.
+   */
+  readonly stop?: AbortSignal;
+  /** Told where the output is written until it is complete (for a message on a hard exit). */
+  readonly onOutputOpened?: (partialPath: string) => void;
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const { params, log } = options;
   const started = performance.now();
-  if (resolve(options.input) === resolve(options.output)) {
-    throw new FatalError(`--out must differ from the input bag (${options.input})`);
+  // The same file under another name (symlink, hard link) would be truncated as well.
+  if (resolve(options.input) === resolve(options.output) || (await isSameFile(options.input, options.output))) {
+    throw new FatalError(`--out ${options.output} is the input bag ${options.input} (the same file); choose another output`);
   }
   // Everything opened is closed in reverse order, on success and on every failure path.
   return CleanupStack.run(async (cleanups) => {
@@ -49,10 +58,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       throw asFatal(error, `cannot read ${options.input}`);
     });
     cleanups.push(() => bag.close());
-    if (bag.topics.length === 0 && bag.truncation) {
-      throw new FatalError(
-        `${options.input} is truncated at byte ${bag.truncation.offset} before any complete message: ${bag.truncation.reason}`,
-      );
+    if (bag.topics.length === 0 && bag.damage.length > 0) {
+      throw new FatalError(`${options.input} holds no readable message: ${bag.damage.map(formatDamage).join("; ")}`);
     }
     const topics = await chooseTopics(bag, params);
     // Loaded now, not on the first frame: a 0.3 s stall there would drop frames in --realtime.
@@ -63,11 +70,15 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       .catch((error: unknown) => {
         throw asFatal(error, `cannot write ${options.output}`);
       });
-    // Closing writes the chunk, summary and footer: a failure there loses output, so it fails the run.
-    cleanups.push(() =>
-      writer.close().catch((error: unknown) => {
-        throw asFatal(error, `cannot write ${options.output}`);
-      }),
+    options.onOutputOpened?.(writer.partialPath);
+    // Closing writes the chunk, summary and footer and gives the file its name: a failure there
+    // loses output, so it fails the run. A failed run deletes its unfinished output.
+    cleanups.push((failed) =>
+      failed
+        ? writer.discard()
+        : writer.close().catch((error: unknown) => {
+            throw asFatal(error, `cannot write ${options.output}`);
+          }),
     );
 
     const worker = await startInferenceWorker(bundle, params, log);
@@ -84,7 +95,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const writeMs: number[] = [];
     let handled = 0;
 
-    const source = cameraInputs(bag, topics, options.realtime, state, (error) => {
+    const reading = { stoppedEarly: false };
+    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, (error) => {
       stats.recordFailure(error);
       errors.push(error.message);
       log(error.message);
@@ -136,9 +148,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       defaultIfEmpty(undefined),
     );
     await lastValueFrom(results);
-    if (stats.all.read === 0 && bag.truncation) {
+    if (stats.all.read === 0 && bag.damage.length > 0 && !reading.stoppedEarly) {
       // Nothing of the camera could be read (e.g. every chunk damaged, or an unsupported compression).
-      throw new FatalError(`${options.input}: no camera message could be read: ${bag.truncation.reason}`);
+      throw new FatalError(`${options.input}: no camera message could be read: ${bag.damage.map(formatDamage).join("; ")}`);
     }
 
     return {
@@ -151,7 +163,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       cameraInfoTopic: topics.cameraInfoTopic,
       stats: stats.all.snapshot(),
       wallSeconds: (performance.now() - started) / 1000,
-      truncation: bag.truncation,
+      damage: bag.damage,
+      duplicates: bag.duplicates,
+      inputNotes: bag.notes,
+      ...(reading.stoppedEarly ? { stoppedBy: String(options.stop?.reason) } : {}),
       depthHeads,
       bagWriteMs: writeMs,
       errors,
@@ -196,8 +211,14 @@ function cameraInputs(
   topics: CameraTopics,
   realtime: boolean,
   state: LatestWinsState,
+  stop: { readonly signal: AbortSignal | undefined; readonly reading: { stoppedEarly: boolean } },
   onBadMessage: (error: FrameError) => void,
 ): Observable<CameraInput> {
+  const stopNow = (isImage: boolean): boolean => {
+    if (!isImage || stop.signal?.aborted !== true) return false;
+    stop.reading.stoppedEarly = true;
+    return true;
+  };
   return new Observable<CameraInput>((subscriber) => {
     let cancelled = false;
     const run = async () => {
@@ -205,13 +226,17 @@ function cameraInputs(
       const wallStart = performance.now();
       for await (const message of bag.messages([topics.imageTopic, topics.cameraInfoTopic])) {
         if (cancelled) return;
+        // A stop takes effect at the next image: the CameraInfo of the last image is still read.
+        const isImage = message.topic === topics.imageTopic;
+        if (stopNow(isImage)) break;
         if (realtime) {
           firstLogTime ??= message.logTime;
           const due = Number(message.logTime - firstLogTime) / 1e6 - (performance.now() - wallStart);
-          if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
-        } else if (message.topic === topics.imageTopic) {
+          if (due > 0) await delay(due, stop.signal);
+        } else if (isImage) {
           await state.whenReady();
         }
+        if (stopNow(isImage)) break;
         const input = toCameraInput(message.topic, message.data, topics, onBadMessage);
         if (input) subscriber.next(input);
       }
@@ -221,6 +246,19 @@ function cameraInputs(
     return () => {
       cancelled = true;
     };
+  });
+}
+
+/** Resolves after `ms`, or at once when `stop` is aborted. */
+function delay(ms: number, stop: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop?.addEventListener("abort", done, { once: true });
   });
 }
 

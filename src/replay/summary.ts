@@ -2,6 +2,7 @@
 
 import { STAGES } from "../frame.js";
 import { percentile, type StatsSnapshot } from "../pipeline/stats.js";
+import { formatDamage, type BagDamage, type BagDuplicate } from "../transport/mcap/bagReader.js";
 
 export interface ReplaySummary {
   readonly input: string;
@@ -13,7 +14,14 @@ export interface ReplaySummary {
   readonly cameraInfoTopic: string;
   readonly stats: StatsSnapshot;
   readonly wallSeconds: number;
-  readonly truncation: { readonly offset: number; readonly reason: string } | undefined;
+  /** Parts of the input whose messages could not be read; everything else was. */
+  readonly damage: readonly BagDamage[];
+  /** Input chunks that repeat an earlier chunk byte for byte: read once. */
+  readonly duplicates: readonly BagDuplicate[];
+  /** Damaged redundant parts of the input that cost no message. */
+  readonly inputNotes: readonly string[];
+  /** Set when a signal stopped the run before the end of the input (e.g. "SIGINT"). */
+  readonly stoppedBy?: string;
   readonly errors: readonly string[];
   /** Routed models: frames processed per depth head; empty for a model with one depth output. */
   readonly depthHeads: Readonly<Record<string, number>>;
@@ -45,9 +53,17 @@ export function formatSummary(summary: ReplaySummary): string {
     rows.push(`    ${"(bag write)".padEnd(12)}${fmt(percentile(sorted, 0.5))}${fmt(percentile(sorted, 0.95))}`);
   }
   if (rows.length > 0) lines.push(`  latency ms  ${"p50".padStart(9)}${"p95".padStart(9)}`, ...rows);
-  if (summary.truncation) {
-    lines.push(`  input unreadable from byte ${summary.truncation.offset} (${summary.truncation.reason}); frames before it were processed`);
+  if (summary.stoppedBy !== undefined) {
+    lines.push(`  stopped    by ${summary.stoppedBy}: the rest of the input was not read; the output holds the ${stats.processed} processed frames`);
   }
+  for (const damage of summary.damage) lines.push(`  input damage  ${formatDamage(damage)}; skipped, the rest was read`);
+  if (summary.duplicates.length > 0) {
+    const messages = summary.duplicates.reduce((sum, d) => sum + d.messages, 0);
+    const which = summary.duplicates.map((d) => `chunk ${d.chunk} = chunk ${d.sameAs}`).join(", ");
+    const count = summary.duplicates.length;
+    lines.push(`  input duplicates  ${count} chunk(s) repeat earlier ones byte for byte (${which}); their ${messages} messages were read once`);
+  }
+  for (const note of summary.inputNotes) lines.push(`  input note  ${note}`);
   return lines.join("\n");
 }
 

@@ -90,7 +90,8 @@ describe("BagWriter + openBag round trip", () => {
   it("lists topics with schema names and counts, in log-time order", async () => {
     await withBag(path, async (bag) => {
       expect(bag.indexed).toBe(true);
-      expect(bag.truncation).toBeUndefined();
+      expect(bag.damage).toEqual([]);
+      expect(bag.notes).toEqual([]);
       expect(bag.messageCount).toBe(ROS_TYPE_NAMES.length + 1);
       const image = bag.topics.find((t) => t.topic === topicOf("sensor_msgs/msg/Image"));
       expect(image).toEqual({
@@ -201,7 +202,7 @@ describe("openBag on damaged or foreign files", () => {
   const count = 40;
   let full = new Uint8Array();
   let fullMessages: BagMessage[] = [];
-  let chunkEnds: { end: number; lastLogTime: bigint }[] = [];
+  let chunkEnds: { start: number; end: number; lastLogTime: bigint; messageIndexEnd: number }[] = [];
 
   beforeAll(async () => {
     const path = join(dir, "full.mcap");
@@ -215,14 +216,18 @@ describe("openBag on damaged or foreign files", () => {
     fullMessages = await withBag(path, (bag) => collect(bag));
     const { reader, close } = await indexedReader(path);
     chunkEnds = reader.chunkIndexes.map((c) => ({
+      start: Number(c.chunkStartOffset),
       end: Number(c.chunkStartOffset + c.chunkLength),
       lastLogTime: c.messageEndTime,
+      messageIndexEnd: Number(c.chunkStartOffset + c.chunkLength + c.messageIndexLength),
     }));
     await close();
   });
 
   it("yields exactly the messages of complete chunks from a bag cut at 60%", async () => {
-    const cut = Math.floor(full.length * 0.6);
+    // Inside the chunk at 60% of the file, so the cut costs that chunk.
+    const at60 = chunkEnds.find((c) => c.end > full.length * 0.6)!;
+    const cut = Math.floor((at60.start + at60.end) / 2);
     const path = join(dir, "cut60.mcap");
     await writeFile(path, full.subarray(0, cut));
     const complete = chunkEnds.filter((c) => c.end <= cut);
@@ -242,9 +247,17 @@ describe("openBag on damaged or foreign files", () => {
       for (const message of got) {
         expect(decodeMessage<Image>("sensor_msgs/msg/Image", message.data).header.stamp.sec).toBe(Number(message.logTime - 1000n));
       }
-      expect(bag.truncation?.offset).toBeGreaterThanOrEqual(lastComplete?.end ?? Infinity);
-      expect(bag.truncation?.offset).toBeLessThanOrEqual(cut);
-      expect(bag.truncation?.reason).toMatch(new RegExp(`file ends at byte ${cut}.*cut off`));
+      // The one damaged range is the chunk the cut falls in, from its first byte to the cut.
+      const cutChunk = chunkEnds.findIndex((c) => c.end > cut);
+      expect(bag.damage).toEqual([
+        {
+          start: chunkEnds[cutChunk]?.start,
+          end: cut,
+          chunk: cutChunk + 1,
+          reason: expect.stringMatching(new RegExp(`file ends at byte ${cut}, inside this chunk.*cut off`)),
+        },
+      ]);
+      expect(bag.notes).toEqual(["no footer at the end of the file (recording cut off?)"]);
       const images = await collect(bag, ["/image"]);
       expect(images).toEqual(expected.filter((m) => m.topic === "/image"));
     });
@@ -256,25 +269,95 @@ describe("openBag on damaged or foreign files", () => {
     await writeFile(path, full.subarray(0, cut));
     await withBag(path, async (bag) => {
       expect(await collect(bag)).toEqual([]);
-      expect(bag.truncation?.offset).toBeLessThan(cut);
-      expect(bag.truncation?.reason).toContain(`file ends at byte ${cut}`);
+      expect(bag.damage).toMatchObject([{ start: chunkEnds[0]?.start, end: cut, chunk: 1 }]);
+      expect(bag.damage[0]?.reason).toContain(`file ends at byte ${cut}`);
     });
   });
 
-  it("stops at a corrupted chunk and reports it", async () => {
-    const second = chunkEnds[1];
-    const first = chunkEnds[0];
-    if (second === undefined || first === undefined) throw new Error("need two chunks");
-    const broken = full.slice(0, chunkEnds[3]?.end ?? full.length);
-    const inSecondChunk = Math.floor((first.end + second.end) / 2) + 40;
-    broken[inSecondChunk] = (broken[inSecondChunk] ?? 0) ^ 0xff;
+  it("skips a corrupted chunk of a cut-off bag, reports its exact range, and reads every chunk after it", async () => {
+    const [, second, third, fourth] = chunkEnds;
+    if (second === undefined || third === undefined || fourth === undefined) throw new Error("need four chunks");
+    // No summary (cut after chunk 4's message index): the file is walked, not read by its index.
+    const broken = full.slice(0, fourth.messageIndexEnd);
+    const inThirdChunk = Math.floor((third.start + third.end) / 2);
+    broken[inThirdChunk] = (broken[inThirdChunk] ?? 0) ^ 0xff;
     const path = join(dir, "corrupt.mcap");
     await writeFile(path, broken);
+    const inThird = (m: BagMessage) => m.logTime > second.lastLogTime && m.logTime <= third.lastLogTime;
+    const lost = fullMessages.filter(inThird);
+    expect(lost.length).toBeGreaterThan(0);
     await withBag(path, async (bag) => {
-      const got = await collect(bag);
-      expect(got).toEqual(fullMessages.filter((m) => m.logTime <= first.lastLogTime));
-      expect(bag.truncation?.reason).toMatch(/unreadable data after byte \d+: .*CRC/);
+      expect(await collect(bag)).toEqual(fullMessages.filter((m) => m.logTime <= fourth.lastLogTime && !inThird(m)));
+      expect(bag.indexed).toBe(false);
+      expect(bag.damage).toEqual([
+        { start: third.start, end: third.end, chunk: 3, messages: lost.length, reason: expect.stringMatching(/^chunk CRC mismatch/) },
+      ]);
     });
+  });
+
+  it("without a summary, reports the messages whose Channel record was only in the damaged chunk", async () => {
+    const [first, second, third, fourth] = chunkEnds;
+    if (first === undefined || second === undefined || third === undefined || fourth === undefined) throw new Error("need four chunks");
+    // /image is first written in chunk 2: its Channel record is there and nowhere else before the summary.
+    const firstImage = fullMessages.find((m) => m.topic === "/image")!;
+    expect(firstImage.logTime > first.lastLogTime && firstImage.logTime <= second.lastLogTime).toBe(true);
+    const broken = full.slice(0, fourth.messageIndexEnd);
+    broken[second.start + 100] = (broken[second.start + 100] ?? 0) ^ 0xff;
+    const path = join(dir, "lost-channel.mcap");
+    await writeFile(path, broken);
+    const chunkOf = (m: BagMessage) => chunkEnds.findIndex((c) => m.logTime <= c.lastLogTime) + 1;
+    const images = (chunk: number) => fullMessages.filter((m) => m.topic === "/image" && chunkOf(m) === chunk).length;
+    await withBag(path, async (bag) => {
+      expect((await collect(bag)).map((m) => m.topic)).toEqual(
+        fullMessages.filter((m) => m.topic === "/camera_info_like" && chunkOf(m) <= 4 && chunkOf(m) !== 2).map((m) => m.topic),
+      );
+      expect(bag.damage.map(({ start, end, chunk, messages }) => ({ start, end, chunk, messages }))).toEqual([
+        { start: second.start, end: second.end, chunk: 2, messages: fullMessages.filter((m) => chunkOf(m) === 2).length },
+        { start: third.start, end: third.end, chunk: 3, messages: images(3) },
+        { start: fourth.start, end: fourth.end, chunk: 4, messages: images(4) },
+      ]);
+      expect(bag.damage[1]?.reason).toMatch(/messages on channel \d+ cannot be read: that channel's Channel or Schema record was only in a damaged part/);
+    });
+  });
+
+  it("reads every chunk around a damaged one through the index, naming the right chunk", async () => {
+    const third = chunkEnds[2];
+    if (third === undefined) throw new Error("need three chunks");
+    const broken = full.slice();
+    broken[third.start + 60] = (broken[third.start + 60] ?? 0) ^ 0x01;
+    const path = join(dir, "corrupt-indexed.mcap");
+    await writeFile(path, broken);
+    await withBag(path, async (bag) => {
+      const inThird = (m: BagMessage) => m.logTime > (chunkEnds[1]?.lastLogTime ?? -1n) && m.logTime <= third.lastLogTime;
+      expect(await collect(bag)).toEqual(fullMessages.filter((m) => !inThird(m)));
+      expect(bag.indexed).toBe(true);
+      expect(bag.damage).toEqual([
+        { start: third.start, end: third.end, chunk: 3, messages: fullMessages.filter(inThird).length, reason: expect.stringMatching(/CRC/) },
+      ]);
+    });
+  });
+
+  it("recovers a chunk whose opcode or record length is damaged when its content passes the CRC", async () => {
+    const [, second, third, fourth] = chunkEnds;
+    if (second === undefined || third === undefined || fourth === undefined) throw new Error("need four chunks");
+    const expected = fullMessages.filter((m) => m.logTime <= fourth.lastLogTime);
+    const cases: [string, (bytes: Uint8Array) => void, RegExp][] = [
+      ["opcode", (b) => (b[second.start] = 0x86), /the chunk at byte \d+ has a damaged opcode byte; its content passes the CRC and was read/],
+      ["length", (b) => (b[second.start + 2] = b[second.start + 2]! ^ 0x10), /chunk 2 at byte \d+: its record length is damaged; its records pass the CRC and were read/],
+    ];
+    for (const [name, damage, note] of cases) {
+      // Walked (no summary), so nothing but the chunk itself says where it is.
+      const broken = full.slice(0, fourth.messageIndexEnd);
+      damage(broken);
+      const path = join(dir, `header-${name}.mcap`);
+      await writeFile(path, broken);
+      await withBag(path, async (bag) => {
+        expect(await collect(bag), name).toEqual(expected);
+        expect(bag.damage, name).toEqual([]);
+        expect(bag.notes.some((n) => note.test(n)), `${name}: ${bag.notes.join("; ")}`).toBe(true);
+      });
+    }
+    expect(third.start).toBeGreaterThan(second.end);
   });
 
   it("streams a complete file that has no chunks or index, without truncation", async () => {
@@ -295,7 +378,7 @@ describe("openBag on damaged or foreign files", () => {
     await withBag(path, async (bag) => {
       expect(bag.indexed).toBe(false);
       expect(await collect(bag)).toEqual([{ topic: "/img", schemaName: "sensor_msgs/msg/Image", logTime: 5n, publishTime: 6n, data }]);
-      expect(bag.truncation).toBeUndefined();
+      expect(bag.damage).toEqual([]);
     });
   });
 

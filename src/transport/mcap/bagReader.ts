@@ -1,13 +1,28 @@
-// Reads rosbag2 MCAP files. A complete file is read through its index (log-time order, only
-// the chunks needed); a file without a usable footer/summary (recording cut off, crash) is
-// streamed from the start and yields every complete message before the damage.
+// Reads rosbag2 MCAP files, losing no message that is intact. A complete file is read through
+// its chunk index, anything else (cut off, damaged, no summary) by walking its records; every
+// chunk is checked against its CRC, and damaged ones are skipped and reported (bagLayout.ts).
+// Messages come in log-time order, merging chunks that overlap in time.
 
 import { open, type FileHandle } from "node:fs/promises";
 
-import { McapIndexedReader, McapStreamReader, MCAP_MAGIC, type McapTypes } from "@mcap/core";
+import { MCAP_MAGIC, Opcode, type McapTypes } from "@mcap/core";
 
+import {
+  BagBytes,
+  ChunkCopies,
+  checkChunk,
+  countIndexedMessages,
+  readLayout,
+  type BagDamage,
+  type BagDuplicate,
+  type BagLayout,
+  type ChunkSlot,
+  type LooseRange,
+} from "./bagLayout.js";
 import { decompressHandlers } from "./decompressHandlers.js";
-import { FileReadable } from "./fileReadable.js";
+import { RECORD_HEADER_BYTES, parseMessage, type MessageHead } from "./records.js";
+
+export { formatDamage, type BagDamage, type BagDuplicate } from "./bagLayout.js";
 
 export interface BagTopic {
   readonly topic: string;
@@ -15,7 +30,7 @@ export interface BagTopic {
   readonly schemaName: string;
   readonly schemaEncoding: string;
   readonly messageEncoding: string;
-  /** From the summary statistics, or the complete messages counted in a truncated file. */
+  /** From the summary statistics, or the messages counted in the intact chunks of a damaged file. */
   readonly messageCount?: number;
 }
 
@@ -29,28 +44,27 @@ export interface BagMessage {
   readonly data: Uint8Array;
 }
 
-export interface BagTruncation {
-  /** Byte offset up to which the file was read as complete records. */
-  readonly offset: number;
-  readonly reason: string;
-}
-
 export interface BagReader {
   readonly path: string;
   readonly topics: readonly BagTopic[];
-  /** Total messages when known (statistics, or counted while scanning a truncated file). */
+  /** Total messages when known (statistics, or counted in the intact chunks of a damaged file). */
   readonly messageCount: number | undefined;
-  /** False when the file had no usable index and is read by streaming. */
+  /** True when the file's summary passed its CRC and its chunk index is used. */
   readonly indexed: boolean;
   /**
-   * Set when the file is damaged or cut off: where readable data ends and why. Known after
-   * openBag (a truncated file is scanned once on open) and refreshed when iteration ends.
+   * Byte ranges whose messages could not be read (damaged chunks, a cut-off end), in file order.
+   * A file without a usable summary is checked whole on open; an indexed one chunk by chunk as
+   * messages() reads them, so this is complete once an iteration over every topic has ended.
    */
-  readonly truncation: BagTruncation | undefined;
+  readonly damage: readonly BagDamage[];
+  /** Chunks that are exact copies of earlier ones; their messages are yielded once. */
+  readonly duplicates: readonly BagDuplicate[];
+  /** Damaged parts that cost no message (summary, message index, header), for the report. */
+  readonly notes: readonly string[];
   /**
-   * Messages of the given topics (all when omitted). Log-time order for indexed files; file
-   * order (which rosbag2 writes in arrival order) for streamed ones. Throws naming the channel
-   * when a selected channel is not ros2msg/cdr, and naming the topic when it is not in the bag.
+   * Messages of the given topics (all when omitted), in log-time order (file order for a file
+   * written without chunks). Throws naming the channel when a selected channel is not
+   * ros2msg/cdr, and naming the topic when it is not in the bag.
    */
   messages(topics?: readonly string[]): AsyncIterable<BagMessage>;
   close(): Promise<void>;
@@ -64,67 +78,94 @@ interface ChannelInfo {
   readonly messageEncoding: string;
 }
 
-const STREAM_BLOCK_BYTES = 4 * 1024 * 1024;
-
 export async function openBag(path: string): Promise<BagReader> {
   const file = await open(path, "r");
   try {
     const stat = await file.stat();
     if (stat.isDirectory()) throw new Error(`${path} is a directory; pass the .mcap file inside it`);
-    const size = stat.size;
-    await requireMagic(file, size, path);
-    const indexed = await tryIndexedReader(new FileReadable(file, size));
-    if (indexed !== undefined) return new IndexedBag(path, file, indexed);
-    return await StreamedBag.scan(path, file, size);
+    const bytes = new BagBytes(file, stat.size);
+    const notes = await requireMagic(bytes, path);
+    const layout = await readLayout(bytes, decompressHandlers());
+    layout.notes.unshift(...notes);
+    return new Bag(path, file, bytes, layout);
   } catch (error) {
     await file.close();
     throw error;
   }
 }
 
-async function requireMagic(file: FileHandle, size: number, path: string): Promise<void> {
-  const prefix = new Uint8Array(MCAP_MAGIC.length);
-  const { bytesRead } = await file.read(prefix, 0, prefix.length, 0);
-  const matches = bytesRead === prefix.length && MCAP_MAGIC.every((byte, i) => prefix[i] === byte);
-  if (!matches) {
-    const what = size === 0 ? "the file is empty" : "it does not start with the MCAP magic bytes";
-    throw new Error(`${path} is not an MCAP file: ${what}`);
+/**
+ * Refuses a file that is not MCAP. A damaged magic is only a note when a Header record follows
+ * it or the file ends with the magic: one flipped byte there should not cost the whole bag.
+ */
+async function requireMagic(bytes: BagBytes, path: string): Promise<string[]> {
+  const prefix = await bytes.read(0, MCAP_MAGIC.length);
+  if (prefix.byteLength === MCAP_MAGIC.length && MCAP_MAGIC.every((byte, i) => prefix[i] === byte)) return [];
+  if (bytes.size === 0) throw new Error(`${path} is not an MCAP file: the file is empty`);
+  const header = await bytes.recordHeader(MCAP_MAGIC.length);
+  const suffix = await bytes.read(bytes.size - MCAP_MAGIC.length, MCAP_MAGIC.length);
+  const endsWithMagic = bytes.size >= 2 * MCAP_MAGIC.length && MCAP_MAGIC.every((byte, i) => suffix[i] === byte);
+  const headerFollows = header?.opcode === Opcode.HEADER && header.length < 1n << 20n;
+  if (!endsWithMagic && !headerFollows) {
+    throw new Error(`${path} is not an MCAP file: it does not start with the MCAP magic bytes`);
   }
+  return [`the MCAP magic at bytes 0-${MCAP_MAGIC.length} is damaged; the records after it were read`];
 }
 
-/** The indexed reader, or undefined when the file has no usable footer, summary or chunk index. */
-async function tryIndexedReader(readable: FileReadable): Promise<McapIndexedReader | undefined> {
-  let reader: McapIndexedReader;
-  try {
-    reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: decompressHandlers() });
-  } catch {
-    return undefined; // cut off, crashed or unindexed: the stream reader copes with all three
-  }
-  // Messages written outside chunks are invisible to readMessages(); stream those files.
-  const empty = reader.statistics?.messageCount === 0n;
-  return reader.chunkIndexes.length > 0 || empty ? reader : undefined;
+/** A chunk's messages, sorted by log time, being merged with those of overlapping chunks. */
+interface ChunkCursor {
+  readonly order: number;
+  readonly messages: readonly MessageHead[];
+  next: number;
 }
 
-abstract class BagBase implements BagReader {
-  truncation: BagTruncation | undefined = undefined;
+class Bag implements BagReader {
+  readonly indexed: boolean;
+  readonly #channels: Map<number, ChannelInfo>;
+  readonly #damage = new Map<number, BagDamage>();
+  readonly #duplicates = new Map<number, BagDuplicate>();
+  /** Exact copies among the chunks of an indexed file (a walked file's layout has none left). */
+  readonly #copies = new ChunkCopies();
+  readonly #decompressors = decompressHandlers();
   #closed = false;
 
-  protected constructor(
+  constructor(
     readonly path: string,
-    protected readonly file: FileHandle,
-    protected readonly channels: ReadonlyMap<number, ChannelInfo>,
-    protected readonly counts: ReadonlyMap<number, number> | undefined,
-  ) {}
+    private readonly file: FileHandle,
+    private readonly bytes: BagBytes,
+    private readonly layout: BagLayout,
+  ) {
+    this.indexed = layout.indexed;
+    this.#channels = channelInfos(layout.channels, layout.schemas);
+    for (const damage of layout.damage) this.#damage.set(damage.start, damage);
+    for (const duplicate of layout.duplicates) this.#duplicates.set(duplicate.start, duplicate);
+  }
 
-  abstract readonly indexed: boolean;
-  abstract readonly messageCount: number | undefined;
-  abstract messages(topics?: readonly string[]): AsyncIterable<BagMessage>;
+  get messageCount(): number | undefined {
+    const { counts } = this.layout;
+    if (counts === undefined) return undefined;
+    let total = 0;
+    for (const n of counts.values()) total += n;
+    return total;
+  }
+
+  get damage(): readonly BagDamage[] {
+    return [...this.#damage.values()].sort((a, b) => a.start - b.start);
+  }
+
+  get duplicates(): readonly BagDuplicate[] {
+    return [...this.#duplicates.values()].sort((a, b) => a.start - b.start);
+  }
+
+  get notes(): readonly string[] {
+    return this.layout.notes;
+  }
 
   get topics(): readonly BagTopic[] {
     const byKey = new Map<string, BagTopic>();
-    for (const ch of this.channels.values()) {
+    for (const ch of this.#channels.values()) {
       const key = `${ch.topic}\u0000${ch.schemaName}`;
-      const count = this.counts?.get(ch.id);
+      const count = this.layout.counts?.get(ch.id);
       const previous = byKey.get(key);
       const total = count === undefined ? previous?.messageCount : (previous?.messageCount ?? 0) + count;
       byKey.set(key, {
@@ -144,18 +185,103 @@ abstract class BagBase implements BagReader {
     await this.file.close();
   }
 
+  async *messages(topics?: readonly string[]): AsyncGenerator<BagMessage> {
+    const ids = this.#select(topics);
+    if (ids.size === 0) return;
+    if (this.layout.loose.length > 0) yield* this.#inFileOrder(ids);
+    else yield* this.#merged(ids);
+  }
+
+  /** Chunks in order of their first message, merged by log time where they overlap. */
+  async *#merged(ids: ReadonlySet<number>): AsyncGenerator<BagMessage> {
+    const slots = this.layout.chunks
+      .filter((slot) => slot.channels === undefined || [...ids].some((id) => slot.channels?.has(id)))
+      .sort((a, b) => (a.startTime < b.startTime ? -1 : a.startTime > b.startTime ? 1 : a.start - b.start));
+    const active: ChunkCursor[] = [];
+    let nextSlot = 0;
+    for (;;) {
+      // Load every chunk that may hold a message earlier than the earliest one waiting.
+      while (nextSlot < slots.length) {
+        const slot = slots[nextSlot]!;
+        const earliest = earliestCursor(active);
+        if (earliest !== undefined && slot.startTime > earliest.messages[earliest.next]!.logTime) break;
+        nextSlot++;
+        const messages = await this.#loadChunk(slot, ids);
+        if (messages.length > 0) active.push({ order: nextSlot, messages, next: 0 });
+      }
+      const cursor = earliestCursor(active);
+      if (cursor === undefined) return;
+      const message = cursor.messages[cursor.next++]!;
+      if (cursor.next === cursor.messages.length) active.splice(active.indexOf(cursor), 1);
+      yield this.#toBagMessage(message);
+    }
+  }
+
+  /** Files with messages outside chunks: every record in file order (chunks sorted inside). */
+  async *#inFileOrder(ids: ReadonlySet<number>): AsyncGenerator<BagMessage> {
+    const parts: (ChunkSlot | LooseRange)[] = [...this.layout.chunks, ...this.layout.loose].sort((a, b) => a.start - b.start);
+    for (const part of parts) {
+      const messages = "number" in part ? await this.#loadChunk(part, ids) : this.#looseMessages(part, ids);
+      for await (const message of messages) yield this.#toBagMessage(message);
+    }
+  }
+
+  async *#looseMessages(range: LooseRange, ids: ReadonlySet<number>): AsyncGenerator<MessageHead> {
+    for (let pos = range.start; pos < range.end; ) {
+      const header = await this.bytes.recordHeader(pos);
+      if (header === undefined) return;
+      const length = Number(header.length);
+      if (header.opcode === Opcode.MESSAGE) {
+        const message = parseMessage(await this.bytes.read(pos + RECORD_HEADER_BYTES, length));
+        if (ids.has(message.channelId)) yield message;
+      }
+      pos += RECORD_HEADER_BYTES + length;
+    }
+  }
+
+  /**
+   * The selected messages of one chunk, sorted by log time. A chunk that fails its check is
+   * recorded in `damage` and yields nothing; an exact copy of a chunk already read, too.
+   */
+  async #loadChunk(slot: ChunkSlot, ids: ReadonlySet<number>): Promise<MessageHead[]> {
+    const check = await checkChunk(this.bytes, slot.start, this.#decompressors, {
+      knownLength: slot.length,
+      ...(slot.index === undefined ? {} : { index: slot.index }),
+    });
+    if (!check.ok) {
+      const messages = await countIndexedMessages(this.bytes, slot.messageIndexOffsets);
+      this.#damage.set(slot.start, {
+        start: slot.start,
+        end: slot.start + slot.length,
+        chunk: slot.number,
+        ...(messages === undefined ? {} : { messages }),
+        reason: check.reason,
+      });
+      return [];
+    }
+    const { chunk } = check;
+    const duplicate = this.#copies.check(slot.number, slot.start, chunk);
+    if (duplicate !== undefined) {
+      this.#duplicates.set(slot.start, duplicate);
+      return [];
+    }
+    const selected = chunk.messages.filter((m) => ids.has(m.channelId));
+    // A stable sort: messages with the same log time keep their order in the file.
+    return selected.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
+  }
+
   /** Channel ids to read, after checking each selected channel is ros2msg + cdr. */
-  protected select(topics: readonly string[] | undefined): Set<number> {
+  #select(topics: readonly string[] | undefined): Set<number> {
     const wanted = topics === undefined ? undefined : new Set(topics);
     if (wanted !== undefined) {
-      const present = new Set([...this.channels.values()].map((ch) => ch.topic));
+      const present = new Set([...this.#channels.values()].map((ch) => ch.topic));
       const missing = [...wanted].filter((t) => !present.has(t));
       if (missing.length > 0) {
         throw new Error(`${this.path}: no topic ${missing.join(", ")} in the bag; topics: ${[...present].join(", ")}`);
       }
     }
     const ids = new Set<number>();
-    for (const ch of this.channels.values()) {
+    for (const ch of this.#channels.values()) {
       if (wanted !== undefined && !wanted.has(ch.topic)) continue;
       requireRos2Cdr(ch, this.path);
       ids.add(ch.id);
@@ -163,168 +289,30 @@ abstract class BagBase implements BagReader {
     return ids;
   }
 
-  protected toBagMessage(message: McapTypes.Message): BagMessage | undefined {
-    const ch = this.channels.get(message.channelId);
-    if (ch === undefined) return undefined;
+  #toBagMessage(message: MessageHead): BagMessage {
+    const ch = this.#channels.get(message.channelId)!;
     return {
       topic: ch.topic,
       schemaName: ch.schemaName,
       logTime: message.logTime,
       publishTime: message.publishTime,
-      data: message.data,
+      data: message.data.slice(),
     };
   }
 }
 
-class IndexedBag extends BagBase {
-  readonly indexed = true;
-  readonly messageCount: number | undefined;
-
-  constructor(
-    path: string,
-    file: FileHandle,
-    private readonly reader: McapIndexedReader,
-  ) {
-    const stats = reader.statistics;
-    const counts =
-      stats === undefined
-        ? undefined
-        : new Map([...stats.channelMessageCounts].map(([id, n]): [number, number] => [id, Number(n)]));
-    super(path, file, channelInfos(reader.channelsById, reader.schemasById), counts);
-    this.messageCount = stats === undefined ? undefined : Number(stats.messageCount);
-  }
-
-  async *messages(topics?: readonly string[]): AsyncGenerator<BagMessage> {
-    const ids = this.select(topics);
-    if (ids.size === 0) return; // an empty topic list would mean "all topics" to readMessages
-    const names = [...new Set([...ids].map((id) => this.channels.get(id)?.topic ?? ""))];
-    let lastLogTime = -1n;
-    try {
-      for await (const message of this.reader.readMessages({ topics: names, validateCrcs: true })) {
-        if (!ids.has(message.channelId)) continue;
-        lastLogTime = message.logTime;
-        const out = this.toBagMessage(message);
-        if (out !== undefined) yield out;
-      }
-    } catch (error) {
-      // A damaged chunk in an otherwise complete file: like a truncated one, everything before
-      // it has been yielded, and the caller is told where reading stopped.
-      const offset = this.#chunkAfter(lastLogTime);
-      this.truncation = { offset, reason: `unreadable chunk at byte ${offset}: ${errorText(error)}` };
+function earliestCursor(active: readonly ChunkCursor[]): ChunkCursor | undefined {
+  let best: ChunkCursor | undefined;
+  for (const cursor of active) {
+    if (best === undefined) {
+      best = cursor;
+      continue;
     }
+    const a = cursor.messages[cursor.next]!.logTime;
+    const b = best.messages[best.next]!.logTime;
+    if (a < b || (a === b && cursor.order < best.order)) best = cursor;
   }
-
-  /**
-   * File offset of the chunk that failed: the reader loads chunks in log-time order, so it is the
-   * earliest one starting after the last message yielded (an estimate when chunks overlap).
-   */
-  #chunkAfter(logTime: bigint): number {
-    let best: { start: bigint; offset: bigint } | undefined;
-    for (const chunk of this.reader.chunkIndexes) {
-      if (chunk.messageStartTime <= logTime) continue;
-      if (!best || chunk.messageStartTime < best.start) {
-        best = { start: chunk.messageStartTime, offset: chunk.chunkStartOffset };
-      }
-    }
-    return Number(best?.offset ?? 0n);
-  }
-}
-
-interface StreamEnd {
-  truncation: BagTruncation | undefined;
-}
-
-class StreamedBag extends BagBase {
-  readonly indexed = false;
-
-  private constructor(
-    path: string,
-    file: FileHandle,
-    private readonly size: number,
-    channels: ReadonlyMap<number, ChannelInfo>,
-    counts: ReadonlyMap<number, number>,
-  ) {
-    super(path, file, channels, counts);
-  }
-
-  get messageCount(): number {
-    let total = 0;
-    for (const n of this.counts?.values() ?? []) total += n;
-    return total;
-  }
-
-  /** One pass over the file to learn channels, counts and where it breaks. */
-  static async scan(path: string, file: FileHandle, size: number): Promise<StreamedBag> {
-    const schemas = new Map<number, McapTypes.Schema>();
-    const rawChannels = new Map<number, McapTypes.Channel>();
-    const counts = new Map<number, number>();
-    const end: StreamEnd = { truncation: undefined };
-    for await (const record of streamRecords(file, size, end)) {
-      if (record.type === "Schema") schemas.set(record.id, record);
-      else if (record.type === "Channel") rawChannels.set(record.id, record);
-      else if (record.type === "Message") counts.set(record.channelId, (counts.get(record.channelId) ?? 0) + 1);
-    }
-    const bag = new StreamedBag(path, file, size, channelInfos(rawChannels, schemas), counts);
-    bag.truncation = end.truncation;
-    return bag;
-  }
-
-  async *messages(topics?: readonly string[]): AsyncGenerator<BagMessage> {
-    const ids = this.select(topics);
-    const end: StreamEnd = { truncation: undefined };
-    for await (const record of streamRecords(this.file, this.size, end)) {
-      if (record.type !== "Message" || !ids.has(record.channelId)) continue;
-      const out = this.toBagMessage(record);
-      if (out !== undefined) yield out;
-    }
-    this.truncation = end.truncation;
-  }
-}
-
-/**
- * Every complete record from the start of the file. Never throws for damaged data: it stops
- * and records in `end` the offset after the last complete top-level record and the reason.
- */
-async function* streamRecords(
-  file: FileHandle,
-  size: number,
-  end: StreamEnd,
-): AsyncGenerator<McapTypes.TypedMcapRecord> {
-  const reader = new McapStreamReader({ decompressHandlers: decompressHandlers(), validateCrcs: true });
-  const block = new Uint8Array(Math.max(1, Math.min(STREAM_BLOCK_BYTES, size)));
-  let appended = 0;
-  let parsed = 0;
-  for (;;) {
-    for (;;) {
-      let record: McapTypes.TypedMcapRecord | undefined;
-      try {
-        record = reader.nextRecord();
-      } catch (error) {
-        end.truncation = { offset: parsed, reason: `unreadable data after byte ${parsed}: ${errorText(error)}` };
-        return;
-      }
-      if (record === undefined) break;
-      parsed = appended - reader.bytesRemaining();
-      yield record;
-    }
-    if (reader.done()) return;
-    if (appended >= size) {
-      const reason =
-        parsed === size
-          ? `file ends at byte ${size} without a footer or summary (recording cut off?)`
-          : `file ends at byte ${size} inside a record that starts at byte ${parsed} (recording cut off?)`;
-      end.truncation = { offset: parsed, reason };
-      return;
-    }
-    const { bytesRead } = await file.read(block, 0, Math.min(block.length, size - appended), appended);
-    if (bytesRead === 0) {
-      end.truncation = { offset: parsed, reason: `file shrank to ${appended} bytes while reading` };
-      return;
-    }
-    // append() copies into the reader's own buffer, so `block` can be reused.
-    reader.append(block.subarray(0, bytesRead));
-    appended += bytesRead;
-  }
+  return best;
 }
 
 function channelInfos(
@@ -353,8 +341,4 @@ function requireRos2Cdr(ch: ChannelInfo, path: string): void {
   if (ch.messageEncoding !== "cdr") {
     throw new Error(`${where} has message encoding "${ch.messageEncoding}"; only cdr is supported`);
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

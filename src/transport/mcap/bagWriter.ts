@@ -1,15 +1,15 @@
 // Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
 // (uncompressed) with message/chunk indexes, statistics and summary so `ros2 bag info`,
-// `ros2 bag play` and Foxglove open it. Records are streamed to disk chunk by chunk.
-
-import { open, type FileHandle } from "node:fs/promises";
+// `ros2 bag play` and Foxglove open it. Records are streamed to disk chunk by chunk, into a
+// temporary file that close() renames to `path` (fileWritable.ts): until then, the frames
+// written are in complete chunks that stream readers and `mcap recover` read.
 
 import { McapWriter } from "@mcap/core";
 
 import { encodeMessage } from "../../messages/cdr.js";
 import { rosTypeSchema } from "../../messages/definitions.js";
 import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
-import { FileWritable } from "./fileWritable.js";
+import { FileWritable, PartialFile } from "./fileWritable.js";
 
 export interface BagWriterOptions {
   /** Target uncompressed chunk size in bytes (default 1 MiB, the MCAP library default). */
@@ -33,7 +33,7 @@ interface ChannelEntry {
 
 export class BagWriter {
   readonly #writer: McapWriter;
-  readonly #file: FileHandle;
+  readonly #file: PartialFile;
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #topicTypes = new Map<string, RosTypeName>();
   readonly #schemaIds = new Map<RosTypeName, number>();
@@ -44,18 +44,23 @@ export class BagWriter {
 
   private constructor(
     readonly path: string,
-    file: FileHandle,
+    file: PartialFile,
     writer: McapWriter,
   ) {
     this.#file = file;
     this.#writer = writer;
   }
 
+  /** Where the bag is until close() gives it its name. */
+  get partialPath(): string {
+    return this.#file.partialPath;
+  }
+
   static async create(path: string, options: BagWriterOptions = {}): Promise<BagWriter> {
-    const file = await open(path, "w");
+    const file = await PartialFile.create(path);
     try {
       const writer = new McapWriter({
-        writable: new FileWritable(file),
+        writable: new FileWritable(file.handle),
         useStatistics: true,
         useSummaryOffsets: true,
         useChunks: true,
@@ -66,7 +71,7 @@ export class BagWriter {
       await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
       return new BagWriter(path, file, writer);
     } catch (error) {
-      await file.close();
+      await file.discard();
       throw error;
     }
   }
@@ -107,7 +112,10 @@ export class BagWriter {
     });
   }
 
-  /** Writes the summary and footer and closes the file. Safe to call twice. */
+  /**
+   * Writes the summary and footer, closes the file and renames it to `path`. Safe to call twice.
+   * When that fails, the temporary file is deleted and `path` is left as it was.
+   */
   async close(): Promise<void> {
     if (this.#closed) {
       await this.#tail.catch(() => undefined);
@@ -116,9 +124,18 @@ export class BagWriter {
     this.#closed = true;
     try {
       await this.#enqueue(() => this.#writer.end());
-    } finally {
-      await this.#file.close();
+    } catch (error) {
+      await this.#file.discard();
+      throw error;
     }
+    await this.#file.commit();
+  }
+
+  /** For a failed run: waits for pending writes, then deletes the temporary file; `path` is untouched. */
+  async discard(): Promise<void> {
+    this.#closed = true;
+    await this.#tail.catch(() => undefined);
+    await this.#file.discard();
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {

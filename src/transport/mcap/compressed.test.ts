@@ -99,7 +99,7 @@ describe("zstd-compressed chunks (committed fixture, as rosbag2's zstd presets w
   it("reads every message back through the index, field by field", async () => {
     const { messages, bag } = await readAll(ZSTD_FIXTURE);
     expect(bag.indexed).toBe(true);
-    expect(bag.truncation).toBeUndefined();
+    expect(bag.damage).toEqual([]);
     expect(bag.messageCount).toBe(expected.length);
     expect(bag.topics.map((t) => [t.topic, t.schemaName, t.messageCount])).toEqual([
       ["/camera/image_raw", "sensor_msgs/msg/Image", 3],
@@ -118,7 +118,8 @@ describe("zstd-compressed chunks (committed fixture, as rosbag2's zstd presets w
     expect(complete.length).toBeGreaterThan(1);
     expect(complete.length).toBeLessThan(expected.length);
     expectSameMessages(messages, complete);
-    expect(bag.truncation?.reason).toMatch(/cut off/);
+    expect(bag.damage).toHaveLength(1);
+    expect(bag.damage[0]?.reason).toMatch(/cut off/);
   });
 
   it("decompresses with fzstd where node:zlib has no zstd, and with node:zlib where it has", () => {
@@ -148,30 +149,35 @@ describe("zstd-compressed chunks (committed fixture, as rosbag2's zstd presets w
     );
   });
 
-  it("names the file and zstd for a corrupt chunk; streaming reports where the data breaks", async () => {
+  it("names zstd for a corrupt chunk and reads the chunks after it, indexed or walked", async () => {
     const second = chunks[1];
     if (second === undefined) throw new Error("need two chunks");
     const broken = file.slice();
     broken[second.dataOffset] = (broken[second.dataOffset] ?? 0) ^ 0xff; // the zstd frame magic
     const path = join(dir, "zstd-corrupt.mcap");
     await writeFile(path, broken);
-    // Indexed: the messages of the good first chunk, then the damaged chunk is named.
+    const inSecond = (m: CompressedBagMessage) => m.logTime > (chunks[0]?.chunk.messageEndTime ?? -1n) && m.logTime <= second.chunk.messageEndTime;
+    const reason = new RegExp(`^zstd chunk of ${second.chunk.records.byteLength} bytes could not be decompressed \\(corrupt chunk\\?\\): .+`);
+    // Indexed: every chunk but the damaged one, which is named with its exact range.
     const indexed = await readAll(path);
-    expectSameMessages(indexed.messages, expected.filter((m) => m.logTime <= (chunks[0]?.chunk.messageEndTime ?? -1n)));
-    expect(indexed.bag.truncation?.reason).toMatch(
-      new RegExp(`^unreadable chunk at byte \\d+: zstd chunk of ${second.chunk.records.byteLength} bytes could not be decompressed \\(corrupt chunk\\?\\): .+`),
-    );
-    expect(indexed.bag.truncation?.offset).toBeGreaterThan(chunks[0]?.end ?? Infinity);
-    expect(indexed.bag.truncation?.offset).toBeLessThan(second.dataOffset);
+    expect(indexed.bag.indexed).toBe(true);
+    expectSameMessages(indexed.messages, expected.filter((m) => !inSecond(m)));
+    expect(indexed.bag.damage).toEqual([
+      { start: expect.any(Number), end: second.end, chunk: 2, messages: expected.filter(inSecond).length, reason: expect.stringMatching(reason) },
+    ]);
+    const [damage] = indexed.bag.damage;
+    expect(damage!.start).toBeGreaterThan(chunks[0]!.end);
+    expect(damage!.start).toBeLessThan(second.dataOffset);
 
+    // Walked (cut inside the last chunk, so no summary): the same damaged range, then the chunks after it.
     const cutPath = join(dir, "zstd-corrupt-cut.mcap");
-    await writeFile(cutPath, cutInsideChunk(broken, chunks, chunks.length - 1).bytes);
-    const { messages, bag } = await readAll(cutPath);
-    expectSameMessages(messages, expected.filter((m) => m.logTime <= (chunks[0]?.chunk.messageEndTime ?? -1n)));
-    expect(bag.truncation?.reason).toMatch(/^unreadable data after byte \d+: zstd chunk of \d+ bytes could not be decompressed/);
-    // after chunk 0 and its message indexes, before chunk 1
-    expect(bag.truncation?.offset).toBeGreaterThan(chunks[0]?.end ?? Infinity);
-    expect(bag.truncation?.offset).toBeLessThan(second.dataOffset);
+    const { bytes, lastLogTime } = cutInsideChunk(broken, chunks, chunks.length - 1);
+    await writeFile(cutPath, bytes);
+    const walked = await readAll(cutPath);
+    expect(walked.bag.indexed).toBe(false);
+    expectSameMessages(walked.messages, expected.filter((m) => !inSecond(m) && m.logTime <= lastLogTime));
+    expect(walked.bag.damage[0]).toEqual({ ...damage, reason: expect.stringMatching(reason) });
+    expect(walked.bag.damage[1]?.reason).toMatch(/cut off/);
   });
 });
 
@@ -269,10 +275,12 @@ describe("lz4-compressed chunks (LZ4 frame format)", () => {
     await writeFile(corrupt, broken);
     const { records, uncompressedSize } = second.chunk;
     const { messages, bag } = await readAll(corrupt);
-    expectSameMessages(messages, expected.filter((m) => m.logTime <= (chunks[0]?.chunk.messageEndTime ?? -1n)));
-    expect(bag.truncation?.reason).toMatch(
+    const inSecond = (m: CompressedBagMessage) => m.logTime > (chunks[0]?.chunk.messageEndTime ?? -1n) && m.logTime <= second.chunk.messageEndTime;
+    expectSameMessages(messages, expected.filter((m) => !inSecond(m)));
+    expect(bag.damage).toHaveLength(1);
+    expect(bag.damage[0]?.reason).toMatch(
       new RegExp(
-        `^unreadable chunk at byte \\d+: lz4 chunk of ${records.byteLength} bytes decompressed to \\d+ bytes, but its uncompressed_size is ${uncompressedSize} \\(corrupt chunk\\?\\)$`,
+        `^lz4 chunk of ${records.byteLength} bytes decompressed to \\d+ bytes, but its uncompressed_size is ${uncompressedSize} \\(corrupt chunk\\?\\)$`,
       ),
     );
   });
@@ -282,6 +290,7 @@ describe("lz4-compressed chunks (LZ4 frame format)", () => {
     await writeCompressedBag(snappy, expected, (chunk) => ({ compression: "snappy", compressedData: chunk }));
     const { messages, bag } = await readAll(snappy);
     expect(messages).toEqual([]);
-    expect(bag.truncation?.reason).toMatch(/Unsupported compression snappy/);
+    expect(bag.damage.length).toBeGreaterThanOrEqual(3);
+    expect(bag.damage.every((d) => d.reason === `chunk compression "snappy" is not supported (zstd, lz4 and none are)`)).toBe(true);
   });
 });

@@ -1,7 +1,11 @@
-// Sequential IWritable over an open file: each record batch McapWriter hands us goes straight
-// to disk, so a recording never has to fit in memory.
+// Output files. Each record batch McapWriter hands us goes straight to disk (a recording never
+// has to fit in memory, and a chunk is on disk as soon as it is complete), into a temporary file
+// beside the target that is renamed into place once complete: a failed or interrupted run never
+// leaves a half-written file under the final name.
 
-import type { FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { open, realpath, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 
 import type { IWritable } from "@mcap/core";
 
@@ -23,4 +27,65 @@ export class FileWritable implements IWritable {
   position(): bigint {
     return this.#position;
   }
+}
+
+/** A file written under a temporary name in its target's folder, renamed into place by commit(). */
+export class PartialFile {
+  #done = false;
+
+  private constructor(
+    /** Where the file goes: the target of `path` when that is a symbolic link. */
+    readonly path: string,
+    /** Where it is while being written (a hidden file beside `path`). */
+    readonly partialPath: string,
+    readonly handle: FileHandle,
+  ) {}
+
+  static async create(path: string): Promise<PartialFile> {
+    const target = await linkTarget(path);
+    if ((await stat(target).catch(() => undefined))?.isDirectory()) throw new Error(`${path} is a directory`);
+    const partialPath = join(dirname(target), `.${basename(target)}.${process.pid}-${randomBytes(3).toString("hex")}.partial`);
+    return new PartialFile(target, partialPath, await open(partialPath, "wx"));
+  }
+
+  /** Flushes the file to disk, closes it and gives it its final name. */
+  async commit(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.partialPath, this.path);
+    } catch (error) {
+      await this.handle.close().catch(() => undefined);
+      await rm(this.partialPath, { force: true });
+      throw error;
+    }
+  }
+
+  /** Closes and deletes the temporary file; the final name is left as it was. */
+  async discard(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.handle.close().catch(() => undefined);
+    await rm(this.partialPath, { force: true });
+  }
+}
+
+/** The file a path names, following symbolic links; the path itself when nothing is there yet. */
+async function linkTarget(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * Whether `a` and `b` are the same file (device and inode, after following links), so that a
+ * symlink or hard link to the input is caught, not only the same path. False when either is absent.
+ */
+export async function isSameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
