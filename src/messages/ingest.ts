@@ -49,7 +49,10 @@ export function decodeFrame(
     const decoded =
       pending.image.encoding === "raw"
         ? imageToRgb(pending.image.message)
-        : decodeCompressedImage(pending.image.message.format, pending.image.message.data);
+        : decodeCompressedImage(pending.image.message.format, pending.image.message.data, {
+            // Before decoding: a header claiming a huge image must not get its memory first.
+            checkSize: (width, height) => checkCalibrationMatchesImage(calibration, width, height),
+          });
     checkCalibrationMatchesImage(calibration, decoded.width, decoded.height);
     // A CameraInfo of unset size (0x0, accepted above as "unknown") describes this image.
     const intrinsics = intrinsicsFromCalibration(calibration, decoded.width, decoded.height);
@@ -66,7 +69,7 @@ export function decodeFrame(
     return { frame, decodeMs: performance.now() - t0 };
   } catch (error) {
     if (error instanceof FrameError) throw error.at(pending.cameraTopic, pending.stamp);
-    throw new FrameError("bad_message", (error as Error).message, pending.cameraTopic, pending.stamp);
+    throw new FrameError("decode_failed", (error as Error).message, pending.cameraTopic, pending.stamp);
   }
 }
 
