@@ -24,7 +24,12 @@ const EXITS_ON_RUN = {
     const { parentPort } = require("node:worker_threads");
     parentPort.on("message", (m) => {
       if (m.type === "load") {
-        parentPort.postMessage({ type: "loaded", provider: "cpu", fallbacks: [], inputNames: [m.inputName], outputNames: m.outputNames });
+        // The analytic model's declared shapes, as session.inputMetadata/outputMetadata give them.
+        parentPort.postMessage({
+          type: "loaded", provider: "cpu", fallbacks: [], inputNames: [m.inputName], outputNames: m.outputNames,
+          inputShapes: { [m.inputName]: [1, 3, "H", "W"] },
+          outputShapes: { depth: [1, 1, "H", "W"], logits: [1, 3, "H", "W"] },
+        });
       } else if (m.type === "run") {
         process.exit(3);
       }

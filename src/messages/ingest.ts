@@ -38,6 +38,24 @@ export interface DecodeOptions {
   readonly rectify?: boolean;
 }
 
+/** builtin_interfaces/Time.nanosec is below one second. */
+const NANOSECONDS_PER_SECOND = 1_000_000_000;
+
+/**
+ * Refuses a header stamp that ROS itself would not make: nanosec ≥ 1e9 (rclcpp normalises it
+ * into sec; read as-is it would be printed 100.1500000000 and pair with the wrong CameraInfo), or a
+ * negative sec (rclcpp::Time cannot hold one). Throws FrameError("invalid_stamp").
+ */
+export function checkStamp(stamp: Stamp): void {
+  const { sec, nanosec } = stamp;
+  if (!Number.isInteger(nanosec) || nanosec < 0 || nanosec >= NANOSECONDS_PER_SECOND) {
+    throw new FrameError("invalid_stamp", `header.stamp has sec ${sec}, nanosec ${nanosec}: nanosec must be in 0..999999999`);
+  }
+  if (!Number.isInteger(sec) || sec < 0) {
+    throw new FrameError("invalid_stamp", `header.stamp has sec ${sec}, nanosec ${nanosec}: sec must not be negative`);
+  }
+}
+
 /** Decodes and validates one paired image; throws FrameError naming topic and stamp. */
 export function decodeFrame(
   pending: PendingImage,

@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
+import { nanosecondsToStamp } from "../frame.js";
 import { loadModelBundle } from "../inference/bundle.js";
 import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
@@ -84,11 +85,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const writeMs: number[] = [];
     let handled = 0;
 
-    const source = cameraInputs(bag, topics, options.realtime, state, (error) => {
-      stats.recordFailure(error);
-      errors.push(error.message);
-      log(error.message);
-    });
+    const source = cameraInputs(bag, topics, options.realtime, state);
     // A failed write is not one frame's problem: the writer refuses every later write, so the
     // run ends there (FatalError) rather than counting each remaining frame as failed.
     const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
@@ -124,6 +121,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         lossless: !options.realtime,
         rectify: params.rectify,
         warn: log,
+        onCameraInfoRejected: (error) => {
+          errors.push(error.message);
+          log(error.message);
+        },
       }),
       tap((result) => {
         handled++;
@@ -196,7 +197,6 @@ function cameraInputs(
   topics: CameraTopics,
   realtime: boolean,
   state: LatestWinsState,
-  onBadMessage: (error: FrameError) => void,
 ): Observable<CameraInput> {
   return new Observable<CameraInput>((subscriber) => {
     let cancelled = false;
@@ -212,8 +212,7 @@ function cameraInputs(
         } else if (message.topic === topics.imageTopic) {
           await state.whenReady();
         }
-        const input = toCameraInput(message.topic, message.data, topics, onBadMessage);
-        if (input) subscriber.next(input);
+        subscriber.next(toCameraInput(message.topic, message.data, message.logTime, topics));
       }
       subscriber.complete();
     };
@@ -224,12 +223,7 @@ function cameraInputs(
   });
 }
 
-function toCameraInput(
-  topic: string,
-  data: Uint8Array,
-  topics: CameraTopics,
-  onBadMessage: (error: FrameError) => void,
-): CameraInput | undefined {
+function toCameraInput(topic: string, data: Uint8Array, logTime: bigint, topics: CameraTopics): CameraInput {
   const receivedAt = performance.now();
   try {
     if (topic === topics.cameraInfoTopic) {
@@ -248,7 +242,14 @@ function toCameraInput(
     const { stamp, frame_id: frameId } = image.message.header;
     return { kind: "image", pending: { cameraTopic: topic, stamp, frameId, image, receivedAt } };
   } catch (error) {
-    onBadMessage(new FrameError("bad_message", `cannot decode CDR: ${(error as Error).message}`, topic));
-    return undefined;
+    // The header is inside the bytes that failed: the message is named by its MCAP log time.
+    const why = error instanceof FrameError ? error.detail : (error as Error).message;
+    const frameError = new FrameError("bad_message", `${why} (stamp unreadable; this is the MCAP log time)`, topic, nanosecondsToStamp(logTime));
+    return {
+      kind: "unreadable",
+      message: topic === topics.cameraInfoTopic ? "camera_info" : "image",
+      cameraTopic: topics.imageTopic,
+      error: frameError,
+    };
   }
 }
