@@ -1,6 +1,7 @@
 // Main-thread client of the inference worker: starts it, loads and checks the bundle's model,
 // and turns run requests/replies into promises.
 
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { FatalError, FrameError } from "../errors.js";
 import { bundleOutputNames, bundleTensorShapes, checkBundleShapes, validateBundleAgainstGraph, type ModelBundle } from "./bundle.js";
@@ -235,5 +236,21 @@ export async function startInferenceWorker(
     interOpThreads: settings.interOpThreads,
   });
   if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
+  for (const warning of threadCountWarnings(settings, availableParallelism())) log(warning);
   return worker;
+}
+
+/**
+ * A thread count above the cores makes ONNX Runtime's spinning threads fight over them (256
+ * intra-op threads on 2 cores ran 90× slower): say so, once, at start.
+ */
+export function threadCountWarnings(settings: Pick<WorkerSettings, "intraOpThreads" | "interOpThreads">, cores: number): string[] {
+  const counts = [["intra_op_threads", settings.intraOpThreads], ["inter_op_threads", settings.interOpThreads]] as const;
+  return counts
+    .filter(([, threads]) => threads > cores)
+    .map(
+      ([name, threads]) =>
+        `warning: ${name} is ${threads} but this machine has ${cores} CPU cores: ONNX Runtime's threads will compete ` +
+        `for them and inference slows down; use at most ${cores}, or 0 to let ONNX Runtime choose`,
+    );
 }
