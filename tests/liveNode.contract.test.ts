@@ -284,13 +284,22 @@ describe("live node: published messages", () => {
     node.deliver("/image", imageMessage(stampAt(1)));
     node.deliver("/camera_info", zeroFocal);
     await until(() => live.stats.all.failed === 2, "the zero focal length's failure");
+    // nanosec ≥ 1e9: refused before pairing, for the image and for its CameraInfo.
+    const badStamp = { sec: 100, nanosec: 1_500_000_000 };
+    node.deliver("/image", imageMessage(badStamp));
+    node.deliver("/camera_info", infoMessage(badStamp));
+    await until(() => live.stats.all.failed === 3, "the invalid stamp's failure");
     node.deliver("/image", imageMessage(stampAt(2)));
     node.deliver("/camera_info", infoMessage(stampAt(2)));
     await until(() => status.messages.length === 1, "status of the good frame");
     expect(status.messages[0]!.header.stamp).toEqual(stampAt(2));
-    expect(status.messages[0]!.frames_failed).toBe(2n);
-    expect(live.stats.all.snapshot().failedByReason).toEqual({ unknown_encoding: 1, invalid_camera_info: 1 });
+    expect(status.messages[0]!.frames_failed).toBe(3n);
+    const counts = live.stats.all.snapshot();
+    expect(counts.failedByReason).toEqual({ unknown_encoding: 1, invalid_camera_info: 1, invalid_stamp: 1 });
+    expect(counts).toMatchObject({ read: 4, processed: 1, dropped: 0, failed: 3, cameraInfoRejected: 1 });
     expect(node.logLines.some((l) => l.startsWith("WARN") && l.includes("yuv422_yuy2_typo"))).toBe(true);
+    const stampWarnings = node.logLines.filter((l) => l.startsWith("WARN") && l.includes("invalid_stamp: header.stamp has sec 100, nanosec 1500000000"));
+    expect(stampWarnings.map((l) => l.split(":")[0])).toEqual(["WARN /image", "WARN /camera_info"]);
   });
 
   it("runs without `status` when depthseg/msg/PerceptionStatus is not built, and says how to get it", async () => {

@@ -207,6 +207,7 @@ describe("bad input during replay", () => {
     const { summary, log } = await run(await writeCameraBag(join(dir, "stamp.mcap"), frames), output);
     expect(summary.stats).toMatchObject({ read: 2, processed: 1, failed: 1, failedByReason: { invalid_stamp: 1 }, cameraInfoRejected: 1 });
     expect(log).toContain(`${IMAGE_TOPIC}: invalid_stamp: header.stamp has sec 100, nanosec 1500000000: nanosec must be in 0..999999999`);
+    expect(log).toContain(`${INFO_TOPIC}: invalid_stamp: header.stamp has sec 100, nanosec 1500000000: nanosec must be in 0..999999999`);
     const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
     expect(depth.map((d) => d.header.stamp)).toEqual([good]);
   });

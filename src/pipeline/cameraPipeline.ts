@@ -17,6 +17,8 @@ export type CameraInput =
       readonly kind: "info";
       /** The image topic this CameraInfo belongs to. */
       readonly cameraTopic: string;
+      /** The CameraInfo's own topic, named when it is refused; the image topic when absent. */
+      readonly infoTopic?: string;
       readonly stamp: Stamp;
       readonly calibration: CameraCalibration;
     }
@@ -222,7 +224,7 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
           return pairerFor(cameraTopic).addImage(stamp, input.pending);
         }
         case "info": {
-          const bad = stampProblem(input.stamp, input.cameraTopic);
+          const bad = stampProblem(input.stamp, input.infoTopic ?? input.cameraTopic);
           if (bad) {
             rejectCameraInfo(bad, input.cameraTopic);
             return [];

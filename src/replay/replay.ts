@@ -231,6 +231,7 @@ function toCameraInput(topic: string, data: Uint8Array, logTime: bigint, topics:
       return {
         kind: "info",
         cameraTopic: topics.imageTopic,
+        infoTopic: topic,
         stamp: info.header.stamp,
         calibration: cameraInfoToCalibration(info),
       };

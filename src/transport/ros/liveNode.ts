@@ -369,7 +369,13 @@ export class LiveNode {
     node.createSubscription("sensor_msgs/msg/CameraInfo", infoTopic, qos.options(infoTopic, "subscription", CAMERA_INFO_QOS), (msg) =>
       push(() => {
         const info = cameraInfoFromRcl(msg);
-        return { kind: "info", cameraTopic: camera.imageTopic, stamp: info.header.stamp, calibration: cameraInfoToCalibration(info) };
+        return {
+          kind: "info",
+          cameraTopic: camera.imageTopic,
+          infoTopic: node.resolveTopicName(infoTopic),
+          stamp: info.header.stamp,
+          calibration: cameraInfoToCalibration(info),
+        };
       }, node.resolveTopicName(infoTopic), "camera_info"),
     );
   }
