@@ -1,17 +1,26 @@
 // Errors that a run survives: each names what was wrong so the summary can count it by reason.
 
-import { formatStamp, type Stamp } from "./frame.js";
+import { formatStamp, type StageName, type Stamp } from "./frame.js";
 
 export type FrameFailureReason =
   | "image_size_mismatch"
   | "unknown_encoding"
   | "empty_image"
+  | "image_too_large"
   | "invalid_camera_info"
   | "camera_info_size_mismatch"
   | "corrupt_compressed_image"
+  | "invalid_stamp"
   | "no_camera_info"
-  | "inference_failed"
-  | "bad_message";
+  | "model_output_invalid"
+  | "bad_message"
+  | StageFailure;
+
+/**
+ * An error nobody anticipated (a bug, the environment), named after the stage it happened in;
+ * `inference_failed` is also what a failed session.run reports.
+ */
+export type StageFailure = `${StageName}_failed`;
 
 /** A problem with one input message or frame; the run continues with the next one. */
 export class FrameError extends Error {

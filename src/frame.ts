@@ -85,6 +85,11 @@ export function stampToNanoseconds(stamp: Stamp): bigint {
   return BigInt(stamp.sec) * 1_000_000_000n + BigInt(stamp.nanosec);
 }
 
+/** Inverse of stampToNanoseconds for times ≥ 0 (an MCAP log time, for instance). */
+export function nanosecondsToStamp(ns: bigint): Stamp {
+  return { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) };
+}
+
 export function formatStamp(stamp: Stamp): string {
   return `${stamp.sec}.${String(stamp.nanosec).padStart(9, "0")}`;
 }

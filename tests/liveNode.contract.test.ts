@@ -357,12 +357,22 @@ describe("live node: published messages", () => {
     peer.publish("sensor_msgs/msg/Image", "/image", imageMessage(stampAt(1)));
     peer.publish("sensor_msgs/msg/CameraInfo", "/camera_info", { ...infoMessage(stampAt(1)), k: new Float64Array(9), p: new Float64Array(12) });
     await until(() => live.stats.all.failed === 2, "the zero focal length's failure");
+    // nanosec ≥ 1e9: refused before pairing, for the image and for its CameraInfo.
+    const badStamp = { sec: 100, nanosec: 1_500_000_000 };
+    peer.publish("sensor_msgs/msg/Image", "/image", imageMessage(badStamp));
+    peer.publish("sensor_msgs/msg/CameraInfo", "/camera_info", infoMessage(badStamp));
+    await until(() => live.stats.all.failed === 3, "the invalid stamp's failure");
     sendFrame(peer, stampAt(2));
     await until(() => status.length === 1, "status of the good frame");
     expect(status[0]!.header.stamp).toEqual(stampAt(2));
-    expect(Number(status[0]!.frames_failed)).toBe(2);
-    expect(live.stats.all.snapshot().failedByReason).toEqual({ unknown_encoding: 1, invalid_camera_info: 1 });
-    expect(real.standIn.log.some((l) => l.severity === 30 && l.message.includes("yuv422_yuy2_typo"))).toBe(true);
+    expect(Number(status[0]!.frames_failed)).toBe(3);
+    const counts = live.stats.all.snapshot();
+    expect(counts.failedByReason).toEqual({ unknown_encoding: 1, invalid_camera_info: 1, invalid_stamp: 1 });
+    expect(counts).toMatchObject({ read: 4, processed: 1, dropped: 0, failed: 3, cameraInfoRejected: 1 });
+    const warnings = real.standIn.log.filter((l) => l.severity === 30).map((l) => l.message);
+    expect(warnings.some((l) => l.includes("yuv422_yuy2_typo"))).toBe(true);
+    const stampWarnings = warnings.filter((l) => l.includes("invalid_stamp: header.stamp has sec 100, nanosec 1500000000"));
+    expect(stampWarnings.map((l) => l.split(":")[0])).toEqual(["/image", "/camera_info"]);
   });
 });
 

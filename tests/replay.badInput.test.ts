@@ -3,19 +3,26 @@
 
 import { join } from "node:path";
 import { readFile, truncate, writeFile, stat } from "node:fs/promises";
+import { crc32 } from "node:zlib";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import { main } from "../src/cli.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
-import { encodeJpeg } from "../src/imaging/decode.js";
+import { encodeJpeg, encodePng } from "../src/imaging/decode.js";
+import { encodeMessage } from "../src/messages/cdr.js";
+import { formatSummary } from "../src/replay/summary.js";
+import { BagWriter } from "../src/transport/mcap/bagWriter.js";
+import { ANALYTIC_LABELS_YAML } from "../src/inference/fixtures.js";
+import { nanDepthModel, writeBundleWith } from "./support/badModels.js";
 import { header } from "../src/messages/outputs.js";
 import { formatStamp, type RgbImage } from "../src/frame.js";
 import {
   COMPRESSED_TOPIC,
   FRAME_ID,
   IMAGE_TOPIC,
+  INFO_TOPIC,
   cameraInfo,
   readOutputBag,
   rgb8,
@@ -54,7 +61,12 @@ describe("bad input during replay", () => {
       log: (line) => log.push(line),
       showProgress: false,
     });
-    return promise.then((summary) => ({ summary, log }));
+    return promise.then((summary) => {
+      // Every image read ends as exactly one of these, whatever went wrong with it.
+      const { read, processed, dropped, failed } = summary.stats;
+      expect(read, "read = processed + dropped + failed").toBe(processed + dropped + failed);
+      return { summary, log };
+    });
   };
 
   beforeAll(async () => {
@@ -121,17 +133,141 @@ describe("bad input during replay", () => {
   it("reports a corrupt JPEG and decodes the next one", async () => {
     const s = (i: number) => stampAt(i);
     const jpeg = encodeJpeg(solid(120), 95);
+    const png = encodePng(solid(120));
+    // A PNG that declares 4000x3000 for an 8x6 CameraInfo: refused before decoding its (tiny) data.
+    const bigPng = png.slice();
+    new DataView(bigPng.buffer).setUint32(16, 4000);
+    new DataView(bigPng.buffer).setUint32(20, 3000);
+    new DataView(bigPng.buffer).setUint32(29, crc32(bigPng.subarray(12, 29)) >>> 0);
+    const compressed = (i: number, format: string, data: Uint8Array): BagFrame => ({
+      stamp: s(i),
+      image: { header: header(s(i), FRAME_ID), format, data },
+      info: cameraInfo(s(i), calibration),
+    });
     const frames: BagFrame[] = [
-      { stamp: s(0), image: { header: header(s(0), FRAME_ID), format: "jpeg", data: jpeg.slice(0, 40) }, info: cameraInfo(s(0), calibration) },
-      { stamp: s(1), image: { header: header(s(1), FRAME_ID), format: "png", data: new Uint8Array([1, 2, 3, 4, 5]) }, info: cameraInfo(s(1), calibration) },
-      { stamp: s(2), image: { header: header(s(2), FRAME_ID), format: "jpeg", data: jpeg }, info: cameraInfo(s(2), calibration) },
+      compressed(0, "jpeg", jpeg.slice(0, 40)),
+      compressed(1, "png", new Uint8Array([1, 2, 3, 4, 5])),
+      compressed(2, "jpeg", jpeg),
+      // Cut at 60 %: OpenCV alone decodes this to a full-size image, grey where data is missing.
+      compressed(3, "jpeg", jpeg.slice(0, Math.floor(jpeg.length * 0.6))),
+      compressed(4, "png", png.slice(0, png.length - 12)),
+      compressed(5, "png", bigPng),
+      compressed(6, "png", png),
     ];
     const input = await writeCameraBag(join(dir, "bad-jpeg.mcap"), frames);
-    const { summary, log } = await run(input, join(dir, "bad-jpeg.out.mcap"));
+    const output = join(dir, "bad-jpeg.out.mcap");
+    const { summary, log } = await run(input, output);
     expect(summary.imageTopic).toBe(COMPRESSED_TOPIC);
-    expect(summary.stats).toMatchObject({ read: 3, processed: 1, failed: 2 });
-    expect(summary.stats.failedByReason).toEqual({ corrupt_compressed_image: 2 });
+    expect(summary.stats).toMatchObject({ read: 7, processed: 2, failed: 5 });
+    expect(summary.stats.failedByReason).toEqual({ corrupt_compressed_image: 4, camera_info_size_mismatch: 1 });
     expect(log[0]).toMatch(new RegExp(`${COMPRESSED_TOPIC} @ stamp ${formatStamp(s(0))}: corrupt_compressed_image`));
+    expect(log.find((l) => l.includes(`stamp ${formatStamp(s(3))}`))).toMatch(/corrupt_compressed_image: JPEG truncated/);
+    expect(log.find((l) => l.includes(`stamp ${formatStamp(s(4))}`))).toMatch(/corrupt_compressed_image: PNG truncated: no IEND/);
+    expect(log.find((l) => l.includes(`stamp ${formatStamp(s(5))}`))).toMatch(/camera_info_size_mismatch: camera_info is 8x6 but the image is 4000x3000/);
+    const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth.map((d) => d.header.stamp)).toEqual([s(2), s(6)]);
+  });
+
+  it("reports an undecodable message by its MCAP log time; an image counts as read and failed", async () => {
+    const s = (i: number) => stampAt(i);
+    const path = join(dir, "bad-cdr.mcap");
+    const writer = await BagWriter.create(path);
+    const ns = (i: number) => BigInt(s(i).sec) * 1_000_000_000n + BigInt(s(i).nanosec);
+    const write = async (i: number, imageBytes: Uint8Array, infoBytes: Uint8Array) => {
+      await writer.writeRaw(IMAGE_TOPIC, "sensor_msgs/msg/Image", ns(i), imageBytes);
+      await writer.writeRaw(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", ns(i), infoBytes);
+    };
+    const frame = (i: number) => goodFrame(i);
+    const imageBytes = (i: number) => encodeMessage("sensor_msgs/msg/Image", frame(i).image as never);
+    const infoBytes = (i: number) => encodeMessage("sensor_msgs/msg/CameraInfo", frame(i).info!);
+    await write(0, imageBytes(0), infoBytes(0));
+    await write(1, imageBytes(1).subarray(0, 30), infoBytes(1)); // the image cut inside its pixels
+    await write(2, imageBytes(2), infoBytes(2).subarray(0, 50)); // its CameraInfo cut
+    await write(3, imageBytes(3), infoBytes(3));
+    await writer.close();
+    const { summary, log } = await run(path, join(dir, "bad-cdr.out.mcap"), { image_topic: IMAGE_TOPIC });
+    expect(summary.stats).toMatchObject({ read: 4, processed: 2, dropped: 0, failed: 2, cameraInfoRejected: 1 });
+    expect(summary.stats.failedByReason).toEqual({ bad_message: 1, no_camera_info: 1 });
+    expect(log.find((l) => l.startsWith(`${IMAGE_TOPIC} @ stamp ${formatStamp(s(1))}: bad_message: cannot decode sensor_msgs/msg/Image`))).toMatch(
+      /\(stamp unreadable; this is the MCAP log time\)/,
+    );
+    expect(log.some((l) => l.startsWith(`${INFO_TOPIC} @ stamp ${formatStamp(s(2))}: bad_message: cannot decode sensor_msgs/msg/CameraInfo`))).toBe(true);
+    expect(formatSummary(summary)).toMatch(/frames {5}read 4, processed 2, dropped 0, failed 2 /);
+    expect(formatSummary(summary)).toMatch(/camera_info rejected 1/);
+  });
+
+  it("refuses a stamp with nanosec ≥ 1e9 (invalid_stamp) instead of writing stamp 100.1500000000", async () => {
+    const bad = { sec: 100, nanosec: 1_500_000_000 };
+    const good = { sec: 101, nanosec: 500_000_000 };
+    const frames: BagFrame[] = [
+      { stamp: bad, image: rgb8(bad, solid(50)), info: cameraInfo(bad, calibration) },
+      { stamp: good, image: rgb8(good, solid(60)), info: cameraInfo(good, calibration) },
+    ];
+    const output = join(dir, "stamp.out.mcap");
+    const { summary, log } = await run(await writeCameraBag(join(dir, "stamp.mcap"), frames), output);
+    expect(summary.stats).toMatchObject({ read: 2, processed: 1, failed: 1, failedByReason: { invalid_stamp: 1 }, cameraInfoRejected: 1 });
+    expect(log).toContain(`${IMAGE_TOPIC}: invalid_stamp: header.stamp has sec 100, nanosec 1500000000: nanosec must be in 0..999999999`);
+    expect(log).toContain(`${INFO_TOPIC}: invalid_stamp: header.stamp has sec 100, nanosec 1500000000: nanosec must be in 0..999999999`);
+    const depth = typed(await readOutputBag(output), "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth.map((d) => d.header.stamp)).toEqual([good]);
+  });
+
+  it("keeps a UTF-8 frame_id and UTF-8 class names through to the output", async () => {
+    const utf8Bundle = await writeBundleWith(
+      join(dir, "utf8-bundle"),
+      (await import("../src/onnx/builders.js")).buildAnalyticModel(),
+      [H, W],
+      ANALYTIC_LABELS_YAML.replace("name: red", "name: rouge_été").replace("name: blue", "name: 青"),
+    );
+    const s = (i: number) => stampAt(i);
+    const frames: BagFrame[] = [0, 1].map((i) => ({
+      stamp: s(i),
+      image: { ...rgb8(s(i), solid(100)), header: header(s(i), "caméra_optical") },
+      info: { ...cameraInfo(s(i), calibration), header: header(s(i), "caméra_optical") },
+    }));
+    const output = join(dir, "utf8.out.mcap");
+    const { summary } = await run(await writeCameraBag(join(dir, "utf8.mcap"), frames), output, { model: utf8Bundle });
+    expect(summary.stats).toMatchObject({ read: 2, processed: 2, failed: 0 });
+    const out = await readOutputBag(output);
+    const depth = typed(out, "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth.map((d) => d.header.frame_id)).toEqual(["caméra_optical", "caméra_optical"]);
+    expect(new Float32Array(depth[0]!.data.slice().buffer)[0]).toBeCloseTo(0.5 + (10 * 100) / 255, 5);
+    const info = typed(out, "/depthseg/segmentation/label_info", "vision_msgs/msg/LabelInfo")[0]!;
+    expect(info.class_map.map((c) => c.class_name)).toEqual(["rouge_été", "green", "青"]);
+  });
+
+  it("fails frames whose model depth is mostly NaN (model_output_invalid), warns once and says so in status", async () => {
+    const nanBundle = await writeBundleWith(join(dir, "nan-bundle"), nanDepthModel(), [H, W]);
+    // depth = sqrt(10·R − 5): NaN for R < 0.5 (128 of 255), 3 m at R = 204 (10·0.8 − 5 = 3, √3 m).
+    const halfAndHalf: RgbImage = solid(50);
+    for (let y = 0; y < H; y++) for (let x = W / 2; x < W; x++) halfAndHalf.data[(y * W + x) * 3] = 204;
+    const s = (i: number) => stampAt(i);
+    const frames: BagFrame[] = [
+      goodFrame(0, 50), // all NaN
+      goodFrame(1, 204), // all valid
+      { stamp: s(2), image: rgb8(s(2), halfAndHalf), info: cameraInfo(s(2), calibration) }, // 50 % valid: published
+      goodFrame(3, 20), // all NaN
+    ];
+    const output = join(dir, "nan.out.mcap");
+    const { summary, log } = await run(await writeCameraBag(join(dir, "nan.mcap"), frames), output, { model: nanBundle });
+    expect(summary.stats).toMatchObject({ read: 4, processed: 2, failed: 2, failedByReason: { model_output_invalid: 2 } });
+    expect(log.filter((l) => l.includes("mostly NaN"))).toEqual([
+      `${IMAGE_TOPIC}: the model's depth output is mostly NaN, ±Inf or ≤ 0 (0.0 % valid); such frames are not published and count as failed (model_output_invalid)`,
+    ]);
+    expect(log).toContain(
+      `${IMAGE_TOPIC} @ stamp ${formatStamp(s(0))}: model_output_invalid: 100.0 % of the model's depth output is NaN, ±Inf or ≤ 0 (more than 50.0 % fails the frame)`,
+    );
+    const out = await readOutputBag(output);
+    const depth = typed(out, "/depthseg/depth/image", "sensor_msgs/msg/Image");
+    expect(depth.map((d) => d.header.stamp)).toEqual([s(1), s(2)]);
+    expect(new Float32Array(depth[0]!.data.slice().buffer)[0]).toBeCloseTo(Math.sqrt(3), 5);
+    const status = typed(out, "/depthseg/status", "depthseg/msg/PerceptionStatus");
+    expect(status.map((m) => [m.header.stamp.sec * 10 + Math.round(m.header.stamp.nanosec / 1e8) - 1000, m.depth_valid_fraction, m.frames_processed, m.frames_failed])).toEqual([
+      [0, 0, 0n, 1n],
+      [1, 1, 1n, 1n],
+      [2, 0.5, 2n, 1n],
+      [3, 0, 2n, 2n],
+    ]);
   });
 
   it("processes what a truncated bag holds, then says where it broke", async () => {

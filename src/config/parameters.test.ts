@@ -19,6 +19,17 @@ describe("parameters", () => {
     expect(() => validateParameter("nope", 1)).toThrow(ParameterError);
     expect(() => resolveParameters({ "range.min": 5, "range.max": 2 })).toThrow(/range.max \(2\).*range.min \(5\)/);
   });
+
+  it("says what was given for .nan and .inf, which JSON would print as null", () => {
+    const fromFile = parseParamsYaml("/**:\n  ros__parameters:\n    range: { max: .nan, min: .inf }\n    depth: { shift: -.inf }\n", "p.yaml");
+    expect(() => validateParameter("range.max", fromFile["range.max"])).toThrow(
+      'parameter "range.max" must be a finite double, got .nan (not a number)',
+    );
+    expect(() => validateParameter("range.min", fromFile["range.min"])).toThrow('parameter "range.min" must be a finite double, got .inf (infinity)');
+    expect(() => validateParameter("depth.shift", fromFile["depth.shift"])).toThrow("got -.inf (minus infinity)");
+    expect(() => validateParameter("intra_op_threads", Infinity)).toThrow('parameter "intra_op_threads" must be integer, got .inf (infinity)');
+    expect(() => validateParameter("rectify", null)).toThrow('parameter "rectify" must be bool, got null');
+  });
 });
 
 describe("params YAML", () => {

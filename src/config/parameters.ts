@@ -68,9 +68,9 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     choices: EXECUTION_PROVIDERS, dynamic: false,
     description: "ONNX Runtime providers tried in order; the first that loads the model is used." },
   { name: "intra_op_threads", type: "integer", default: 0, min: 0, max: 256, dynamic: false,
-    description: "ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose." },
+    description: "ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose. More than the CPU cores is warned about at start (the threads compete and inference slows down)." },
   { name: "inter_op_threads", type: "integer", default: 0, min: 0, max: 256, dynamic: false,
-    description: "ONNX Runtime inter-op threads; 0 lets ONNX Runtime choose." },
+    description: "ONNX Runtime inter-op threads; 0 lets ONNX Runtime choose. More than the CPU cores is warned about at start." },
   { name: "max_in_flight", type: "integer", default: 1, min: 1, max: 8, dynamic: false,
     description: "Frames processed concurrently (inference worker queue depth)." },
   { name: "depth.scale", type: "double", default: 1.0, min: -1e6, max: 1e6, dynamic: true,
@@ -197,7 +197,18 @@ function checkRange(spec: IntSpec | DoubleSpec, value: number): number {
 }
 
 function typeError(spec: ParameterSpec, value: unknown): ParameterError {
-  return new ParameterError(`parameter "${spec.name}" must be ${spec.type}, got ${JSON.stringify(value)}`);
+  const what = spec.type === "double" ? "a finite double" : spec.type;
+  return new ParameterError(`parameter "${spec.name}" must be ${what}, got ${describeGiven(value)}`);
+}
+
+/** The value as the user wrote it: JSON.stringify would say null for .nan and .inf. */
+function describeGiven(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? ".nan (not a number)" : value > 0 ? ".inf (infinity)" : "-.inf (minus infinity)";
+  }
+  if (value === undefined) return "nothing";
+  if (typeof value === "bigint") return `${value}`;
+  return JSON.stringify(value) ?? String(value);
 }
 
 /** Parameters that ROS itself reads (a shared params file may set them); not ours to check. */

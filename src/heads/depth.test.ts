@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toMetricDepth } from "./depth.js";
+import { toMetricDepth, validDepthFraction } from "./depth.js";
 
 const f32 = (xs: number[]): Float32Array => new Float32Array(xs);
 const arr = (a: Float32Array): number[] => Array.from(a);
@@ -51,5 +51,18 @@ describe("toMetricDepth", () => {
     expect(() => toMetricDepth(raw, "relative_depth", { scale: 1, shift: Infinity })).toThrow(RangeError);
     expect(() => toMetricDepth(raw, "metric", { scale: 1, shift: 0, maxDepth: 0 })).toThrow(RangeError);
     expect(() => toMetricDepth(raw, "metric", { scale: 1, shift: 0 }, new Float32Array(3))).toThrow(RangeError);
+  });
+});
+
+describe("validDepthFraction", () => {
+  it("counts finite depths > 0 and leaves max_depth out of it", () => {
+    const raw = new Float32Array([1, NaN, Infinity, -Infinity, -2, 0, 500, 3]);
+    // 1, 500 (far, but a depth) and 3 are valid: 3 of 8.
+    expect(validDepthFraction(raw, "metric", { scale: 1, shift: 0 })).toBe(3 / 8);
+    // relative_depth 2·raw − 1: 1 → 1, 500 → 999, 3 → 5, 0 → −1.
+    expect(validDepthFraction(raw, "relative_depth", { scale: 2, shift: -1 })).toBe(3 / 8);
+    // relative_disparity: a disparity ≤ 0 or NaN is no depth; +Inf disparity gives depth 0.
+    expect(validDepthFraction(raw, "relative_disparity", { scale: 1, shift: 0 })).toBe(3 / 8);
+    expect(validDepthFraction(new Float32Array(0), "metric", { scale: 1, shift: 0 })).toBe(0);
   });
 });

@@ -75,3 +75,37 @@ export function toMetricDepth(
   }
   return dst;
 }
+
+/**
+ * Share of a raw depth output that converts to a finite depth > 0 (max_depth aside): what is not
+ * NaN, ±Inf, or a depth or disparity ≤ 0. Far scenery beyond max_depth counts as valid here: a
+ * low share means the model itself is broken (a bad export, float16 overflow, wrong input
+ * normalisation), not that it looks at something far away.
+ */
+export function validDepthFraction(raw: Float32Array, kind: DepthKind, opts: Pick<MetricDepthOptions, "scale" | "shift">): number {
+  const n = raw.length;
+  if (n === 0) return 0;
+  const { scale, shift } = opts;
+  let valid = 0;
+  switch (kind) {
+    case "metric":
+      for (let i = 0; i < n; i++) {
+        const z = raw[i]!;
+        if (z > 0 && z < Infinity) valid++;
+      }
+      break;
+    case "relative_depth":
+      for (let i = 0; i < n; i++) {
+        const z = scale * raw[i]! + shift;
+        if (z > 0 && z < Infinity) valid++;
+      }
+      break;
+    case "relative_disparity":
+      for (let i = 0; i < n; i++) {
+        const z = 1 / (scale * raw[i]! + shift);
+        if (z > 0 && z < Infinity) valid++;
+      }
+      break;
+  }
+  return valid / n;
+}

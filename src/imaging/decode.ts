@@ -2,6 +2,7 @@
 
 import type { RgbImage } from "../frame.js";
 import { FrameError } from "../errors.js";
+import { inspectCompressedImage } from "./compressedStructure.js";
 import { borrowMat, cv, keepAlive, matToUint8, type Mat } from "./opencv.js";
 
 // cv::ImreadModes / cv::ColorConversionCodes / cv::ImwriteFlags values (fixed by the OpenCV ABI).
@@ -34,16 +35,42 @@ export function parseCompressedFormat(format: string): CompressedFormat {
 }
 
 /**
- * Decodes a JPEG or PNG payload to rgb8. OpenCV recognises the codec from the bytes, so an
- * unknown or wrong `format` still decodes; `format` matters only for the channel order.
- * Grey and alpha images come back as 3-channel colour. Empty or undecodable bytes throw
- * FrameError("corrupt_compressed_image").
+ * The largest compressed image decoded, in pixels (an 8K camera is 33 MP): a header may declare
+ * any size up to 65535² (JPEG) or 2³¹² (PNG), and the decoder allocates it before reading a pixel.
  */
-export function decodeCompressedImage(format: string, data: Uint8Array): RgbImage {
-  const { codec, order } = parseCompressedFormat(format);
+export const MAX_COMPRESSED_IMAGE_PIXELS = 8192 * 8192;
+
+export interface DecodeCompressedOptions {
+  /**
+   * Called with the size the header declares, before anything is decoded; throws to refuse it
+   * (ingest checks it against the CameraInfo).
+   */
+  readonly checkSize?: (width: number, height: number) => void;
+}
+
+/**
+ * Decodes a JPEG or PNG payload to rgb8. The codec is recognised from the bytes, so an unknown or
+ * wrong `format` still decodes; `format` matters only for the channel order. Grey and alpha
+ * images come back as 3-channel colour. Before decoding, the file's structure is checked
+ * (inspectCompressedImage: JPEG markers up to EOI, PNG chunks and CRCs up to IEND) and its
+ * declared size against MAX_COMPRESSED_IMAGE_PIXELS and `checkSize`. Empty, incomplete or
+ * corrupt bytes throw FrameError("corrupt_compressed_image"), a too large one "image_too_large".
+ */
+export function decodeCompressedImage(format: string, data: Uint8Array, options: DecodeCompressedOptions = {}): RgbImage {
+  const { order } = parseCompressedFormat(format);
   if (data.length === 0) {
     throw new FrameError("corrupt_compressed_image", `empty payload (format "${format}")`);
   }
+  const declared = inspectCompressedImage(data);
+  const { codec, width, height } = declared;
+  if (width * height > MAX_COMPRESSED_IMAGE_PIXELS) {
+    throw new FrameError(
+      "image_too_large",
+      `${codec} of ${data.length} bytes declares ${width}x${height} = ${megapixels(width * height)} MP, ` +
+        `more than the ${megapixels(MAX_COMPRESSED_IMAGE_PIXELS)} MP (8192x8192) decoded at most`,
+    );
+  }
+  options.checkSize?.(width, height);
   let mat: Mat;
   try {
     mat = cv().imdecode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), IMREAD_COLOR);
@@ -55,14 +82,14 @@ export function decodeCompressedImage(format: string, data: Uint8Array): RgbImag
   }
   // imdecode reports undecodable bytes with an empty Mat rather than an exception.
   if (mat.empty || mat.rows === 0 || mat.cols === 0) {
-    const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
-    throw new FrameError(
-      "corrupt_compressed_image",
-      `${data.length} bytes (format "${format}", starting ${head}) are not a decodable JPEG/PNG image`,
-    );
+    throw new FrameError("corrupt_compressed_image", `${data.length} bytes of well-formed ${codec} (format "${format}") did not decode`);
   }
   const rgb = order === "bgr" ? mat.cvtColor(COLOR_BGR2RGB) : mat;
   return { width: rgb.cols, height: rgb.rows, data: matToUint8(rgb) };
+}
+
+function megapixels(pixels: number): string {
+  return (pixels / 1e6).toFixed(1);
 }
 
 /** Encodes rgb8 as PNG (lossless; `compression` 0-9, default 3 favours speed). */

@@ -9,6 +9,16 @@ import { FatalError } from "../errors.js";
 import { inspectOnnxFile, NotOnnxError } from "../onnx/sniff.js";
 import { Fields, type YamlMap } from "./fields.js";
 import { loadLabels, type LabelSet } from "./labels.js";
+import {
+  checkShape,
+  depthOutputShape,
+  domainOutputShape,
+  formatShape,
+  imageInputShape,
+  logitsOutputShape,
+  type Dim,
+  type ShapePattern,
+} from "./tensorShapes.js";
 
 export type ResizeMode = "keep_aspect_lower_bound" | "stretch";
 export type Interpolation = "nearest" | "linear" | "cubic" | "area";
@@ -142,6 +152,80 @@ export function validateBundleAgainstGraph(
   if (problems.length > 0) {
     throw new FatalError(`${bundle.yamlPath} does not match ${bundle.onnxPath}: ${problems.join("; ")}`);
   }
+}
+
+export interface BundleTensor {
+  /** The model.yaml field naming it. */
+  readonly field: string;
+  /** Its graph output name. */
+  readonly name: string;
+  readonly shapes: readonly ShapePattern[];
+  /** Where its channel count comes from, for messages ("" for depth). */
+  readonly note: string;
+}
+
+/** Each graph output the bundle uses, with the shapes it may have. */
+export function bundleTensorShapes(bundle: ModelBundle): BundleTensor[] {
+  const out: BundleTensor[] = [];
+  if (Object.keys(bundle.heads).length === 0) {
+    out.push({ field: "outputs.depth", name: bundle.outputs.depth.name, shapes: depthOutputShape(), note: "" });
+  }
+  for (const [head, spec] of Object.entries(bundle.heads)) {
+    out.push({ field: `heads.${head}`, name: spec.name, shapes: depthOutputShape(), note: "" });
+  }
+  const { segmentation, domain } = bundle.outputs;
+  if (segmentation) {
+    const classes = segmentation.labels.classes.length;
+    out.push({
+      field: "outputs.segmentation",
+      name: segmentation.name,
+      shapes: logitsOutputShape(classes),
+      note: ` (${classes} classes in ${segmentation.labelsPath})`,
+    });
+  }
+  if (domain) {
+    const classes = domain.classes.length;
+    out.push({ field: "outputs.domain", name: domain.name, shapes: domainOutputShape(classes), note: ` (${classes} outputs.domain.classes)` });
+  }
+  return out;
+}
+
+/**
+ * Checks the graph's shapes against what the bundle needs: input [1, 3, H, W] (a fixed H×W only
+ * with `resize: stretch` to exactly `size`), depth [1, 1, H, W] or [1, H, W], one logit channel
+ * per class in labels.yaml, one domain channel per class. Throws one FatalError listing every
+ * mismatch; returns the tensors (input or outputs) whose fit depends on symbolic dimensions, for
+ * a dry run to decide.
+ */
+export function checkBundleShapes(
+  bundle: ModelBundle,
+  inputShapes: Readonly<Record<string, readonly Dim[]>>,
+  outputShapes: Readonly<Record<string, readonly Dim[]>>,
+): { undecided: string[] } {
+  const problems: string[] = [];
+  const undecided: string[] = [];
+  const inputDims = inputShapes[bundle.input.name] ?? [];
+  const input = checkShape(inputDims, imageInputShape());
+  if (input.fits === false) problems.push(`input "${bundle.input.name}" ${input.problem}`);
+  else if (input.fits === "unknown") undecided.push(bundle.input.name);
+  const [height, width] = [inputDims[2], inputDims[3]];
+  if (input.fits !== false && (typeof height === "number" || typeof width === "number")) {
+    const size = `[${bundle.input.height}, ${bundle.input.width}]`;
+    if (bundle.input.resize !== "stretch") {
+      problems.push(`input "${bundle.input.name}" has a fixed size ${formatShape(inputDims)}: it needs resize: stretch (model.yaml has ${bundle.input.resize})`);
+    } else if ((typeof height === "number" && height !== bundle.input.height) || (typeof width === "number" && width !== bundle.input.width)) {
+      problems.push(`input "${bundle.input.name}" has shape ${formatShape(inputDims)} but model.yaml's input.size is ${size}`);
+    }
+  }
+  for (const { field, name, shapes, note } of bundleTensorShapes(bundle)) {
+    const check = checkShape(outputShapes[name] ?? [], shapes);
+    if (check.fits === false) problems.push(`${field} "${name}" ${check.problem}${note}`);
+    else if (check.fits === "unknown") undecided.push(name);
+  }
+  if (problems.length > 0) {
+    throw new FatalError(`${bundle.onnxPath} does not fit ${bundle.yamlPath}: ${problems.join("; ")}`);
+  }
+  return { undecided };
 }
 
 async function requireFolder(dir: string, absDir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { FatalError, FrameError } from "../errors.js";
 import { analyticDepth } from "../onnx/builders.js";
 import { loadModelBundle } from "./bundle.js";
 import { analyticModelYaml, writeAnalyticBundle } from "./fixtures.js";
-import { InferenceWorker } from "./inferenceWorker.js";
+import { InferenceWorker, startInferenceWorker, threadCountWarnings } from "./inferenceWorker.js";
 
 let root: string;
 beforeAll(async () => {
@@ -24,7 +24,12 @@ const EXITS_ON_RUN = {
     const { parentPort } = require("node:worker_threads");
     parentPort.on("message", (m) => {
       if (m.type === "load") {
-        parentPort.postMessage({ type: "loaded", provider: "cpu", fallbacks: [], inputNames: [m.inputName], outputNames: m.outputNames });
+        // The analytic model's declared shapes, as session.inputMetadata/outputMetadata give them.
+        parentPort.postMessage({
+          type: "loaded", provider: "cpu", fallbacks: [], inputNames: [m.inputName], outputNames: m.outputNames,
+          inputShapes: { [m.inputName]: [1, 3, "H", "W"] },
+          outputShapes: { depth: [1, 1, "H", "W"], logits: [1, 3, "H", "W"] },
+        });
       } else if (m.type === "run") {
         process.exit(3);
       }
@@ -144,5 +149,21 @@ describe("InferenceWorker", () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it("warns when a thread count exceeds the CPU cores", async () => {
+    expect(threadCountWarnings({ intraOpThreads: 256, interOpThreads: 0 }, 2)).toEqual([
+      "warning: intra_op_threads is 256 but this machine has 2 CPU cores: ONNX Runtime's threads will compete for them " +
+        "and inference slows down; use at most 2, or 0 to let ONNX Runtime choose",
+    ]);
+    expect(threadCountWarnings({ intraOpThreads: 2, interOpThreads: 3 }, 2).map((w) => w.split(" is ")[0])).toEqual(["warning: inter_op_threads"]);
+    expect(threadCountWarnings({ intraOpThreads: 0, interOpThreads: 2 }, 2)).toEqual([]);
+
+    const cores = availableParallelism();
+    const log: string[] = [];
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "threads")));
+    const worker = await startInferenceWorker(bundle, { executionProviders: ["cpu"], intraOpThreads: cores + 1, interOpThreads: 0 }, (line) => log.push(line));
+    await worker.close();
+    expect(log).toEqual([expect.stringMatching(new RegExp(`^warning: intra_op_threads is ${cores + 1} but this machine has ${cores} CPU cores`))]);
   });
 });

@@ -1,9 +1,11 @@
 // Main-thread client of the inference worker: starts it, loads and checks the bundle's model,
 // and turns run requests/replies into promises.
 
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { FatalError, FrameError } from "../errors.js";
-import { bundleOutputNames, validateBundleAgainstGraph, type ModelBundle } from "./bundle.js";
+import { bundleOutputNames, bundleTensorShapes, checkBundleShapes, validateBundleAgainstGraph, type ModelBundle } from "./bundle.js";
+import { checkShape, formatShape } from "./tensorShapes.js";
 import { describeFallbacks, type ProviderFailure } from "./providers.js";
 import {
   transferable,
@@ -86,7 +88,42 @@ export class InferenceWorker {
       await closeWorker(worker, exited);
       throw err;
     }
-    return new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
+    const started = new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
+    try {
+      // A bundle that does not fit would load and then fail every frame: refuse it now.
+      const { undecided } = checkBundleShapes(bundle, loaded.inputShapes, loaded.outputShapes);
+      if (undecided.length > 0) await started.dryRun(bundle, undecided);
+    } catch (err) {
+      await started.close();
+      throw err;
+    }
+    return started;
+  }
+
+  /**
+   * One run on a zero image of model.yaml's input.size, for shapes the graph leaves symbolic:
+   * checks what the outputs really are, with the rules checkBundleShapes applies to declared ones.
+   */
+  private async dryRun(bundle: ModelBundle, undecided: readonly string[]): Promise<void> {
+    const dims = [1, 3, bundle.input.height, bundle.input.width];
+    const what = `${bundle.onnxPath} does not fit ${bundle.yamlPath}`;
+    let result: InferenceResult;
+    try {
+      result = await this.run(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+    } catch (err) {
+      if (err instanceof FatalError) throw err;
+      const message = err instanceof FrameError ? err.detail : (err as Error).message;
+      throw new FatalError(`${what}: a dry run on input ${formatShape(dims)} (its shapes [${undecided.join(", ")}] are symbolic) failed: ${message}`);
+    }
+    const problems: string[] = [];
+    for (const { field, name, shapes, note } of bundleTensorShapes(bundle)) {
+      const output = result.outputs[name];
+      const check = output ? checkShape(output.dims, shapes) : { fits: false as const, problem: "is missing from the result" };
+      if (check.fits === false) problems.push(`${field} "${name}" ${check.problem}${note}`);
+    }
+    if (problems.length > 0) {
+      throw new FatalError(`${what}: on a dry run with input ${formatShape(dims)}, ${problems.join("; ")}`);
+    }
   }
 
   /**
@@ -199,5 +236,21 @@ export async function startInferenceWorker(
     interOpThreads: settings.interOpThreads,
   });
   if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
+  for (const warning of threadCountWarnings(settings, availableParallelism())) log(warning);
   return worker;
+}
+
+/**
+ * A thread count above the cores makes ONNX Runtime's spinning threads fight over them (256
+ * intra-op threads on 2 cores ran 90× slower): say so, once, at start.
+ */
+export function threadCountWarnings(settings: Pick<WorkerSettings, "intraOpThreads" | "interOpThreads">, cores: number): string[] {
+  const counts = [["intra_op_threads", settings.intraOpThreads], ["inter_op_threads", settings.interOpThreads]] as const;
+  return counts
+    .filter(([, threads]) => threads > cores)
+    .map(
+      ([name, threads]) =>
+        `warning: ${name} is ${threads} but this machine has ${cores} CPU cores: ONNX Runtime's threads will compete ` +
+        `for them and inference slows down; use at most ${cores}, or 0 to let ONNX Runtime choose`,
+    );
 }

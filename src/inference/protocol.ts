@@ -2,6 +2,7 @@
 // transferred ArrayBuffers, so a Float32Array sent is detached on the sending side.
 
 import type { ProviderFailure, SessionThreads } from "./providers.js";
+import type { Dim } from "./tensorShapes.js";
 
 export interface OutputTensor {
   data: Float32Array;
@@ -44,6 +45,9 @@ export interface LoadedResponse {
   /** The graph's own names, for checking against model.yaml. */
   inputNames: string[];
   outputNames: string[];
+  /** Declared shapes by name (symbolic dimensions as strings; [] when not declared). */
+  inputShapes: Record<string, Dim[]>;
+  outputShapes: Record<string, Dim[]>;
 }
 
 export interface ResultResponse {

@@ -5,6 +5,7 @@ import { parentPort } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import { Tensor, type InferenceSession } from "onnxruntime-node";
 import { createSessionWithFallback } from "./providers.js";
+import type { Dim } from "./tensorShapes.js";
 import {
   transferable,
   type ErrorResponse,
@@ -74,7 +75,13 @@ async function load(request: LoadRequest): Promise<void> {
     fallbacks,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
+    inputShapes: shapesOf(session.inputMetadata),
+    outputShapes: shapesOf(session.outputMetadata),
   });
+}
+
+function shapesOf(metadata: readonly InferenceSession.ValueMetadata[]): Record<string, Dim[]> {
+  return Object.fromEntries(metadata.map((m) => [m.name, m.isTensor ? [...m.shape] : []]));
 }
 
 async function run(request: RunRequest): Promise<void> {

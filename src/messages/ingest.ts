@@ -38,6 +38,24 @@ export interface DecodeOptions {
   readonly rectify?: boolean;
 }
 
+/** builtin_interfaces/Time.nanosec is below one second. */
+const NANOSECONDS_PER_SECOND = 1_000_000_000;
+
+/**
+ * Refuses a header stamp that ROS itself would not make: nanosec ≥ 1e9 (rclcpp normalises it
+ * into sec; read as-is it would be printed 100.1500000000 and pair with the wrong CameraInfo), or a
+ * negative sec (rclcpp::Time cannot hold one). Throws FrameError("invalid_stamp").
+ */
+export function checkStamp(stamp: Stamp): void {
+  const { sec, nanosec } = stamp;
+  if (!Number.isInteger(nanosec) || nanosec < 0 || nanosec >= NANOSECONDS_PER_SECOND) {
+    throw new FrameError("invalid_stamp", `header.stamp has sec ${sec}, nanosec ${nanosec}: nanosec must be in 0..999999999`);
+  }
+  if (!Number.isInteger(sec) || sec < 0) {
+    throw new FrameError("invalid_stamp", `header.stamp has sec ${sec}, nanosec ${nanosec}: sec must not be negative`);
+  }
+}
+
 /** Decodes and validates one paired image; throws FrameError naming topic and stamp. */
 export function decodeFrame(
   pending: PendingImage,
@@ -49,7 +67,10 @@ export function decodeFrame(
     const decoded =
       pending.image.encoding === "raw"
         ? imageToRgb(pending.image.message)
-        : decodeCompressedImage(pending.image.message.format, pending.image.message.data);
+        : decodeCompressedImage(pending.image.message.format, pending.image.message.data, {
+            // Before decoding: a header claiming a huge image must not get its memory first.
+            checkSize: (width, height) => checkCalibrationMatchesImage(calibration, width, height),
+          });
     checkCalibrationMatchesImage(calibration, decoded.width, decoded.height);
     // A CameraInfo of unset size (0x0, accepted above as "unknown") describes this image.
     const intrinsics = intrinsicsFromCalibration(calibration, decoded.width, decoded.height);
@@ -66,7 +87,7 @@ export function decodeFrame(
     return { frame, decodeMs: performance.now() - t0 };
   } catch (error) {
     if (error instanceof FrameError) throw error.at(pending.cameraTopic, pending.stamp);
-    throw new FrameError("bad_message", (error as Error).message, pending.cameraTopic, pending.stamp);
+    throw new FrameError("decode_failed", (error as Error).message, pending.cameraTopic, pending.stamp);
   }
 }
 

@@ -29,6 +29,7 @@ export const PERCEPTION_STATUS_MSG = [
   "string depth_head               # metric head chosen by domain routing; empty when the bundle has one head",
   "float32 depth_scale             # metres = f(raw; depth_scale, depth_shift) for relative kinds; 1 for metric",
   "float32 depth_shift",
+  "float32 depth_valid_fraction    # share of the model's depth output that is finite and > 0; below 0.5 only status is published (model_output_invalid)",
   "",
   "float32 latency_decode_ms",
   "float32 latency_preprocess_ms",

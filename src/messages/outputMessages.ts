@@ -132,6 +132,7 @@ export class OutputEncoder {
         depthHead: outputs.depthHead,
         depthScale: outputs.depthScale,
         depthShift: outputs.depthShift,
+        depthValidFraction: outputs.depthValidFraction,
         timings: outputs.timings,
         totalMs,
         framesProcessed: cameraStats.processed,

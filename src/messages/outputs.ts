@@ -172,6 +172,8 @@ export interface PerceptionStatusInput {
   readonly depthHead: string;
   readonly depthScale: number;
   readonly depthShift: number;
+  /** Share of the model's depth output that is finite and > 0. */
+  readonly depthValidFraction: number;
   /** Milliseconds per stage; a stage that did not run is published as NaN. */
   readonly timings: StageTimings;
   readonly totalMs: number;
@@ -192,6 +194,7 @@ export function perceptionStatus(hdr: Header, s: PerceptionStatusInput): Percept
     depth_head: s.depthHead,
     depth_scale: s.depthScale,
     depth_shift: s.depthShift,
+    depth_valid_fraction: s.depthValidFraction,
     latency_decode_ms: ms("decode"),
     latency_preprocess_ms: ms("preprocess"),
     latency_inference_ms: ms("inference"),

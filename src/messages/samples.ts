@@ -108,6 +108,7 @@ export function samplePerceptionStatus(): PerceptionStatus {
     depth_head: "indoor",
     depth_scale: 1,
     depth_shift: 0.125,
+    depth_valid_fraction: 0.75,
     latency_decode_ms: 1.5,
     latency_preprocess_ms: 2.25,
     latency_inference_ms: 12.75,

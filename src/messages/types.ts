@@ -124,6 +124,7 @@ export interface PerceptionStatus {
   readonly depth_head: string;
   readonly depth_scale: number;
   readonly depth_shift: number;
+  readonly depth_valid_fraction: number;
   readonly latency_decode_ms: number;
   readonly latency_preprocess_ms: number;
   readonly latency_inference_ms: number;

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { FatalError, FrameError } from "../errors.js";
 import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
 import type { PendingImage } from "../messages/ingest.js";
-import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "./cameraPipeline.js";
+import type { StageTimings } from "../frame.js";
+import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameResult, type FrameSink } from "./cameraPipeline.js";
 import type { FrameOutputs, FrameProcessor } from "./frameProcessor.js";
 
 const TOPIC = "/cam/image_raw";
@@ -34,12 +35,16 @@ function inputs(count: number, stampSec = (i: number) => 10 + i, imageFirst = fa
   return out;
 }
 
-function stubProcessor(process: (index: number) => Promise<void>): FrameProcessor {
+/**
+ * `process(index, timings)` may throw, or return a depth valid fraction (default 1); a stage it
+ * finishes it marks in `timings`, as the real processor does.
+ */
+function stubProcessor(process: (index: number, timings: StageTimings) => Promise<number | void>): FrameProcessor {
   let calls = 0;
   return {
-    process: async (frame: FrameOutputs["frame"]) => {
-      await process(calls++);
-      return { frame, timings: {} } as unknown as FrameOutputs;
+    process: async (frame: FrameOutputs["frame"], _select: unknown, timings: StageTimings = {}) => {
+      const depthValidFraction = (await process(calls++, timings)) ?? 1;
+      return { frame, timings, depthValidFraction } as unknown as FrameOutputs;
     },
     release: () => {},
   } as unknown as FrameProcessor;
@@ -47,22 +52,31 @@ function stubProcessor(process: (index: number) => Promise<void>): FrameProcesso
 
 const okSink: FrameSink = { writeOutputs: async () => 0, writeStatus: async () => {} };
 
-function run(processor: FrameProcessor, sink: FrameSink, count: number) {
+function run(
+  processor: FrameProcessor,
+  sink: FrameSink,
+  count: number | CameraInput[],
+  extra: { stats?: CameraStatsRegistry; warn?: (line: string) => void; onCameraInfoRejected?: (error: FrameError) => void } = {},
+) {
   return lastValueFrom(
-    from(inputs(count)).pipe(
+    from(typeof count === "number" ? inputs(count) : count).pipe(
       cameraPipeline({
         processor,
         sink,
         syncSlopSec: () => 0,
         maxInFlight: 1,
         select: () => ({ depthColorized: false, labelsColorized: false }),
-        stats: new CameraStatsRegistry(),
+        stats: extra.stats ?? new CameraStatsRegistry(),
         lossless: true, // a synchronous source: every frame queues
+        ...(extra.warn ? { warn: extra.warn } : {}),
+        ...(extra.onCameraInfoRejected ? { onCameraInfoRejected: extra.onCameraInfoRejected } : {}),
       }),
       toArray(),
     ),
   );
 }
+
+const reasons = (results: readonly FrameResult[]) => results.map((r) => (r.ok ? "ok" : r.error.reason));
 
 describe("cameraPipeline failures", () => {
   it("turns a FrameError into a failed result and goes on", async () => {
@@ -91,6 +105,99 @@ describe("cameraPipeline failures", () => {
       writeStatus: async () => {},
     };
     await expect(run(stubProcessor(async () => {}), sink, 3)).rejects.toBeInstanceOf(FatalError);
+  });
+
+  it("names the stage of an unexpected error instead of calling everything inference_failed", async () => {
+    const processor = stubProcessor(async (i, timings) => {
+      timings.preprocess = 1;
+      if (i === 0) throw new TypeError("x is undefined");
+      timings.inference = 1;
+      if (i === 1) throw new RangeError("offset out of bounds");
+      timings.postprocess = 1;
+      timings.backproject = 1;
+    });
+    let writes = 0;
+    const sink: FrameSink = {
+      writeOutputs: async () => {
+        if (writes++ === 0) throw new Error("cannot encode sensor_msgs/msg/Image");
+        return 0;
+      },
+      writeStatus: async () => {},
+    };
+    const results = await run(processor, sink, 4);
+    expect(reasons(results)).toEqual(["inference_failed", "postprocess_failed", "encode_failed", "ok"]);
+    expect(results[1]!.ok ? "" : results[1]!.error.message).toBe(`${TOPIC} @ stamp 11.000000000: postprocess_failed: offset out of bounds`);
+  });
+
+  it("fails a frame whose depth output is mostly invalid, still writes its status, and warns once", async () => {
+    const fractions = [1, 0.2, 0, 0.5, 0.49];
+    const processor = stubProcessor(async (i) => fractions[i]);
+    const written: string[] = [];
+    const statusFailed: number[] = [];
+    const sink: FrameSink = {
+      writeOutputs: async (outputs) => {
+        written.push(`outputs ${outputs.frame.stamp.sec}`);
+        return 0;
+      },
+      writeStatus: async (outputs, cameraStats) => {
+        written.push(`status ${outputs.frame.stamp.sec}`);
+        statusFailed.push(cameraStats.failed);
+      },
+    };
+    const warnings: string[] = [];
+    const stats = new CameraStatsRegistry();
+    const results = await run(processor, sink, fractions.length, { stats, warn: (line) => warnings.push(line) });
+    expect(reasons(results)).toEqual(["ok", "model_output_invalid", "model_output_invalid", "ok", "model_output_invalid"]);
+    expect(results[1]!.ok ? "" : results[1]!.error.detail).toBe(
+      "80.0 % of the model's depth output is NaN, ±Inf or ≤ 0 (more than 50.0 % fails the frame)",
+    );
+    // Invalid frames publish only their status, which already counts them as failed.
+    expect(written).toEqual(["outputs 10", "status 10", "status 11", "status 12", "outputs 13", "status 13", "status 14"]);
+    expect(statusFailed).toEqual([0, 1, 2, 2, 3]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/mostly NaN, ±Inf or ≤ 0 \(20\.0 % valid\)/);
+    expect(stats.all.snapshot()).toMatchObject({ read: 5, processed: 2, failed: 3, failedByReason: { model_output_invalid: 3 } });
+  });
+
+  it("refuses stamps with nanosec ≥ 1e9 or a negative sec before pairing, images as failed frames", async () => {
+    const good = inputs(1);
+    const bad = (stamp: { sec: number; nanosec: number }): CameraInput[] =>
+      inputs(1).map((input) =>
+        input.kind === "image" ? { kind: "image", pending: { ...input.pending, stamp } } : { ...input, stamp } as CameraInput,
+      );
+    const rejected: FrameError[] = [];
+    const stats = new CameraStatsRegistry();
+    const results = await run(
+      stubProcessor(async () => {}),
+      okSink,
+      [...bad({ sec: 100, nanosec: 1_500_000_000 }), ...bad({ sec: -1, nanosec: 0 }), ...good],
+      { stats, onCameraInfoRejected: (error) => rejected.push(error) },
+    );
+    expect(reasons(results)).toEqual(["invalid_stamp", "invalid_stamp", "ok"]);
+    expect(results[0]!.ok ? "" : results[0]!.error.message).toBe(
+      `${TOPIC}: invalid_stamp: header.stamp has sec 100, nanosec 1500000000: nanosec must be in 0..999999999`,
+    );
+    expect(rejected.map((e) => e.reason)).toEqual(["invalid_stamp", "invalid_stamp"]);
+    expect(stats.all.snapshot()).toMatchObject({ read: 3, processed: 1, dropped: 0, failed: 2, cameraInfoRejected: 2 });
+  });
+
+  it("counts an unreadable image as read and failed, and an unreadable CameraInfo as rejected", async () => {
+    const error = new FrameError("bad_message", "cannot decode", TOPIC, { sec: 5, nanosec: 0 });
+    const stats = new CameraStatsRegistry();
+    const results = await run(
+      stubProcessor(async () => {}),
+      okSink,
+      [
+        { kind: "unreadable", message: "image", cameraTopic: TOPIC, error },
+        { kind: "unreadable", message: "camera_info", cameraTopic: TOPIC, error },
+        ...inputs(1),
+      ],
+      { stats, onCameraInfoRejected: () => {} },
+    );
+    expect(reasons(results)).toEqual(["bad_message", "ok"]);
+    const s = stats.all.snapshot();
+    expect(s).toMatchObject({ read: 2, processed: 1, failed: 1, cameraInfoRejected: 1 });
+    expect(s.read).toBe(s.processed + s.dropped + s.failed);
   });
 });
 

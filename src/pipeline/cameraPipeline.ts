@@ -2,10 +2,10 @@
 // latest-wins backpressure, bounded concurrency and stats. Transports feed it and consume it.
 
 import { performance } from "node:perf_hooks";
-import { Observable, connect, filter, map, merge, tap } from "rxjs";
-import type { CameraCalibration, StageTimings, Stamp } from "../frame.js";
-import { FatalError, FrameError } from "../errors.js";
-import { FrameDecoder, type PendingImage } from "../messages/ingest.js";
+import { Observable, connect, filter, map, merge } from "rxjs";
+import { STAGES, type CameraCalibration, type StageTimings, type Stamp } from "../frame.js";
+import { FatalError, FrameError, type FrameFailureReason } from "../errors.js";
+import { FrameDecoder, checkStamp, type PendingImage } from "../messages/ingest.js";
 import { StampPairer, type PairingEvent } from "./stampPairer.js";
 import { LatestWinsState, latestWins } from "./latestWins.js";
 import type { FrameOutputs, FrameProcessor, OutputSelection } from "./frameProcessor.js";
@@ -17,9 +17,28 @@ export type CameraInput =
       readonly kind: "info";
       /** The image topic this CameraInfo belongs to. */
       readonly cameraTopic: string;
+      /** The CameraInfo's own topic, named when it is refused; the image topic when absent. */
+      readonly infoTopic?: string;
       readonly stamp: Stamp;
       readonly calibration: CameraCalibration;
+    }
+  | {
+      /**
+       * A message the transport could not turn into an image or CameraInfo (undecodable CDR):
+       * an image counts as read and failed, a CameraInfo as rejected.
+       */
+      readonly kind: "unreadable";
+      readonly message: "image" | "camera_info";
+      /** The image topic of the camera it belongs to. */
+      readonly cameraTopic: string;
+      readonly error: FrameError;
     };
+
+/**
+ * Below this share of valid (finite, > 0) values in the model's depth output, a frame fails as
+ * model_output_invalid instead of being published as mostly NaN.
+ */
+export const MIN_VALID_DEPTH_FRACTION = 0.5;
 
 /**
  * One result per frame. The typed arrays of `outputs` (depth, labels, colourised views, cloud) are
@@ -65,8 +84,16 @@ export interface PipelineOptions {
   readonly lossless?: boolean;
   /** Undistort each image with its CameraInfo before inference (parameter `rectify`). */
   readonly rectify?: boolean;
-  /** Input warnings, e.g. a distorted CameraInfo without `rectify` (once per camera). */
+  /**
+   * Input warnings, e.g. a distorted CameraInfo without `rectify` or a model whose depth output
+   * is invalid (each once per camera).
+   */
   readonly warn?: (line: string) => void;
+  /**
+   * A CameraInfo refused (undecodable, invalid stamp): not a frame, so not in read/failed, but
+   * counted (cameraInfoRejected) and reported here; `warn` when not given.
+   */
+  readonly onCameraInfoRejected?: (error: FrameError) => void;
 }
 
 /** Stats for all cameras together (summary, diagnostics) and for each camera (status, drops). */
@@ -99,6 +126,10 @@ export class CameraStatsRegistry {
     this.all.recordFailure(error.reason);
     if (error.topic) this.camera(error.topic).recordFailure(error.reason);
   }
+  recordCameraInfoRejected(cameraTopic: string): void {
+    this.all.cameraInfoRejected++;
+    this.camera(cameraTopic).cameraInfoRejected++;
+  }
   recordProcessed(topic: string, timings: StageTimings, totalMs: number): void {
     this.all.processed++;
     this.all.recordTimings(timings, totalMs);
@@ -110,8 +141,9 @@ export class CameraStatsRegistry {
 
 /**
  * Pairs images with CameraInfo, schedules paired frames latest-wins, decodes and processes
- * them, and emits one result per image that was not dropped (failures included). A FatalError
- * from the processor or the sink errors the stream.
+ * them, and emits one result per image that was not dropped (failures included): every image
+ * read ends as processed, dropped or failed. A FatalError from the processor or the sink errors
+ * the stream.
  */
 export function cameraPipeline(options: PipelineOptions): (source: Observable<CameraInput>) => Observable<FrameResult> {
   const state = options.schedulerState ?? new LatestWinsState();
@@ -126,13 +158,41 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
     pairer.slopSec = options.syncSlopSec();
     return pairer;
   };
+  const invalidModelWarned = new Set<string>();
+
+  /** Counted where it is made, so a status written after it already includes it. */
+  const failed = (error: FrameError): FrameResult => {
+    options.stats.recordFailure(error);
+    return { ok: false, error };
+  };
+  const rejectCameraInfo = (error: FrameError, cameraTopic: string): void => {
+    options.stats.recordCameraInfoRejected(cameraTopic);
+    (options.onCameraInfoRejected ?? ((e: FrameError) => options.warn?.(e.message)))(error);
+  };
 
   const process = async (paired: PairedImage): Promise<FrameResult> => {
     const { pending } = paired;
+    // Each stage records its time when it is done: the first without one is where an error came from.
+    const timings: StageTimings = {};
     try {
       const decoded = decoder.decode(pending, paired.calibration);
-      const timings: StageTimings = { decode: decoded.decodeMs };
+      timings.decode = decoded.decodeMs;
       const outputs = await options.processor.process(decoded.frame, options.select(pending.cameraTopic), timings);
+      const invalid = invalidModelOutput(outputs, pending);
+      if (invalid) {
+        // Nothing is published for it but its status, which says how much depth was valid.
+        if (!invalidModelWarned.has(pending.cameraTopic)) {
+          invalidModelWarned.add(pending.cameraTopic);
+          options.warn?.(
+            `${pending.cameraTopic}: the model's depth output is mostly NaN, ±Inf or ≤ 0 ` +
+              `(${formatPercent(outputs.depthValidFraction)} valid); such frames are not published and count as failed (model_output_invalid)`,
+          );
+        }
+        const result = failed(invalid);
+        await options.sink.writeStatus(outputs, options.stats.camera(pending.cameraTopic), elapsedSince(pending.receivedAt));
+        options.processor.release(outputs);
+        return result;
+      }
       timings.encode = await options.sink.writeOutputs(outputs);
       const totalMs = elapsedSince(pending.receivedAt);
       options.stats.recordProcessed(pending.cameraTopic, timings, totalMs);
@@ -147,25 +207,46 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
       // A FatalError (the inference worker is gone, the output cannot be written) fails every
       // later frame too: it ends the stream instead of becoming one failed result per frame.
       if (error instanceof FatalError) throw error;
-      return { ok: false, error: asFrameError(error, pending) };
+      const stage = STAGES.find((name) => timings[name] === undefined) ?? "encode";
+      return failed(asFrameError(error, pending, `${stage}_failed`));
     }
   };
 
-  return (source) => {
-    const pairing = (input: CameraInput): PairingEvent<PendingImage, CameraCalibration>[] => {
-      if (input.kind === "image") {
-        options.stats.recordRead(input.pending.cameraTopic);
-        return pairerFor(input.pending.cameraTopic).addImage(input.pending.stamp, input.pending);
-      }
-      return pairerFor(input.cameraTopic).addInfo(input.stamp, input.calibration);
-    };
-    const flushAll = (): PairingEvent<PendingImage, CameraCalibration>[] =>
-      [...pairers.values()].flatMap((pairer) => pairer.flush());
+  type Event = PairingEvent<PendingImage, CameraCalibration> | { readonly kind: "rejected"; readonly error: FrameError };
 
-    const events$ = new Observable<PairingEvent<PendingImage, CameraCalibration>>((subscriber) =>
+  return (source) => {
+    const intake = (input: CameraInput): Event[] => {
+      switch (input.kind) {
+        case "image": {
+          const { cameraTopic, stamp } = input.pending;
+          options.stats.recordRead(cameraTopic);
+          const bad = stampProblem(stamp, cameraTopic);
+          if (bad) return [{ kind: "rejected", error: bad }];
+          return pairerFor(cameraTopic).addImage(stamp, input.pending);
+        }
+        case "info": {
+          const bad = stampProblem(input.stamp, input.infoTopic ?? input.cameraTopic);
+          if (bad) {
+            rejectCameraInfo(bad, input.cameraTopic);
+            return [];
+          }
+          return pairerFor(input.cameraTopic).addInfo(input.stamp, input.calibration);
+        }
+        case "unreadable":
+          if (input.message === "camera_info") {
+            rejectCameraInfo(input.error, input.cameraTopic);
+            return [];
+          }
+          options.stats.recordRead(input.cameraTopic);
+          return [{ kind: "rejected", error: input.error }];
+      }
+    };
+    const flushAll = (): Event[] => [...pairers.values()].flatMap((pairer) => pairer.flush());
+
+    const events$ = new Observable<Event>((subscriber) =>
       source.subscribe({
         next: (input) => {
-          for (const event of pairing(input)) subscriber.next(event);
+          for (const event of intake(input)) subscriber.next(event);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
@@ -179,11 +260,12 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
       connect((events) =>
         merge(
           events.pipe(
+            filter((e) => e.kind === "rejected"),
+            map((e) => failed(e.error)),
+          ),
+          events.pipe(
             filter((e) => e.kind === "unpaired"),
-            map((e): FrameResult => {
-              const error = new FrameError("no_camera_info", e.detail, e.image.cameraTopic, e.stamp);
-              return { ok: false, error };
-            }),
+            map((e) => failed(new FrameError("no_camera_info", e.detail, e.image.cameraTopic, e.stamp))),
           ),
           events.pipe(
             filter((e) => e.kind === "paired"),
@@ -197,16 +279,41 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
           ),
         ),
       ),
-      tap((result) => {
-        if (!result.ok) options.stats.recordFailure(result.error);
-      }),
     );
   };
 }
 
-function asFrameError(error: unknown, pending: PendingImage): FrameError {
+/** The FrameError for a stamp ROS would refuse, naming the topic (not the stamp: it is the problem). */
+function stampProblem(stamp: Stamp, topic: string): FrameError | undefined {
+  try {
+    checkStamp(stamp);
+    return undefined;
+  } catch (error) {
+    if (error instanceof FrameError) return error.at(topic, undefined);
+    throw error;
+  }
+}
+
+function invalidModelOutput(outputs: FrameOutputs, pending: PendingImage): FrameError | undefined {
+  const fraction = outputs.depthValidFraction;
+  if (!(fraction < MIN_VALID_DEPTH_FRACTION)) return undefined;
+  return new FrameError(
+    "model_output_invalid",
+    `${formatPercent(1 - fraction)} of the model's depth output is NaN, ±Inf or ≤ 0 ` +
+      `(more than ${formatPercent(1 - MIN_VALID_DEPTH_FRACTION)} fails the frame)`,
+    pending.cameraTopic,
+    pending.stamp,
+  );
+}
+
+function formatPercent(fraction: number): string {
+  return `${(100 * fraction).toFixed(1)} %`;
+}
+
+function asFrameError(error: unknown, pending: PendingImage, unexpected: FrameFailureReason): FrameError {
   if (error instanceof FrameError) return error.topic ? error : error.at(pending.cameraTopic, pending.stamp);
-  return new FrameError("inference_failed", (error as Error).message ?? String(error), pending.cameraTopic, pending.stamp);
+  const message = error instanceof Error ? error.message : String(error);
+  return new FrameError(unexpected, message, pending.cameraTopic, pending.stamp);
 }
 
 /** End-to-end latency of a processed frame, from arrival to now. */

@@ -12,9 +12,10 @@ import type { DepthKind, Frame, StageTimings } from "../frame.js";
 import { FrameError } from "../errors.js";
 import type { DepthOutputSpec, ModelBundle } from "../inference/bundle.js";
 import type { OutputTensor } from "../inference/protocol.js";
+import { checkShape, depthOutputShape, domainOutputShape, logitsOutputShape, type ShapePattern } from "../inference/tensorShapes.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
-import { toMetricDepth } from "../heads/depth.js";
+import { toMetricDepth, validDepthFraction } from "../heads/depth.js";
 import { pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
@@ -42,6 +43,11 @@ export interface FrameOutputs {
   readonly depthHead: string;
   readonly depthScale: number;
   readonly depthShift: number;
+  /**
+   * Share of the model's depth output that is a finite depth > 0 (validDepthFraction); the
+   * pipeline refuses frames where most of it is not (model_output_invalid).
+   */
+  readonly depthValidFraction: number;
   readonly timings: StageTimings;
 }
 
@@ -197,10 +203,11 @@ export class FrameProcessor {
     if (!rawDepth) {
       throw new FrameError("inference_failed", `model returned no "${depthSpec.name}" output`, frame.cameraTopic, frame.stamp);
     }
-    const [depthH, depthW] = spatialDims(rawDepth.dims, 1, depthSpec.name, frame);
+    const [depthH, depthW] = spatialDims(rawDepth.dims, depthOutputShape(), depthSpec.name, frame);
     const isMetric = depthSpec.kind === "metric";
     const scale = isMetric ? 1 : params.depthScale;
     const shift = isMetric ? 0 : params.depthShift;
+    const depthValidFraction = validDepthFraction(rawDepth.data, depthSpec.kind, { scale, shift });
     const modelDepth = toMetricDepth(
       rawDepth.data,
       depthSpec.kind,
@@ -226,7 +233,7 @@ export class FrameProcessor {
         throw new FrameError("inference_failed", `model returned no "${segSpec.name}" output`, frame.cameraTopic, frame.stamp);
       }
       const classes = segSpec.labels.classes.length;
-      const [segH, segW] = spatialDims(logits.dims, classes, segSpec.name, frame);
+      const [segH, segW] = spatialDims(logits.dims, logitsOutputShape(classes), segSpec.name, frame);
       // Argmax before the resize: C times less data to resize, and nearest keeps ids exact.
       const segPixels = segW * segH;
       const modelLabels = argmaxLabels(logits.data, classes, segW, segH, {
@@ -295,6 +302,7 @@ export class FrameProcessor {
       depthHead,
       depthScale: scale,
       depthShift: shift,
+      depthValidFraction,
       timings,
     };
   }
@@ -313,13 +321,10 @@ export class FrameProcessor {
         throw new FrameError("inference_failed", `model returned no "${domain.name}" output`, frame.cameraTopic, frame.stamp);
       }
       const classes = domain.classes.length;
-      if (logits.dims[0] !== 1 || logits.dims[1] !== classes) {
-        throw new FrameError(
-          "inference_failed",
-          `output "${domain.name}" has shape [${logits.dims.join(", ")}], expected [1, ${classes}] or [1, ${classes}, H, W]`,
-          frame.cameraTopic,
-          frame.stamp,
-        );
+      const shape = checkShape(logits.dims, domainOutputShape(classes));
+      if (shape.fits !== true) {
+        const problem = shape.fits === false ? shape.problem : "has no shape";
+        throw new FrameError("inference_failed", `output "${domain.name}" ${problem}`, frame.cameraTopic, frame.stamp);
       }
       try {
         head = domain.classes[pickDomain(logits.data, classes)]!;
@@ -368,18 +373,12 @@ export function checkParamsForModel(params: DepthsegParams, bundle: Pick<ModelBu
   }
 }
 
-/** [H, W] of an NCHW (or NHW) output whose channel count must be `channels`. */
-function spatialDims(dims: readonly number[], channels: number, name: string, frame: Frame): [number, number] {
-  const ok =
-    (dims.length === 4 && dims[0] === 1 && dims[1] === channels) ||
-    (dims.length === 3 && dims[0] === 1 && channels === 1);
-  if (!ok) {
-    throw new FrameError(
-      "inference_failed",
-      `output "${name}" has shape [${dims.join(", ")}], expected [1, ${channels}, H, W]`,
-      frame.cameraTopic,
-      frame.stamp,
-    );
+/** [H, W] of an output, after checking it has one of `shapes` (those checked at load) on this run too. */
+function spatialDims(dims: readonly number[], shapes: readonly ShapePattern[], name: string, frame: Frame): [number, number] {
+  const shape = checkShape(dims, shapes);
+  if (shape.fits !== true) {
+    const problem = shape.fits === false ? shape.problem : "has no shape";
+    throw new FrameError("inference_failed", `output "${name}" ${problem}`, frame.cameraTopic, frame.stamp);
   }
   return [dims.at(-2)!, dims.at(-1)!];
 }

@@ -18,6 +18,8 @@ export interface StatsSnapshot {
   readonly dropped: number;
   readonly failed: number;
   readonly failedByReason: Readonly<Partial<Record<FrameFailureReason, number>>>;
+  /** CameraInfo messages refused (undecodable, invalid stamp); not frames, so not in `failed`. */
+  readonly cameraInfoRejected: number;
   readonly latencyMs: Readonly<Partial<Record<LatencyName, LatencySummary>>>;
 }
 
@@ -26,6 +28,7 @@ export class PipelineStats {
   read = 0;
   processed = 0;
   dropped = 0;
+  cameraInfoRejected = 0;
   readonly failedByReason = new Map<FrameFailureReason, number>();
   readonly #samples = new Map<LatencyName, Float64Array>();
   readonly #counts = new Map<LatencyName, number>();
@@ -72,6 +75,7 @@ export class PipelineStats {
       dropped: this.dropped,
       failed: this.failed,
       failedByReason: Object.fromEntries(this.failedByReason),
+      cameraInfoRejected: this.cameraInfoRejected,
       latencyMs,
     };
   }

@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
+import { nanosecondsToStamp } from "../frame.js";
 import { loadModelBundle } from "../inference/bundle.js";
 import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
@@ -96,11 +97,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     let handled = 0;
 
     const reading = { stoppedEarly: false };
-    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, (error) => {
-      stats.recordFailure(error);
-      errors.push(error.message);
-      log(error.message);
-    });
+    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading });
     // A failed write is not one frame's problem: the writer refuses every later write, so the
     // run ends there (FatalError) rather than counting each remaining frame as failed.
     const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
@@ -136,6 +133,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         lossless: !options.realtime,
         rectify: params.rectify,
         warn: log,
+        onCameraInfoRejected: (error) => {
+          errors.push(error.message);
+          log(error.message);
+        },
       }),
       tap((result) => {
         handled++;
@@ -212,7 +213,6 @@ function cameraInputs(
   realtime: boolean,
   state: LatestWinsState,
   stop: { readonly signal: AbortSignal | undefined; readonly reading: { stoppedEarly: boolean } },
-  onBadMessage: (error: FrameError) => void,
 ): Observable<CameraInput> {
   const stopNow = (isImage: boolean): boolean => {
     if (!isImage || stop.signal?.aborted !== true) return false;
@@ -237,8 +237,7 @@ function cameraInputs(
           await state.whenReady();
         }
         if (stopNow(isImage)) break;
-        const input = toCameraInput(message.topic, message.data, topics, onBadMessage);
-        if (input) subscriber.next(input);
+        subscriber.next(toCameraInput(message.topic, message.data, message.logTime, topics));
       }
       subscriber.complete();
     };
@@ -262,12 +261,7 @@ function delay(ms: number, stop: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function toCameraInput(
-  topic: string,
-  data: Uint8Array,
-  topics: CameraTopics,
-  onBadMessage: (error: FrameError) => void,
-): CameraInput | undefined {
+function toCameraInput(topic: string, data: Uint8Array, logTime: bigint, topics: CameraTopics): CameraInput {
   const receivedAt = performance.now();
   try {
     if (topic === topics.cameraInfoTopic) {
@@ -275,6 +269,7 @@ function toCameraInput(
       return {
         kind: "info",
         cameraTopic: topics.imageTopic,
+        infoTopic: topic,
         stamp: info.header.stamp,
         calibration: cameraInfoToCalibration(info),
       };
@@ -286,7 +281,14 @@ function toCameraInput(
     const { stamp, frame_id: frameId } = image.message.header;
     return { kind: "image", pending: { cameraTopic: topic, stamp, frameId, image, receivedAt } };
   } catch (error) {
-    onBadMessage(new FrameError("bad_message", `cannot decode CDR: ${(error as Error).message}`, topic));
-    return undefined;
+    // The header is inside the bytes that failed: the message is named by its MCAP log time.
+    const why = error instanceof FrameError ? error.detail : (error as Error).message;
+    const frameError = new FrameError("bad_message", `${why} (stamp unreadable; this is the MCAP log time)`, topic, nanosecondsToStamp(logTime));
+    return {
+      kind: "unreadable",
+      message: topic === topics.cameraInfoTopic ? "camera_info" : "image",
+      cameraTopic: topics.imageTopic,
+      error: frameError,
+    };
   }
 }

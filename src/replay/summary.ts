@@ -44,6 +44,9 @@ export function formatSummary(summary: ReplaySummary): string {
   if (reasons.length > 0) {
     lines.push(`  failed by reason: ${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")}`);
   }
+  if (stats.cameraInfoRejected > 0) {
+    lines.push(`  camera_info rejected ${stats.cameraInfoRejected} (undecodable or invalid stamp; see the log)`);
+  }
   const rows = [...STAGES, "total" as const].flatMap((name) => {
     const latency = stats.latencyMs[name];
     return latency ? [`    ${name.padEnd(12)}${fmt(latency.p50)}${fmt(latency.p95)}`] : [];

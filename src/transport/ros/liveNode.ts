@@ -315,6 +315,7 @@ export class LiveNode {
         lossless: false,
         rectify: initial.rectify,
         warn: (line) => this.#log("warn", line),
+        onCameraInfoRejected: (error) => this.#logFailure(error),
       }),
     );
     this.#pipelineDone = new Promise<void>((resolve) => {
@@ -337,14 +338,17 @@ export class LiveNode {
   #subscribe(camera: CameraIo, params: DepthsegParams, qos: QosResolver): void {
     const node = this.#node;
     const topics = cameraInputTopics(node, camera.prefix, params.imageTransport);
-    const push = (make: () => CameraInput, topic: string) => {
+    // A message that cannot be converted still reaches the pipeline, which counts it (an image
+    // as read and failed, so read = processed + dropped + failed holds).
+    const push = (make: () => CameraInput, topic: string, message: "image" | "camera_info") => {
+      let input: CameraInput;
       try {
-        this.#input.next(make());
+        input = make();
       } catch (error) {
         const frameError = new FrameError("bad_message", (error as Error).message, topic);
-        this.#stats.recordFailure(frameError);
-        this.#logFailure(frameError);
+        input = { kind: "unreadable", message, cameraTopic: camera.imageTopic, error: frameError };
       }
+      this.#input.next(input);
     };
     const imageInput = (image: CameraImageMessage): CameraInput => ({
       kind: "image",
@@ -358,18 +362,24 @@ export class LiveNode {
     });
     if (params.imageTransport === "compressed") {
       node.createSubscription("sensor_msgs/msg/CompressedImage", topics.image, qos.options(topics.image, "subscription", IMAGE_QOS), (msg) =>
-        push(() => imageInput({ encoding: "compressed", message: compressedImageFromRcl(msg) }), camera.imageTopic),
+        push(() => imageInput({ encoding: "compressed", message: compressedImageFromRcl(msg) }), camera.imageTopic, "image"),
       );
     } else {
       node.createSubscription("sensor_msgs/msg/Image", topics.image, qos.options(topics.image, "subscription", IMAGE_QOS), (msg) =>
-        push(() => imageInput({ encoding: "raw", message: imageFromRcl(msg) }), camera.imageTopic),
+        push(() => imageInput({ encoding: "raw", message: imageFromRcl(msg) }), camera.imageTopic, "image"),
       );
     }
     node.createSubscription("sensor_msgs/msg/CameraInfo", topics.cameraInfo, qos.options(topics.cameraInfo, "subscription", CAMERA_INFO_QOS), (msg) =>
       push(() => {
         const info = cameraInfoFromRcl(msg);
-        return { kind: "info", cameraTopic: camera.imageTopic, stamp: info.header.stamp, calibration: cameraInfoToCalibration(info) };
-      }, topics.cameraInfo),
+        return {
+          kind: "info",
+          cameraTopic: camera.imageTopic,
+          infoTopic: topics.cameraInfo,
+          stamp: info.header.stamp,
+          calibration: cameraInfoToCalibration(info),
+        };
+      }, topics.cameraInfo, "camera_info"),
     );
   }
 
