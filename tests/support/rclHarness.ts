@@ -9,7 +9,7 @@ import { loadRclnodejs } from "../../src/transport/ros/rosEnvironment.js";
 import type { RclModule } from "../../src/transport/ros/rclPort.js";
 import { createAddonStandIn, installAddonStandIn, type AddonStandIn } from "./rclnodejsAddon/addon.js";
 import type { Endpoint } from "./rclnodejsAddon/graph.js";
-import { amentPrefixes, packageDir, rosEnvironmentFor, variantRoot, type RclnodejsVariant } from "./rclnodejsPackages.js";
+import { packageDir, rosEnvironmentFor, variantRoot, type RclnodejsVariant } from "./rclnodejsPackages.js";
 
 /** rclnodejs as loaded (its module object has more than the port declares). */
 export interface RealRclnodejs {
@@ -43,7 +43,7 @@ export function loadRealRclnodejs(variant: RclnodejsVariant = "full"): RealRclno
   }
   Object.assign(process.env, rosEnvironmentFor(variant));
   const dir = packageDir(variant);
-  const standIn = createAddonStandIn(dir, amentPrefixes(variant));
+  const standIn = createAddonStandIn(dir);
   installAddonStandIn(dir, standIn);
   const rcl = loadRclnodejs(pathToFileURL(join(variantRoot(variant), "index.js")).href) as RealRclnodejs["rcl"];
   loaded = { variant, real: { rcl, standIn } };

@@ -9,7 +9,9 @@
 //
 // Variants differ in which interface packages were installed when the messages were generated,
 // as on a robot where a package is missing: "no-depthseg" has not built our package,
-// "no-vision-msgs" lacks ros-$ROS_DISTRO-vision-msgs.
+// "no-vision-msgs" lacks ros-$ROS_DISTRO-vision-msgs. "before-colcon" is the README's order: npm ci
+// (messages generated) before colcon build; its test then sources our package, and rclnodejs
+// generates the missing class itself, so that copy is made anew on every run.
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,8 +27,10 @@ const DEPTHSEG_PREFIX = join(RCLNODEJS_ROOT, "depthseg-prefix");
 /** What rclnodejs's generated classes are checked against on a robot: ROS_DISTRO. */
 export const ROS_DISTRO = "jazzy";
 
-export type RclnodejsVariant = "full" | "no-depthseg" | "no-vision-msgs";
-export const RCLNODEJS_VARIANTS: readonly RclnodejsVariant[] = ["full", "no-depthseg", "no-vision-msgs"];
+export type RclnodejsVariant = "full" | "no-depthseg" | "no-vision-msgs" | "before-colcon";
+export const RCLNODEJS_VARIANTS: readonly RclnodejsVariant[] = ["full", "no-depthseg", "no-vision-msgs", "before-colcon"];
+/** Variants whose tests change them (rclnodejs generates into them): made anew each time. */
+const CHANGED_BY_TESTS: ReadonlySet<RclnodejsVariant> = new Set(["before-colcon"]);
 
 /** The folder `require("rclnodejs")` is resolved from, for a variant. */
 export function variantRoot(variant: RclnodejsVariant): string {
@@ -40,7 +44,12 @@ export function packageDir(variant: RclnodejsVariant): string {
 /** AMENT_PREFIX_PATH entries of a variant (the interface packages "installed" for it). */
 export function amentPrefixes(variant: RclnodejsVariant): string[] {
   if (variant === "no-vision-msgs") return [withoutPackage("vision_msgs"), DEPTHSEG_PREFIX];
-  return variant === "no-depthseg" ? [ROS_INTERFACES_PREFIX] : [ROS_INTERFACES_PREFIX, DEPTHSEG_PREFIX];
+  return variant === "no-depthseg" || variant === "before-colcon" ? [ROS_INTERFACES_PREFIX] : [ROS_INTERFACES_PREFIX, DEPTHSEG_PREFIX];
+}
+
+/** AMENT_PREFIX_PATH after `colcon build && source install/setup.bash`: our package's prefix in front. */
+export function withDepthsegInstalled(prefixes: readonly string[]): string[] {
+  return [DEPTHSEG_PREFIX, ...prefixes.filter((p) => p !== DEPTHSEG_PREFIX)];
 }
 
 function withoutPackage(pkg: string): string {
@@ -89,7 +98,8 @@ export function prepareRclnodejsPackages(log: (line: string) => void = () => {})
     for (const variant of RCLNODEJS_VARIANTS) {
       const dir = packageDir(variant);
       const stampFile = join(variantRoot(variant), "SOURCE");
-      if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(join(dir, "generated"))) continue;
+      const upToDate = existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(join(dir, "generated"));
+      if (upToDate && !CHANGED_BY_TESTS.has(variant)) continue;
       rmSync(variantRoot(variant), { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       tarball ??= packLockedRclnodejs(work);

@@ -115,12 +115,12 @@ const systemNow = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 /**
  * Builds the stand-in. `packageDir` is the rclnodejs package (its generated/ classes are loaded
- * from there); `amentPrefixes` hold the .msg files those classes were generated from.
+ * from there); the .msg files are found under AMENT_PREFIX_PATH, as a sourced ROS 2 finds them.
  */
-export function createAddonStandIn(packageDir: string, amentPrefixes: readonly string[]): AddonStandIn {
+export function createAddonStandIn(packageDir: string): AddonStandIn {
   const heap = new Heap();
   const ref = refBindings(heap);
-  const graph = new Graph(amentPrefixes);
+  const graph = new Graph(() => (process.env["AMENT_PREFIX_PATH"] ?? "").split(":").filter(Boolean));
   const log: LogRecord[] = [];
   const calls = new Map<string, number>();
   const events: string[] = [];

@@ -58,8 +58,8 @@ export class Graph {
   /** Called when a subscription has something to take. */
   onReady: () => void = () => {};
 
-  /** `amentPrefixes`: the AMENT_PREFIX_PATH entries the .msg files are found under. */
-  constructor(readonly amentPrefixes: readonly string[]) {}
+  /** `amentPrefixes`: where the .msg files are found; read when a type is first used, as rmw loads typesupport from the sourced prefixes. */
+  constructor(readonly amentPrefixes: () => readonly string[]) {}
 
   addPublisher(endpoint: Endpoint): PublisherEndpoint {
     const pub: PublisherEndpoint = { ...endpoint, history: [] };
@@ -134,8 +134,9 @@ export class Graph {
     const seen = new Set<string>([`${pkg}/${name}`]);
     const sections: string[] = [];
     const visit = (pkgName: string, msgName: string): string => {
-      const file = this.amentPrefixes.map((prefix) => join(prefix, "share", pkgName, "msg", `${msgName}.msg`)).find((f) => existsSync(f));
-      if (!file) throw new Error(`no .msg file for ${pkgName}/${msgName} under ${this.amentPrefixes.join(":")}`);
+      const prefixes = this.amentPrefixes();
+      const file = prefixes.map((prefix) => join(prefix, "share", pkgName, "msg", `${msgName}.msg`)).find((f) => existsSync(f));
+      if (!file) throw new Error(`no .msg file for ${pkgName}/${msgName} under ${prefixes.join(":")}`);
       const text = readFileSync(file, "utf8");
       for (const line of text.split("\n")) {
         const field = /^\s*([A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z_][A-Za-z0-9_]*)?)(?:\[[^\]]*\])?\s+[A-Za-z_]/.exec(line);
