@@ -1,3 +1,4 @@
+import { resolveParameters } from "../config/parameters.js";
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration } from "../frame.js";
 import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
@@ -56,6 +57,20 @@ describe("decodeFrame / FrameDecoder and distortion", () => {
     rectifying.decode(pending("/a/image_raw"), distorted);
     expect(quiet).toEqual([]);
     expect(unrectifiedDistortionWarning("/b", rectified)).toBeUndefined();
+  });
+
+  it("rectify is on by default, and warns once when an image_rect topic with a distorted CameraInfo would be undistorted again", () => {
+    expect(resolveParameters({}).rectify).toBe(true);
+    const lines: string[] = [];
+    const decoder = new FrameDecoder({ rectify: true, warn: (line) => lines.push(line) });
+    for (let i = 0; i < 2; i++) {
+      decoder.decode(pending("/cam/image_rect_color", i), distorted);
+      decoder.decode(pending("/cam/image_raw", i), distorted);
+      decoder.decode(pending("/other/image_rect", i), rectified);
+    }
+    expect(lines).toEqual([
+      "/cam/image_rect_color: looks rectified already (image_rect) but rectify is true and its CameraInfo has distortion: the image is undistorted again; set rectify: false for rectified input",
+    ]);
   });
 
   it("reports an unsupported distortion model as a FrameError naming topic and model", () => {
