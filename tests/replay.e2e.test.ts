@@ -392,3 +392,37 @@ describe("replay --params: the same params file as the live node", () => {
     expect(topics.some((t) => t.startsWith("/depthseg/"))).toBe(false);
   });
 });
+
+describe("replay: canonical-camera models (canonical_focal)", () => {
+  // The analytic model's output r = 0.5 + 10·R/255 is read as canonical depth: metres = r · f / 300,
+  // f = mean of fx, fy at the model's 6x4 input.
+  const replayWith = async (dir: string, name: string, w: number, h: number, fx: number, fy: number, image: Uint8Array) => {
+    const model = await writeAnalyticBundle(join(dir, "canonical"), { canonicalFocal: 300 });
+    const stamp = stampAt(0);
+    const input = await writeCameraBag(join(dir, `${name}.mcap`), [
+      { stamp, image: rgb8(stamp, { width: w, height: h, data: image }), info: cameraInfo(stamp, pinholeCalibration(w, h, fx, fy, (w - 1) / 2, (h - 1) / 2)) },
+    ]);
+    const output = join(dir, `${name}.out.mcap`);
+    await replay({ input, output, params: resolveParameters({ model, execution_providers: ["cpu"] }), realtime: false, ...quiet });
+    const depth = (await readOutputBag(output)).get("/depthseg/depth/image")![0] as { data: Uint8Array; width: number };
+    return Array.from(new Float32Array(depth.data.slice().buffer));
+  };
+
+  it("gives metres r·f/300 with f at the model's resolution: the same scene at two resolutions, and two lenses", async () => {
+    const dir = await tempDir();
+    const small = new Uint8Array(6 * 4 * 3);
+    for (let i = 0; i < 24; i++) small.set([20 + 9 * i, 30, 40], 3 * i);
+    const atSmall = await replayWith(dir, "small", 6, 4, 20, 22, small);
+    const metres = (i: number) => Math.fround((Math.fround(0.5 + (10 * small[3 * i]!) / 255) * 21) / 300);
+    for (let i = 0; i < 24; i++) expect(atSmall[i]).toBeCloseTo(metres(i), 5);
+    // The same (flat) scene at twice the resolution, same field of view (fx, fy doubled): the same metres.
+    const flatSmall = await replayWith(dir, "flat-small", 6, 4, 20, 22, new Uint8Array(6 * 4 * 3).fill(120));
+    const flatLarge = await replayWith(dir, "flat-large", 12, 8, 40, 44, new Uint8Array(12 * 8 * 3).fill(120));
+    const flatMetres = Math.fround((Math.fround(0.5 + (10 * 120) / 255) * 21) / 300);
+    expect(flatSmall.every((z) => Math.abs(z - flatMetres) < 1e-6)).toBe(true);
+    expect(flatLarge.every((z) => Math.abs(z - flatMetres) < 1e-6)).toBe(true);
+    // A longer lens (f 42 instead of 21) seeing the same network output is twice as far away.
+    const longLens = await replayWith(dir, "long", 6, 4, 42, 42, small);
+    for (let i = 0; i < 24; i++) expect(longLens[i]).toBeCloseTo(2 * atSmall[i]!, 5);
+  });
+});

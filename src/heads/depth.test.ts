@@ -1,8 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { toMetricDepth, validDepthFraction } from "./depth.js";
+import { canonicalFocalScale, toMetricDepth, validDepthFraction } from "./depth.js";
 
 const f32 = (xs: number[]): Float32Array => new Float32Array(xs);
 const arr = (a: Float32Array): number[] => Array.from(a);
+
+describe("canonical-camera models (canonical_focal)", () => {
+  it("scales metric output by f / canonical_focal, f the mean focal at the model's input resolution", () => {
+    // 640x480, fx 600, fy 610, resized to 518x392 for the model: f = (600·518/640 + 610·392/480) / 2.
+    const k = canonicalFocalScale({ width: 640, height: 480, fx: 600, fy: 610 }, 518, 392, 300);
+    expect(k).toBeCloseTo((600 * (518 / 640) + 610 * (392 / 480)) / 2 / 300, 12);
+    // The same lens at half the resolution, resized to the same model input: the same scale.
+    expect(canonicalFocalScale({ width: 320, height: 240, fx: 300, fy: 305 }, 518, 392, 300)).toBeCloseTo(k, 12);
+    expect(arr(toMetricDepth(f32([2, 10, -1]), "metric", { scale: 1, shift: 0, metricScale: k, maxDepth: 20 }))).toEqual([
+      Math.fround(2 * k), Math.fround(10 * k) <= 20 ? Math.fround(10 * k) : NaN, NaN,
+    ]);
+    expect(() => toMetricDepth(f32([1]), "metric", { scale: 1, shift: 0, metricScale: 0 })).toThrow(/metricScale must be finite and > 0/);
+  });
+});
 
 describe("toMetricDepth", () => {
   it("metric: keeps metres, NaN for non-finite, ≤ 0 and beyond maxDepth", () => {

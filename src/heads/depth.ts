@@ -11,11 +11,29 @@ export interface MetricDepthOptions {
   readonly shift: number;
   /** Depths beyond this (metres) become NaN, for every kind. */
   readonly maxDepth?: number;
+  /** Metric kind: multiplier of the raw output (a canonical-camera model's f / canonical_focal). Default 1. */
+  readonly metricScale?: number;
+}
+
+/**
+ * f / canonical_focal for a canonical-camera model: f is the mean of fx and fy of the image as
+ * resized to the model input (the resolution the network saw), as Depth Anything 3 and
+ * Metric3D define it.
+ */
+export function canonicalFocalScale(
+  intrinsics: { readonly fx: number; readonly fy: number; readonly width: number; readonly height: number },
+  modelWidth: number,
+  modelHeight: number,
+  canonicalFocal: number,
+): number {
+  const fx = intrinsics.fx * (modelWidth / intrinsics.width);
+  const fy = intrinsics.fy * (modelHeight / intrinsics.height);
+  return (fx + fy) / 2 / canonicalFocal;
 }
 
 /**
  * Converts a raw depth head output to metric depth in one pass:
- * - metric: the output already is metres;
+ * - metric: the output already is metres (times metricScale, for canonical-camera models);
  * - relative_depth: z = scale·raw + shift;
  * - relative_disparity: z = 1 / (scale·raw + shift).
  * Whatever is non-finite or ≤ 0 becomes NaN, and so does anything beyond maxDepth when given: a
@@ -48,12 +66,15 @@ export function toMetricDepth(
   // values that would overflow to Inf when stored as float32.
   const limit = Math.min(maxDepth, FLOAT32_MAX);
   switch (kind) {
-    case "metric":
+    case "metric": {
+      const k = opts.metricScale ?? 1;
+      if (!(k > 0 && Number.isFinite(k))) throw new RangeError(`toMetricDepth: metricScale must be finite and > 0, got ${k}`);
       for (let i = 0; i < n; i++) {
-        const z = raw[i]!;
+        const z = k * raw[i]!;
         dst[i] = z > 0 && z <= limit ? z : NaN;
       }
       break;
+    }
     case "relative_depth":
       for (let i = 0; i < n; i++) {
         const z = scale * raw[i]! + shift;

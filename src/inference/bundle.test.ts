@@ -67,6 +67,14 @@ describe("loadModelBundle", () => {
     expect(bundle.input.color).toBe("rgb");
   });
 
+  it("parses canonical_focal of a canonical-camera metric model, and refuses it for relative depth", async () => {
+    const dir = join(root, `b${count++}`);
+    await writeAnalyticBundle(dir, { canonicalFocal: 300 });
+    expect((await loadModelBundle(dir)).outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 11, canonicalFocal: 300 });
+    const relative = await bundleDir(analyticModelYaml({ relative: true }).replace("kind: relative_disparity", "kind: relative_disparity, canonical_focal: 300"));
+    await expect(loadModelBundle(relative)).rejects.toThrow(/outputs\.depth\.canonical_focal: applies to metric depth only \(this output is relative_disparity\)/);
+  });
+
   it("parses relative depth without max_depth", async () => {
     const dir = join(root, `b${count++}`);
     await writeAnalyticBundle(dir, { relative: true });
@@ -89,6 +97,7 @@ describe("loadModelBundle", () => {
     [", max_depth: 11.0", "", "outputs.depth.max_depth: is required for metric depth (metres, > 0)"],
     ["max_depth: 11.0", "max_depth: 0", "outputs.depth.max_depth: must be > 0, got 0"],
     ["max_depth: 11.0", "max_depth: -3", "outputs.depth.max_depth: must be > 0, got -3"],
+    ["max_depth: 11.0", "max_depth: 11.0, canonical_focal: 0", "outputs.depth.canonical_focal: must be > 0, got 0"],
     ["  depth: { name: depth, kind: metric, max_depth: 11.0 }\n", "", "outputs.depth: is required (every bundle needs a depth output)"],
     ["{ name: logits, labels", "{ name: depth, labels", 'outputs.segmentation.name: "depth" is already used by outputs.depth'],
     ["name: analytic", "name: analytic\nextra: 1", "extra: unknown field (expected one of name, file, input, outputs, heads)"],

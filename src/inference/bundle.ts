@@ -49,6 +49,12 @@ export interface DepthOutputSpec {
   kind: DepthKind;
   /** Required (> 0) for metric outputs; optional clip for relative ones. */
   maxDepth?: number;
+  /**
+   * Metric outputs of canonical-camera models (Depth Anything 3 Metric: 300, Metric3D: 1000):
+   * metres = output × f / canonical_focal, f the mean of fx and fy of the image as resized for
+   * the model, so one network serves any lens and resolution.
+   */
+  canonicalFocal?: number;
 }
 
 export interface SegmentationOutputSpec {
@@ -88,7 +94,7 @@ export interface ModelBundle {
 const TOP_KEYS = ["name", "file", "input", "outputs", "heads"] as const;
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color"] as const;
 const OUTPUT_KEYS = ["depth", "segmentation", "domain"] as const;
-const DEPTH_KEYS = ["name", "kind", "max_depth"] as const;
+const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal"] as const;
 
 export async function loadModelBundle(dir: string): Promise<ModelBundle> {
   const absDir = resolve(dir);
@@ -277,8 +283,13 @@ function parseDepth(f: Fields, value: unknown, path: string): DepthOutputSpec {
   if (kind === "metric" && m["max_depth"] === undefined) {
     f.fail(`${path}.max_depth`, "is required for metric depth (metres, > 0)");
   }
-  if (m["max_depth"] === undefined) return { name, kind };
-  return { name, kind, maxDepth: f.positive(m["max_depth"], `${path}.max_depth`) };
+  const spec: DepthOutputSpec = { name, kind };
+  if (m["max_depth"] !== undefined) spec.maxDepth = f.positive(m["max_depth"], `${path}.max_depth`);
+  if (m["canonical_focal"] !== undefined) {
+    if (kind !== "metric") f.fail(`${path}.canonical_focal`, `applies to metric depth only (this output is ${kind})`);
+    spec.canonicalFocal = f.positive(m["canonical_focal"], `${path}.canonical_focal`);
+  }
+  return spec;
 }
 
 async function parseOutputs(

@@ -16,6 +16,8 @@ export interface AnalyticBundleOptions {
   routed?: boolean;
   /** Network input [height, width]; default [4, 6]. */
   size?: [number, number];
+  /** Metric variant declared as a canonical-camera model (`canonical_focal`, Depth Anything 3 Metric: 300). */
+  canonicalFocal?: number;
   resize?: "keep_aspect_lower_bound" | "stretch";
   /** Replaces the generated model.yaml text entirely. */
   modelYaml?: string;
@@ -31,7 +33,7 @@ export function analyticModelYaml(options: AnalyticBundleOptions = {}): string {
   const [height, width] = options.size ?? [4, 6];
   const depth = options.relative
     ? "{ name: disparity, kind: relative_disparity }"
-    : "{ name: depth, kind: metric, max_depth: 11.0 }";
+    : `{ name: depth, kind: metric, max_depth: 11.0${options.canonicalFocal !== undefined ? `, canonical_focal: ${options.canonicalFocal}` : ""} }`;
   const depthLines = options.routed
     ? `  domain: { name: domain_logits, classes: [indoor, outdoor] }
 heads:

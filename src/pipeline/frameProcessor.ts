@@ -15,7 +15,7 @@ import type { OutputTensor } from "../inference/protocol.js";
 import { checkShape, depthOutputShape, domainOutputShape, logitsOutputShape, type ShapePattern } from "../inference/tensorShapes.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
-import { toMetricDepth, validDepthFraction } from "../heads/depth.js";
+import { canonicalFocalScale, toMetricDepth, validDepthFraction } from "../heads/depth.js";
 import { pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
@@ -208,10 +208,12 @@ export class FrameProcessor {
     const scale = isMetric ? 1 : params.depthScale;
     const shift = isMetric ? 0 : params.depthShift;
     const depthValidFraction = validDepthFraction(rawDepth.data, depthSpec.kind, { scale, shift });
+    const metricScale =
+      depthSpec.canonicalFocal === undefined ? 1 : canonicalFocalScale(frame.intrinsics, modelSize.width, modelSize.height, depthSpec.canonicalFocal);
     const modelDepth = toMetricDepth(
       rawDepth.data,
       depthSpec.kind,
-      { scale, shift, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+      { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
       (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
     );
     // Interpolating metres (not disparity) keeps the resize linear in the published quantity.

@@ -50,7 +50,7 @@ COLOR_ORDERS = ("rgb", "bgr")
 DEPTH_KINDS = ("metric", "relative_disparity", "relative_depth")
 TOP_KEYS = ("name", "file", "input", "outputs", "heads")
 INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color")
-DEPTH_KEYS = ("name", "kind", "max_depth")
+DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
 DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb"}
 # ----------------------------------------------------------------------------------------------
@@ -84,6 +84,8 @@ class DepthOutput:
     name: str
     kind: str
     max_depth: Optional[float] = None
+    # Canonical-camera metric models (Depth Anything 3 Metric: 300): metres = output * f / canonical_focal.
+    canonical_focal: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,10 @@ def _check_depth(d: DepthOutput, path: str) -> None:
         _fail(f"{path}.max_depth", "is required for metric depth (metres, > 0)")
     if d.max_depth is not None:
         _check_number(d.max_depth, f"{path}.max_depth", positive=True)
+    if d.canonical_focal is not None:
+        if d.kind != "metric":
+            _fail(f"{path}.canonical_focal", f"applies to metric depth only (this output is {d.kind})")
+        _check_number(d.canonical_focal, f"{path}.canonical_focal", positive=True)
 
 
 def _check_routing(domain: Optional[DomainOutput], heads: Dict[str, DepthOutput]) -> None:
@@ -264,6 +270,8 @@ def _depth_flow(d: DepthOutput) -> str:
     text = f"{{ name: {_s(d.name)}, kind: {d.kind}"
     if d.max_depth is not None:
         text += f", max_depth: {_n(d.max_depth)}"
+    if d.canonical_focal is not None:
+        text += f", canonical_focal: {_n(d.canonical_focal)}"
     return text + " }"
 
 
