@@ -85,6 +85,8 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Depth above this (metres) is published as NaN; 0 = no limit beyond the model's max_depth." },
   { name: "pointcloud.decimation", type: "integer", default: 1, min: 1, max: 32, dynamic: true,
     description: "Point cloud keeps every n-th pixel in u and v (organised (H/n)x(W/n))." },
+  { name: "pointcloud.flying_pixel_threshold", type: "double", default: 0.1, min: 0, max: 10, dynamic: true,
+    description: "Points smeared across a depth edge (a pixel off both its neighbours by more than this share of its depth, on an edge rather than a slope) become NaN in `points`; 0 = off. The depth image is not filtered." },
   { name: "colorize.colormap", type: "string", default: "turbo", choices: COLORMAPS, dynamic: true,
     description: "Colour map of depth/colorized." },
   { name: "colorize.depth_min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
@@ -114,6 +116,7 @@ export interface DepthsegParams {
   readonly rangeMin: number;
   readonly rangeMax: number;
   readonly decimation: number;
+  readonly flyingPixelThreshold: number;
   readonly colormap: (typeof COLORMAPS)[number];
   readonly colorizeMin: number;
   readonly colorizeMax: number;
@@ -251,6 +254,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     rangeMin: get<number>("range.min"),
     rangeMax: get<number>("range.max"),
     decimation: get<number>("pointcloud.decimation"),
+    flyingPixelThreshold: get<number>("pointcloud.flying_pixel_threshold"),
     colormap: get<DepthsegParams["colormap"]>("colorize.colormap"),
     colorizeMin: get<number>("colorize.depth_min"),
     colorizeMax: get<number>("colorize.depth_max"),

@@ -23,6 +23,7 @@ import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
 import { backProject } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
 import { decimatedSize } from "../geometry/intrinsics.js";
+import { removeFlyingPixels } from "../geometry/flyingPixels.js";
 import { packPointCloud, POINT_STEP, sampleGrid, type PackedPointCloud } from "../geometry/pointcloud2.js";
 import { ParameterError, type DepthsegParams } from "../config/parameters.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
@@ -64,6 +65,9 @@ export interface OutputSelection {
 class FrameBuffers {
   /** Model input tensor (NCHW); detached while the worker has it, refilled from the reply. */
   tensor: Float32Array | undefined;
+  /** Depth with flying pixels removed, for the cloud (model and camera resolution). */
+  cloudModelDepth: Float32Array | undefined;
+  cloudDepth: Float32Array | undefined;
   /** The camera image resized to the model input (rgb8). */
   resized: Uint8Array | undefined;
   /** Metric depth at the model's output resolution. */
@@ -216,16 +220,28 @@ export class FrameProcessor {
       { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
       (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
     );
-    // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
-    const depth =
-      depthW === width && depthH === height
-        ? modelDepth
-        : resizeFloat(modelDepth, depthW, depthH, width, height, "linear",
-            (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
-    applyDepthRange(depth, params.rangeMin, rangeMax);
     const uncovered = frame.uncovered ?? NO_PIXELS;
-    for (let i = 0; i < uncovered.length; i++) depth[uncovered[i]!] = NaN;
+    /** Model-resolution metres → camera resolution, range and coverage applied. */
+    const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
+      // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
+      const atCamera = depthW === width && depthH === height ? atModel : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+      applyDepthRange(atCamera, params.rangeMin, rangeMax);
+      for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
+      return atCamera;
+    };
+    // The cloud leaves out points smeared across depth edges. They are found where the model made
+    // them, at its output resolution (the upsampled smear is several camera pixels wide and looks
+    // like a slope); upsampling spreads the NaN over every camera pixel that mixes a smeared value.
+    const cloudModelDepth =
+      params.flyingPixelThreshold > 0
+        ? removeFlyingPixels(modelDepth, depthW, depthH, params.flyingPixelThreshold,
+            (buffers.cloudModelDepth = fit(buffers.cloudModelDepth, modelDepth.length, Float32Array)))
+        : undefined;
+    const depth = toCamera(modelDepth, () => (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
+    const cloudDepth = cloudModelDepth
+      ? toCamera(cloudModelDepth, () => (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array)))
+      : depth;
 
     let labels: Uint16Array | undefined;
     const segSpec = this.bundle.outputs.segmentation;
@@ -274,7 +290,7 @@ export class FrameProcessor {
     const grid = decimatedSize(frame.intrinsics.width, frame.intrinsics.height, decimation);
     const gridPoints = grid.width * grid.height;
     const points = backProject(
-      depth,
+      cloudDepth,
       frame.intrinsics,
       { decimation, minRange: 0, maxRange: Infinity },
       (buffers.xyz = fit(buffers.xyz, 3 * gridPoints, Float32Array)),
