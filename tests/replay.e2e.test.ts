@@ -344,13 +344,19 @@ describe("replay end to end (analytic model)", () => {
       else expect(nan).toBe(0);
     }
 
-    it("auto: each frame gets the head its domain output picks, in metres, and status names it", async () => {
-      const { images, depth, status, summary } = await replayRouted("routed-auto", {});
+    it("auto, no hysteresis: each frame gets the head its domain output picks, in metres, and status names it", async () => {
+      const { images, depth, status, summary } = await replayRouted("routed-auto", { "depth.head_switch_frames": 1 });
       expect(status.map((s) => s.depth_head)).toEqual(["indoor", "outdoor", "indoor"]);
       expect(summary.depthHeads).toEqual({ indoor: 2, outdoor: 1 });
       expect(formatSummary(summary)).toContain("\n  depth head indoor 2, outdoor 1\n");
       expect(status.every((s) => s.depth_kind === "metric" && s.depth_is_metric)).toBe(true);
       for (const [index, domain] of DOMAINS.entries()) expectHead(depth[index]!, images[index]!, domain);
+    });
+
+    it("auto with depth.head_switch_frames (default 4): one outdoor vote between indoor ones does not switch the head", async () => {
+      const { images, depth, status } = await replayRouted("routed-hysteresis", {});
+      expect(status.map((s) => s.depth_head)).toEqual(["indoor", "indoor", "indoor"]);
+      for (const [index, image] of images.entries()) expectHead(depth[index]!, image, "indoor");
     });
 
     it("depth.head pins one head for every frame", async () => {

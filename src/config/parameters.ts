@@ -79,6 +79,8 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Relative models only: see depth.scale." },
   { name: "depth.head", type: "string", default: "auto", dynamic: true,
     description: "Routed models (model.yaml `heads`, ZoeDepth-style): auto picks each frame's metric head from the model's domain output; a head's name (e.g. indoor) uses that head for every frame." },
+  { name: "depth.head_switch_frames", type: "integer", default: 4, min: 1, max: 1000, dynamic: true,
+    description: "Routed models with depth.head auto: change head only after this many frames in a row voted for the same other head (1 = every frame on its own vote, as ZoeDepth)." },
   { name: "range.min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
     description: "Depth below this (metres) is published as NaN in depth and points." },
   { name: "range.max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
@@ -113,6 +115,7 @@ export interface DepthsegParams {
   readonly depthShift: number;
   /** "auto" or the name of one of the model's heads (checked against the model by checkParamsForModel). */
   readonly depthHead: string;
+  readonly headSwitchFrames: number;
   readonly rangeMin: number;
   readonly rangeMax: number;
   readonly decimation: number;
@@ -251,6 +254,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     depthScale: get<number>("depth.scale"),
     depthShift: get<number>("depth.shift"),
     depthHead: get<string>("depth.head"),
+    headSwitchFrames: get<number>("depth.head_switch_frames"),
     rangeMin: get<number>("range.min"),
     rangeMax: get<number>("range.max"),
     decimation: get<number>("pointcloud.decimation"),

@@ -33,3 +33,37 @@ export function pickDomain(logits: Float32Array, classes: number): number {
   }
   return best;
 }
+
+/**
+ * Hysteresis for routing: the head in use changes only after the router has voted for the same
+ * other head on `switchFrames` frames in a row, so a scene on the indoor/outdoor boundary does not
+ * flip the depth scale frame by frame (ZoeDepth routes each image alone; a video stream needs
+ * memory). The first vote is taken at once. `switchFrames` 1 is ZoeDepth's own behaviour.
+ */
+export class HeadSwitcher {
+  #current: string | undefined;
+  #candidate: string | undefined;
+  #votes = 0;
+
+  constructor(readonly switchFrames: number) {
+    if (!(Number.isInteger(switchFrames) && switchFrames >= 1)) throw new RangeError(`HeadSwitcher: switchFrames must be an integer >= 1, got ${switchFrames}`);
+  }
+
+  /** The head to use for a frame whose router voted `vote`. */
+  update(vote: string, switchFrames = this.switchFrames): string {
+    if (this.#current === undefined || vote === this.#current) {
+      this.#current = vote;
+      this.#candidate = undefined;
+      this.#votes = 0;
+      return vote;
+    }
+    this.#votes = vote === this.#candidate ? this.#votes + 1 : 1;
+    this.#candidate = vote;
+    if (this.#votes >= switchFrames) {
+      this.#current = vote;
+      this.#candidate = undefined;
+      this.#votes = 0;
+    }
+    return this.#current;
+  }
+}

@@ -16,7 +16,7 @@ import { checkShape, depthOutputShape, domainOutputShape, logitsOutputShape, typ
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
 import { canonicalFocalScale, toMetricDepth, validDepthFraction } from "../heads/depth.js";
-import { pickDomain } from "../heads/routing.js";
+import { HeadSwitcher, pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
@@ -329,6 +329,9 @@ export class FrameProcessor {
    * The depth output this frame uses: the only one, the head `depth.head` pins, or the head the
    * model's domain output picks for this frame (ZoeDepth: per image, no memory of earlier frames).
    */
+  /** Per camera: routing hysteresis (`depth.head_switch_frames`). */
+  readonly #headSwitchers = new Map<string, HeadSwitcher>();
+
   #depthHead(outputs: Record<string, OutputTensor>, params: DepthsegParams, frame: Frame): { head: string; spec: DepthOutputSpec } {
     const { domain } = this.bundle.outputs;
     if (!domain) return { head: "", spec: this.bundle.outputs.depth };
@@ -344,11 +347,15 @@ export class FrameProcessor {
         const problem = shape.fits === false ? shape.problem : "has no shape";
         throw new FrameError("inference_failed", `output "${domain.name}" ${problem}`, frame.cameraTopic, frame.stamp);
       }
+      let vote: string;
       try {
-        head = domain.classes[pickDomain(logits.data, classes)]!;
+        vote = domain.classes[pickDomain(logits.data, classes)]!;
       } catch (error) {
         throw new FrameError("inference_failed", `output "${domain.name}": ${(error as Error).message}`, frame.cameraTopic, frame.stamp);
       }
+      let switcher = this.#headSwitchers.get(frame.cameraTopic);
+      if (!switcher) this.#headSwitchers.set(frame.cameraTopic, (switcher = new HeadSwitcher(params.headSwitchFrames)));
+      head = switcher.update(vote, params.headSwitchFrames);
     }
     const spec = this.bundle.heads[head];
     // checkParamsForModel refuses any other depth.head before it reaches a frame.
