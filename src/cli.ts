@@ -14,7 +14,9 @@ import { runDemo } from "./demo/demo.js";
 import { evaluate } from "./eval/evaluate.js";
 import { formatReport, reportJson } from "./eval/report.js";
 import { ALIGN_MODES, type AlignMode } from "./eval/alignment.js";
-import { DEFAULT_DEPTH_SCALE } from "./eval/datasets.js";
+import { DATASET_LAYOUTS, type DatasetLayout } from "./eval/datasets.js";
+import { DEPTH_CROPS, DEPTH_PROTOCOLS, type DepthCrop, type DepthProtocol } from "./eval/depthMetrics.js";
+import { loadClassMap } from "./eval/classMap.js";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LiveNode } from "./transport/ros/liveNode.js";
@@ -29,9 +31,12 @@ Commands:
       [--model <bundle dir>] [--params <params.yaml>] [--image-topic T] [--camera-info-topic T]
       [--realtime] [--quiet]          (Ctrl-C: finishes the frames in flight, then exits 130)
   eval --data <bag.mcap | folder>     Depth and segmentation metrics against ground truth
-      [--model <bundle dir>] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
-      [--depth-scale S] [--ignore-index N|none] [--json <out.json>] [--verbose] [--params <params.yaml>]
-      [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T]
+      [--model <bundle dir>] [--layout L] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
+      [--protocol standard|zoedepth] [--crop none|eigen|kitti-eigen|garg] [--depth-scale S]
+      [--ignore-index N|none] [--class-map <map.yaml>] [--json <out.json>] [--verbose] [--params <params.yaml>]
+      [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T] [--gt-slop SEC]
+      [--intrinsics fr1|fr2|fr3|ros] [--split S]
+      layouts: mcap, folder, tum, nyu, sunrgbd, images-labels, cityscapes (detected when not given)
   demo [--out <dir>] [--model <bundle dir>]
                                       Replay + eval of the bundled sample, with PNG previews (npm start)
   run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2; run --help for details)
@@ -205,12 +210,28 @@ async function evalCommand(args: readonly string[]): Promise<number> {
         "camera-info-topic": { type: "string" },
         "depth-topic": { type: "string" },
         "labels-topic": { type: "string" },
+        layout: { type: "string" },
+        "gt-slop": { type: "string" },
+        "class-map": { type: "string" },
+        protocol: { type: "string", default: "standard" },
+        crop: { type: "string", default: "none" },
+        intrinsics: { type: "string" },
+        split: { type: "string" },
       },
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const { values } = parsed;
+  const layout = values.layout as DatasetLayout | undefined;
+  if (layout !== undefined && !DATASET_LAYOUTS.includes(layout)) {
+    throw new UsageError(`--layout must be one of ${DATASET_LAYOUTS.join(", ")}, got "${values.layout}"`);
+  }
+  const protocol = values.protocol as DepthProtocol;
+  if (!DEPTH_PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${DEPTH_PROTOCOLS.join(", ")}, got "${values.protocol}"`);
+  const crop = values.crop as DepthCrop;
+  if (!DEPTH_CROPS.includes(crop)) throw new UsageError(`--crop must be one of ${DEPTH_CROPS.join(", ")}, got "${values.crop}"`);
+  if (crop !== "none" && protocol !== "zoedepth") throw new UsageError("--crop is part of --protocol zoedepth");
   if (!values.data) throw new UsageError("eval needs --data <bag.mcap | folder>");
   const align = values.align as AlignMode;
   if (!ALIGN_MODES.includes(align)) throw new UsageError(`--align must be one of ${ALIGN_MODES.join(", ")}, got "${values.align}"`);
@@ -218,8 +239,14 @@ async function evalCommand(args: readonly string[]): Promise<number> {
   const maxDepth = numberOption("--max-depth", values["max-depth"], Infinity);
   if (minDepth < 0) throw new UsageError(`--min-depth must be >= 0, got ${minDepth}`);
   if (!(maxDepth > minDepth)) throw new UsageError(`--max-depth (${maxDepth}) must be greater than --min-depth (${minDepth})`);
-  const depthScale = numberOption("--depth-scale", values["depth-scale"], DEFAULT_DEPTH_SCALE);
-  if (!(depthScale > 0)) throw new UsageError(`--depth-scale must be > 0, got ${depthScale}`);
+  const depthScale = values["depth-scale"] === undefined ? undefined : numberOption("--depth-scale", values["depth-scale"], NaN);
+  if (depthScale !== undefined && !(depthScale > 0)) throw new UsageError(`--depth-scale must be > 0, got ${depthScale}`);
+  const gtSlopSec = values["gt-slop"] === undefined ? undefined : numberOption("--gt-slop", values["gt-slop"], NaN);
+  if (gtSlopSec !== undefined && !(gtSlopSec >= 0 && gtSlopSec <= 10)) throw new UsageError(`--gt-slop must be seconds in 0..10, got ${gtSlopSec}`);
+  if (protocol === "zoedepth" && (!(minDepth > 0) || !Number.isFinite(maxDepth))) {
+    throw new UsageError("--protocol zoedepth clamps predictions into [--min-depth, --max-depth]: give --max-depth (e.g. 10 for NYU, 80 for KITTI) and --min-depth > 0");
+  }
+  const classMap = values["class-map"] !== undefined ? await loadClassMap(values["class-map"]) : undefined;
   const ignoreIndex = ignoreIndexOption(values["ignore-index"]);
 
   const fromFile = values.params ? await loadParamsFile(values.params) : {};
@@ -232,18 +259,26 @@ async function evalCommand(args: readonly string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`depthseg eval: ${line}\n`);
   const report = await evaluate({
     data: values.data,
+    ...(layout ? { layout } : {}),
     params,
     align,
+    protocol,
+    crop,
     range: { min: minDepth, max: maxDepth },
-    depthScale,
+    ...(depthScale !== undefined ? { depthScale } : {}),
+    ...(gtSlopSec !== undefined ? { gtSlopSec } : {}),
+    ...(classMap ? { classMap } : {}),
+    ...(values.intrinsics !== undefined ? { intrinsics: values.intrinsics } : {}),
+    ...(values.split !== undefined ? { split: values.split } : {}),
     ignoreIndex,
     ...(values["depth-topic"] !== undefined ? { depthTopic: values["depth-topic"] } : {}),
     ...(values["labels-topic"] !== undefined ? { labelsTopic: values["labels-topic"] } : {}),
     log,
   });
-  if (values["depth-scale"] !== undefined && report.settings.dataKind === "mcap") {
-    log("--depth-scale applies to folder datasets; 16UC1 depth in a bag is millimetres (REP 118)");
+  if (values["depth-scale"] !== undefined && report.settings.depthScale === null) {
+    log("--depth-scale applies to depth PNGs; 16UC1 depth in a bag is millimetres (REP 118)");
   }
+  if (values["gt-slop"] !== undefined && report.settings.dataKind !== "mcap") log("--gt-slop applies to bags");
   process.stdout.write(`${formatReport(report, values.verbose)}\n`);
   if (values.json) {
     const path = resolve(values.json);
