@@ -167,7 +167,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     const frames: FrameResult[] = [];
     const pooled = new DepthErrorSums();
     let pixels = ZERO_COUNTS;
-    const depthHeads: Record<string, number> = {};
+    // In the router's class order; every head listed, used or not.
+    const depthHeads: Record<string, number> = Object.fromEntries((bundle.outputs.domain?.classes ?? []).map((c) => [c, 0]));
     const unmapped = new Map<number, number>();
     // With a class map, ignored and unmapped ids become the ignore value (65535 when --ignore-index none).
     const labelIgnore = options.classMap ? (options.ignoreIndex ?? 65535) : options.ignoreIndex;
