@@ -223,5 +223,17 @@ describe("depthseg eval (analytic model)", () => {
     expect(result.code).toBe(2);
     result = await run(["--data", folder, "--ignore-index", "70000"]);
     expect(result.code).toBe(2);
+    result = await run(["--data", folder, "--layout", "kitti"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--layout must be one of mcap, folder, tum, nyu, sunrgbd, images-labels, cityscapes, got "kitti"/);
+    result = await run(["--data", folder, "--crop", "eigen"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--crop is part of --protocol zoedepth/);
+    result = await run(["--data", folder, "--gt-slop", "-1"]);
+    expect(result.code).toBe(2);
+    // --layout overrides detection: this folder is not a TUM sequence.
+    result = await run(["--model", bundle, "--data", folder, "--params", params, "--layout", "tum"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/folder: no rgb.txt \(TUM RGB-D layout: rgb.txt, depth.txt, rgb\/, depth\/\)/);
   });
 });
