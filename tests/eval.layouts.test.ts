@@ -216,6 +216,32 @@ describe("segmentation-only datasets", () => {
     expect(report.segmentation).toMatchObject({ mIoU: 1, pixelAccuracy: 1, pixels: 480, ignored: 32, ignoreIndex: 255 });
     expect(report.settings.classMap).toBe(map);
     expect(result.stdout).toMatch(/dataset ids mapped by .*cityscapes-to-analytic.yaml/);
+
+    // An id the map leaves out is ignored, and said so with its pixel count.
+    const partial = join(dir, "road-only.yaml");
+    await writeFile(partial, "0: 0\n");
+    result = await run([...args, "--class-map", partial]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/road-only.yaml does not map dataset ids 8 \(224 px\): ignored/);
+    report = await readReport(json);
+    expect(report.segmentation).toMatchObject({ pixels: 256, ignored: 256 });
+    await writeFile(partial, "0: road\n");
+    result = await run([...args, "--class-map", partial]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/road-only.yaml: 0: "road" is neither a model class id .* nor "ignore"/);
+  });
+
+  it("CamVid-style images/ + labels/ with 8-bit ids", async () => {
+    const root = join(dir, "camvid");
+    await mkdir(join(root, "images"), { recursive: true });
+    await mkdir(join(root, "labels"), { recursive: true });
+    const ids = Uint8Array.from({ length: 12 }, (_, i) => i % 4);
+    await writeFile(join(root, "images", "0001TP_008550.png"), encodePng(solid(4, 3, RED_102)));
+    await writeFile(join(root, "labels", "0001TP_008550.png"), singleChannelPng(ids, 4, 3));
+    const { samples, kind } = await collect(root);
+    expect(kind).toBe("images-labels");
+    expect(samples[0]!.gtDepth).toBeUndefined();
+    expect([...samples[0]!.gtLabels!]).toEqual([...ids]);
   });
 
   it("Mapillary-style palette labels: the class is the palette index, not the colour OpenCV returns", async () => {
