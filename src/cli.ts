@@ -2,7 +2,7 @@
 
 import { constants as osConstants } from "node:os";
 import { parseArgs } from "node:util";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { FatalError } from "./errors.js";
 import { ParameterError, resolveParameters } from "./config/parameters.js";
 import { loadParamsFile } from "./config/paramsFile.js";
@@ -11,11 +11,10 @@ import { formatSummary } from "./replay/summary.js";
 import { loadModelBundle, type DepthOutputSpec } from "./inference/bundle.js";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, SAMPLE_BAG } from "./paths.js";
 import { runDemo } from "./demo/demo.js";
-import { evaluate } from "./eval/evaluate.js";
-import { formatReport, reportJson } from "./eval/report.js";
-import { ALIGN_MODES, type AlignMode } from "./eval/alignment.js";
-import { DEFAULT_DEPTH_SCALE } from "./eval/datasets.js";
-import { dirname, join, resolve } from "node:path";
+import { formatReport } from "./eval/report.js";
+import { evalCommand } from "./commands/eval.js";
+import { UsageError } from "./commands/usageError.js";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LiveNode } from "./transport/ros/liveNode.js";
 import { ROS_NOT_SOURCED, loadRclnodejs, rosEnvironment } from "./transport/ros/rosEnvironment.js";
@@ -29,9 +28,12 @@ Commands:
       [--model <bundle dir>] [--params <params.yaml>] [--image-topic T] [--camera-info-topic T]
       [--realtime] [--quiet]          (Ctrl-C: finishes the frames in flight, then exits 130)
   eval --data <bag.mcap | folder>     Depth and segmentation metrics against ground truth
-      [--model <bundle dir>] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
-      [--depth-scale S] [--ignore-index N|none] [--json <out.json>] [--verbose] [--params <params.yaml>]
-      [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T]
+      [--model <bundle dir>] [--layout L] [--align none|median|scale-shift] [--min-depth M] [--max-depth M]
+      [--protocol standard|zoedepth] [--crop none|eigen|kitti-eigen|garg] [--depth-scale S]
+      [--ignore-index N|none] [--class-map <map.yaml>] [--json <out.json>] [--verbose] [--params <params.yaml>]
+      [--image-topic T] [--camera-info-topic T] [--depth-topic T] [--labels-topic T] [--gt-slop SEC]
+      [--intrinsics fr1|fr2|fr3|ros] [--split S]
+      layouts: mcap, folder, tum, nyu, sunrgbd, images-labels, cityscapes (detected when not given)
   demo [--out <dir>] [--model <bundle dir>]
                                       Replay + eval of the bundled sample, with PNG previews (npm start)
   run [--ros-args ...]                Live ROS 2 node (needs a sourced ROS 2; run --help for details)
@@ -81,8 +83,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 }
-
-class UsageError extends Error {}
 
 async function replayCommand(args: readonly string[]): Promise<number> {
   let parsed;
@@ -178,101 +178,6 @@ function onStopSignals(
     signals.off("SIGINT", onSignal);
     signals.off("SIGTERM", onSignal);
   };
-}
-
-/** Evaluation range defaults: 1 mm (as ZoeDepth's and Depth Anything's eval) to no upper limit. */
-const DEFAULT_MIN_DEPTH = 1e-3;
-const DEFAULT_IGNORE_INDEX = 255;
-
-async function evalCommand(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: false,
-      options: {
-        data: { type: "string", short: "d" },
-        model: { type: "string", short: "m" },
-        params: { type: "string", short: "p" },
-        align: { type: "string", default: "none" },
-        "min-depth": { type: "string" },
-        "max-depth": { type: "string" },
-        "depth-scale": { type: "string" },
-        "ignore-index": { type: "string" },
-        json: { type: "string" },
-        verbose: { type: "boolean", short: "v", default: false },
-        "image-topic": { type: "string" },
-        "camera-info-topic": { type: "string" },
-        "depth-topic": { type: "string" },
-        "labels-topic": { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values } = parsed;
-  if (!values.data) throw new UsageError("eval needs --data <bag.mcap | folder>");
-  const align = values.align as AlignMode;
-  if (!ALIGN_MODES.includes(align)) throw new UsageError(`--align must be one of ${ALIGN_MODES.join(", ")}, got "${values.align}"`);
-  const minDepth = numberOption("--min-depth", values["min-depth"], DEFAULT_MIN_DEPTH);
-  const maxDepth = numberOption("--max-depth", values["max-depth"], Infinity);
-  if (minDepth < 0) throw new UsageError(`--min-depth must be >= 0, got ${minDepth}`);
-  if (!(maxDepth > minDepth)) throw new UsageError(`--max-depth (${maxDepth}) must be greater than --min-depth (${minDepth})`);
-  const depthScale = numberOption("--depth-scale", values["depth-scale"], DEFAULT_DEPTH_SCALE);
-  if (!(depthScale > 0)) throw new UsageError(`--depth-scale must be > 0, got ${depthScale}`);
-  const ignoreIndex = ignoreIndexOption(values["ignore-index"]);
-
-  const fromFile = values.params ? await loadParamsFile(values.params) : {};
-  const overrides: Record<string, unknown> = {};
-  if (values.model !== undefined) overrides["model"] = values.model;
-  if (values["image-topic"] !== undefined) overrides["image_topic"] = values["image-topic"];
-  if (values["camera-info-topic"] !== undefined) overrides["camera_info_topic"] = values["camera-info-topic"];
-  const params = resolveParameters({ ...fromFile, ...overrides });
-
-  const log = (line: string) => process.stderr.write(`depthseg eval: ${line}\n`);
-  const report = await evaluate({
-    data: values.data,
-    params,
-    align,
-    range: { min: minDepth, max: maxDepth },
-    depthScale,
-    ignoreIndex,
-    ...(values["depth-topic"] !== undefined ? { depthTopic: values["depth-topic"] } : {}),
-    ...(values["labels-topic"] !== undefined ? { labelsTopic: values["labels-topic"] } : {}),
-    log,
-  });
-  if (values["depth-scale"] !== undefined && report.settings.dataKind === "mcap") {
-    log("--depth-scale applies to folder datasets; 16UC1 depth in a bag is millimetres (REP 118)");
-  }
-  process.stdout.write(`${formatReport(report, values.verbose)}\n`);
-  if (values.json) {
-    const path = resolve(values.json);
-    try {
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, reportJson(report));
-    } catch (error) {
-      throw new FatalError(`cannot write ${values.json}: ${(error as Error).message}`);
-    }
-  }
-  return 0;
-}
-
-function numberOption(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`);
-  return number;
-}
-
-/** Default 255 (the usual "void" of 8-bit label maps); "none" or -1 ignores nothing. */
-function ignoreIndexOption(value: string | undefined): number | undefined {
-  if (value === undefined) return DEFAULT_IGNORE_INDEX;
-  if (value === "none" || value === "-1") return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65535) {
-    throw new UsageError(`--ignore-index must be an integer in 0..65535 or "none", got "${value}"`);
-  }
-  return number;
 }
 
 async function demoCommand(args: readonly string[]): Promise<number> {

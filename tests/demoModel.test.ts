@@ -50,7 +50,7 @@ describe("committed demo model on held-out synthetic scenes", () => {
   });
 
   it("meets AbsRel <= 0.15, delta1 >= 0.80 and mIoU >= 0.50", () => {
-    const depth = report.depth.mean;
+    const depth = report.depth!.mean;
     const miou = report.segmentation!.mIoU;
     // Printed so CI logs carry the actual figures.
     console.log(`demo model on ${report.frames.length} held-out frames: AbsRel ${depth.absRel.toFixed(4)}, delta1 ${depth.delta1.toFixed(4)}, mIoU ${miou.toFixed(4)}`);

@@ -89,10 +89,10 @@ describe("folder dataset", () => {
     expect(s.frame.image.width).toBe(W);
     expect([...s.frame.image.data]).toEqual([...image(10).data]); // PNG is lossless, RGB order kept
     expect(s.frame.intrinsics).toEqual({ width: W, height: H, fx: 5, fy: 6, cx: 1.5, cy: 1 });
-    expect(Number.isNaN(s.gtDepth[0]!)).toBe(true);
-    expect(s.gtDepth[1]).toBe(1);
-    expect(s.gtDepth[2]).toBe(1.5);
-    expect(s.gtDepth[4]).toBeCloseTo(65.535, 5);
+    expect(Number.isNaN(s.gtDepth![0]!)).toBe(true);
+    expect(s.gtDepth![1]).toBe(1);
+    expect(s.gtDepth![2]).toBe(1.5);
+    expect(s.gtDepth![4]).toBeCloseTo(65.535, 5);
     expect([...s.gtLabels!]).toEqual([...labels]);
   });
 
@@ -102,7 +102,7 @@ describe("folder dataset", () => {
     const { samples, hasLabels } = await collect(root, { depthScale: 5000 });
     expect(hasLabels).toBe(false);
     expect(samples[0]!.gtLabels).toBeUndefined();
-    expect([...samples[0]!.gtDepth]).toEqual(new Array(W * H).fill(1));
+    expect([...samples[0]!.gtDepth!]).toEqual(new Array(W * H).fill(1));
   });
 
   it("names the missing folder, the stem without depth, and a size mismatch", async () => {
@@ -110,7 +110,9 @@ describe("folder dataset", () => {
     const empty = join(dir, "empty");
     await writeFolderDataset(empty, [], calibration);
     await rm(join(empty, "depth"), { recursive: true });
-    await expect(openDataset(empty, options)).rejects.toThrow(/no depth\/ \(expected rgb\/<stem>/);
+    await expect(openDataset(empty, { ...options, layout: "folder" })).rejects.toThrow(/no depth\/ \(expected rgb\/<stem>/);
+    // Not detected as any layout: the error lists them.
+    await expect(openDataset(empty, options)).rejects.toThrow(/empty: not a dataset layout eval knows \(it holds camera_info.yaml, rgb\); layouts: tum \(rgb.txt \+ depth.txt\), folder .*or pass --layout/);
 
     const noDepth = join(dir, "nodepth");
     await writeFolderDataset(noDepth, [{ stem: "a", rgb: image(1), depth: new Uint16Array(W * H) }, { stem: "b", rgb: image(2) }], calibration);
@@ -137,7 +139,7 @@ describe("MCAP dataset", () => {
     dir = await tempDir("depthseg-eval-bag-");
   });
 
-  it("pairs camera, CameraInfo, 32FC1 depth and mono8 labels by exact stamp", async () => {
+  it("pairs camera, CameraInfo, 32FC1 depth and mono8 labels by stamp; says how many paired and why not", async () => {
     const metres = Float32Array.from({ length: W * H }, (_, i) => 0.5 + i / 4);
     metres[3] = NaN;
     const labels = Uint8Array.from({ length: W * H }, (_, i) => i % 3);
@@ -158,9 +160,11 @@ describe("MCAP dataset", () => {
     expect(samples.map((s) => s.stem)).toEqual(["100.000000000", "100.200000000"]);
     expect([...samples[0]!.frame.image.data]).toEqual([...image(0).data]);
     expect(samples[1]!.frame.stamp).toEqual(stampAt(2));
-    expect([...samples[0]!.gtDepth]).toEqual([...metres]);
+    expect([...samples[0]!.gtDepth!]).toEqual([...metres]);
     expect([...samples[0]!.gtLabels!]).toEqual([...labels]);
-    expect(log.join("\n")).toMatch(/1 camera image\(s\) skipped .*100.100000000 has no depth/);
+    expect(log.join("\n")).toMatch(
+      /paired 2 of 3 camera images with CameraInfo and ground truth within ±5 ms; 1 skipped: 1 without depth within ±5 ms \(e\.g\. the image at 100\.100000000; nearest 100 ms away\)/,
+    );
   });
 
   it("reads 16UC1 depth as millimetres with 0 invalid", async () => {
@@ -170,7 +174,7 @@ describe("MCAP dataset", () => {
     ]);
     const { samples, hasLabels } = await collect(path);
     expect(hasLabels).toBe(false);
-    const depth = samples[0]!.gtDepth;
+    const depth = samples[0]!.gtDepth!;
     expect(Number.isNaN(depth[0]!)).toBe(true);
     expect(depth[1]).toBe(0.25);
     expect(depth[4]).toBe(1);
@@ -204,6 +208,26 @@ describe("MCAP dataset", () => {
       { stamp: stampAt(0), image: image(0), calibration },
       { stamp: stampAt(1), depth: depth32FC1(stampAt(1), new Float32Array(W * H), W, H) },
     ]);
-    await expect(collect(path)).rejects.toThrow(/no camera image has a CameraInfo and ground truth with the same stamp/);
+    await expect(collect(path)).rejects.toThrow(/no camera image has a CameraInfo and ground truth within ±5 ms of its stamp \(1 without depth within ±5 ms \(e\.g\. the image at 100\.000000000; nearest 100 ms away\)\).*--gt-slop/);
+  });
+
+  it("pairs a RealSense-style recording: aligned depth stamped 7 µs before colour, within --gt-slop", async () => {
+    // realsense2_camera stamps /camera/aligned_depth_to_color/image_raw apart from the colour frame.
+    const mm = Uint16Array.from({ length: W * H }, (_, i) => 1000 + i);
+    const early = (i: number) => {
+      const s = stampAt(i);
+      return s.nanosec >= 7000 ? { sec: s.sec, nanosec: s.nanosec - 7000 } : { sec: s.sec - 1, nanosec: s.nanosec + 1e9 - 7000 };
+    };
+    const frames = [0, 1, 2, 3].map((i) => ({ stamp: stampAt(i), image: image(i), calibration, extra: { "/camera/aligned_depth_to_color/image_raw": depth16UC1(early(i), mm, W, H) } }));
+    const path = await writeEvalBag(join(dir, "realsense.mcap"), frames);
+    const log: string[] = [];
+    const { samples } = await collect(path, { ...options, log: (l) => log.push(l) });
+    expect(samples.map((s) => s.stem)).toEqual(["100.000000000", "100.100000000", "100.200000000", "100.300000000"]);
+    expect(samples[3]!.gtDepth![5]).toBeCloseTo(1.005, 6);
+    expect(log).toContain("paired 4 of 4 camera images with CameraInfo and ground truth within ±5 ms");
+    // A slop under 7 µs pairs nothing, and says how near the depth came.
+    await expect(collect(path, { ...options, gtSlopSec: 0.000005 })).rejects.toThrow(
+      /within ±0\.005 ms of its stamp \(4 without depth within ±0\.005 ms \(e\.g\. the image at 100\.000000000; nearest 0\.007 ms away\)\)/,
+    );
   });
 });

@@ -101,15 +101,15 @@ describe("depthseg eval (analytic model)", () => {
     const json = join(dir, "out", "perfect.json");
     const { code, stdout, stderr } = await run(["--model", bundle, "--data", folder, "--params", params, "--json", json, "--verbose"]);
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/^f0 +0\.0000 +0\.0000 +0\.0000 +0\.0000 +0\.000 +1\.0000 +1\.0000 +1\.0000 +20 +0/m);
+    expect(stdout).toMatch(/^f0 +0\.0000 +0\.0000 +0\.0000 +0\.0000 +0\.000 +0\.0000 +1\.0000 +1\.0000 +1\.0000 +20 +0/m);
     expect(stdout).toMatch(/^mean +0\.0000 .* 1\.0000 +40 +0$/m);
     expect(stdout).toMatch(/mIoU 1\.0000 {3}pixel accuracy 1\.0000/);
     const report = await readReport(json);
     expect(report.settings).toMatchObject({ model: "analytic", depthKind: "metric", dataKind: "folder", align: "none", minDepth: 0.001, maxDepth: null, depthScale: 1000, ignoreIndex: 255 });
     expect(report.frames.map((f) => f.stem)).toEqual(["f0", "f1"]);
-    expect(report.depth.mean).toMatchObject({ absRel: 0, sqRel: 0, rmse: 0, rmseLog: 0, silog: 0, delta1: 1, delta2: 1, delta3: 1 });
-    expect(report.depth.pooled.absRel).toBe(0);
-    expect(report.depth.pixels).toEqual({ total: 40, gtInvalid: 0, outOfRange: 0, predInvalid: 0, evaluated: 40 });
+    expect(report.depth!.mean).toMatchObject({ absRel: 0, sqRel: 0, rmse: 0, rmseLog: 0, silog: 0, delta1: 1, delta2: 1, delta3: 1 });
+    expect(report.depth!.pooled.absRel).toBe(0);
+    expect(report.depth!.pixels).toEqual({ total: 40, gtInvalid: 0, outOfRange: 0, outsideCrop: 0, predInvalid: 0, evaluated: 40 });
     expect(report.segmentation).toMatchObject({ mIoU: 1, pixelAccuracy: 1, pixels: 40, ignored: 0 });
     expect(report.segmentation!.classes.map((c) => [c.id, c.name, c.iou])).toEqual([[0, "red", 1], [1, "green", 1], [2, "blue", 1]]);
   });
@@ -120,12 +120,12 @@ describe("depthseg eval (analytic model)", () => {
     expect(result.code, result.stderr).toBe(0);
     let report = await readReport(none);
     // p = g/2 everywhere: |p − g|/g = 0.5; (p − g)²/g = g/4; max(p/g, g/p) = 2 > 1.25³; SILog 0 (constant ratio).
-    expect(report.depth.mean.absRel).toBe(0.5);
-    expect(report.depth.mean.delta3).toBe(0);
-    expect(report.depth.mean.silog).toBeCloseTo(0, 4);
-    expect(report.depth.mean.rmseLog).toBeCloseTo(Math.LN2, 6);
+    expect(report.depth!.mean.absRel).toBe(0.5);
+    expect(report.depth!.mean.delta3).toBe(0);
+    expect(report.depth!.mean.silog).toBeCloseTo(0, 4);
+    expect(report.depth!.mean.rmseLog).toBeCloseTo(Math.LN2, 6);
     const meanG = modelDepth.reduce((s, z) => s + 2 * z, 0) / modelDepth.length;
-    expect(report.depth.mean.sqRel).toBeCloseTo(meanG / 4, 6);
+    expect(report.depth!.mean.sqRel).toBeCloseTo(meanG / 4, 6);
     expect(report.segmentation).toBeUndefined(); // no labels/ in this dataset
 
     const median = join(dir, "double-median.json");
@@ -133,7 +133,7 @@ describe("depthseg eval (analytic model)", () => {
     expect(result.code, result.stderr).toBe(0);
     report = await readReport(median);
     expect(report.frames[0]!.alignment).toMatchObject({ scale: 2, shift: 0, fitPixels: 20 });
-    expect(report.depth.mean).toMatchObject({ absRel: 0, rmse: 0, delta1: 1 });
+    expect(report.depth!.mean).toMatchObject({ absRel: 0, rmse: 0, delta1: 1 });
   });
 
   it("MCAP: 32FC1 ground truth with invalid pixels, labels with an ignored and a wrong pixel", async () => {
@@ -154,10 +154,10 @@ describe("depthseg eval (analytic model)", () => {
     const report = await readReport(json);
     expect(report.settings).toMatchObject({ dataKind: "mcap", maxDepth: 10, depthScale: null });
     expect(report.settings.dataset).toMatchObject({ depthTopic: "/gt/depth/image", labelsTopic: "/gt/labels/image" });
-    expect(report.depth.pixels).toEqual({ total: 20, gtInvalid: 2, outOfRange: 1, predInvalid: 0, evaluated: 17 });
+    expect(report.depth!.pixels).toEqual({ total: 20, gtInvalid: 2, outOfRange: 1, outsideCrop: 0, predInvalid: 0, evaluated: 17 });
     // 16 perfect pixels and one at AbsRel 0.5: 0.5 / 17.
-    expect(report.depth.mean.absRel).toBeCloseTo(0.5 / 17, 12);
-    expect(report.depth.mean.delta1).toBeCloseTo(16 / 17, 12);
+    expect(report.depth!.mean.absRel).toBeCloseTo(0.5 / 17, 12);
+    expect(report.depth!.mean.delta1).toBeCloseTo(16 / 17, 12);
     // Predicted labels: row 0 all 1; row 1 all 2; rows 2-3: 2 at column 0, else 0.
     // Ground truth differs at pixel 0 (ignored) and pixel 1 (2, predicted 1). Over 19 counted pixels:
     // class 0: TP 8 → IoU 1; class 1: TP 3, FP 1 → 3/4; class 2: TP 7, FN 1 → 7/8.
@@ -187,8 +187,8 @@ describe("depthseg eval (analytic model)", () => {
     const { scale, shift } = report.frames[0]!.alignment!;
     expect(scale).toBeCloseTo(0.5, 2);
     expect(shift).toBeCloseTo(0.25, 2);
-    expect(report.depth.mean.absRel).toBeLessThan(1e-3);
-    expect(report.depth.mean.delta1).toBe(1);
+    expect(report.depth!.mean.absRel).toBeLessThan(1e-3);
+    expect(report.depth!.mean.delta1).toBe(1);
     expect(result.stderr).not.toMatch(/not meaningful/);
 
     result = await run(["--model", relative, "--data", path, "--params", params]);
@@ -223,5 +223,17 @@ describe("depthseg eval (analytic model)", () => {
     expect(result.code).toBe(2);
     result = await run(["--data", folder, "--ignore-index", "70000"]);
     expect(result.code).toBe(2);
+    result = await run(["--data", folder, "--layout", "kitti"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--layout must be one of mcap, folder, tum, nyu, sunrgbd, images-labels, cityscapes, got "kitti"/);
+    result = await run(["--data", folder, "--crop", "eigen"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--crop is part of --protocol zoedepth/);
+    result = await run(["--data", folder, "--gt-slop", "-1"]);
+    expect(result.code).toBe(2);
+    // --layout overrides detection: this folder is not a TUM sequence.
+    result = await run(["--model", bundle, "--data", folder, "--params", params, "--layout", "tum"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/folder: no rgb.txt \(TUM RGB-D layout: rgb.txt, depth.txt, rgb\/, depth\/\)/);
   });
 });

@@ -4,6 +4,8 @@ import {
   DepthErrorSums,
   depthMetrics,
   meanMetrics,
+  cropWindow,
+  zoeDepthMetrics,
   PIXEL_EVALUATED,
   PIXEL_GT_INVALID,
   PIXEL_OUT_OF_RANGE,
@@ -32,7 +34,7 @@ describe("depth metrics", () => {
       PIXEL_EVALUATED, PIXEL_EVALUATED, PIXEL_EVALUATED,
       PIXEL_GT_INVALID, PIXEL_GT_INVALID, PIXEL_OUT_OF_RANGE, PIXEL_PRED_INVALID,
     ]);
-    expect(counts).toEqual({ total: 7, gtInvalid: 2, outOfRange: 1, predInvalid: 1, evaluated: 3 });
+    expect(counts).toEqual({ total: 7, gtInvalid: 2, outOfRange: 1, outsideCrop: 0, predInvalid: 1, evaluated: 3 });
   });
 
   it("computes each metric over the scored pixels, as worked out by hand", () => {
@@ -80,7 +82,7 @@ describe("depth metrics", () => {
     const gt = Float64Array.from([0.5, 1, 5, 0.4999, 5.0001]);
     const pred = Float64Array.from([1, 1, 1, 1, 1]);
     const { counts, metrics } = depthMetrics(pred, gt, { min: 0.5, max: 5 });
-    expect(counts).toEqual({ total: 5, gtInvalid: 0, outOfRange: 2, predInvalid: 0, evaluated: 3 });
+    expect(counts).toEqual({ total: 5, gtInvalid: 0, outOfRange: 2, outsideCrop: 0, predInvalid: 0, evaluated: 3 });
     // Scored (1, 0.5), (1, 1), (1, 5): AbsRel = (0.5/0.5 + 0 + 4/5) / 3 = 1.8 / 3 = 0.6
     expect(metrics.absRel).toBeCloseTo(0.6, 12);
   });
@@ -120,5 +122,46 @@ describe("depth metrics", () => {
   it("rejects arrays of different sizes and an empty range", () => {
     expect(() => depthMetrics(f32([1]), f32([1, 2]), RANGE)).toThrow(/1 pixels, ground truth 2/);
     expect(() => depthMetrics(f32([1]), f32([1]), { min: 2, max: 1 })).toThrow(/min < max/);
+  });
+});
+
+describe("protocol zoedepth (ZoeDepth's compute_metrics)", () => {
+  // g 10 and 0.1 sit on the range ends: strict bounds drop them. p NaN → min (0.1), p 20 → max (10).
+  // Expected values computed with numpy following compute_metrics / compute_errors line by line.
+  // Float64 like numpy's arrays (float32 0.1 is a hair above 0.1 and would pass the strict bound).
+  const gt = Float64Array.from([1, 2, 10, 0.1, 4, NaN]);
+  const pred = Float64Array.from([NaN, 20, 1, 1, 4, 1]);
+  const range = { min: 0.1, max: 10 };
+
+  it("strict bounds, clamped predictions, and compute_errors' definitions incl. log10", () => {
+    const { metrics, counts } = zoeDepthMetrics(pred, gt, 6, 1, range, "none");
+    expect(counts).toEqual({ total: 6, gtInvalid: 1, outOfRange: 2, outsideCrop: 0, predInvalid: 0, evaluated: 3 });
+    expect(metrics.absRel).toBeCloseTo(1.6333333333333335, 6);
+    expect(metrics.sqRel).toBeCloseTo(10.936666666666667, 5);
+    expect(metrics.rmse).toBeCloseTo(4.6479386111838155, 5);
+    expect(metrics.rmseLog).toBeCloseTo(1.6219523733717371, 5);
+    expect(metrics.silog).toBeCloseTo(160.54114218084652, 3);
+    expect(metrics.log10).toBeCloseTo(0.5663233347786729, 6);
+    expect(metrics.delta1).toBeCloseTo(1 / 3, 12);
+    // The standard protocol on the same pixels: inclusive ends, the NaN prediction dropped, 20 kept.
+    const standard = depthMetrics(pred, gt, range);
+    expect(standard.counts).toMatchObject({ evaluated: 4, predInvalid: 1 });
+  });
+
+  it("crops: Eigen (NYU) at 640x480, KITTI Eigen and Garg as int(fraction · size)", () => {
+    expect(cropWindow("eigen", 640, 480)).toEqual({ top: 45, bottom: 471, left: 41, right: 601 });
+    expect(() => cropWindow("eigen", 320, 240)).toThrow(/640x480/);
+    expect(cropWindow("kitti-eigen", 1242, 375)).toEqual({ top: 124, bottom: 342, left: 44, right: 1197 });
+    expect(cropWindow("garg", 1242, 375)).toEqual({ top: 153, bottom: 371, left: 44, right: 1197 });
+    const ones = new Float32Array(640 * 480).fill(2);
+    const { counts, metrics } = zoeDepthMetrics(ones, ones, 640, 480, { min: 1e-3, max: 10 }, "eigen");
+    expect(counts.evaluated).toBe(426 * 560);
+    expect(counts.outsideCrop).toBe(640 * 480 - 426 * 560);
+    expect(metrics.absRel).toBe(0);
+  });
+
+  it("needs min > 0 and a finite max", () => {
+    expect(() => zoeDepthMetrics(pred, gt, 6, 1, { min: 0, max: 10 }, "none")).toThrow(/min > 0/);
+    expect(() => zoeDepthMetrics(pred, gt, 6, 1, { min: 0.1, max: Infinity }, "none")).toThrow(/finite max/);
   });
 });

@@ -15,6 +15,7 @@
 //   SqRel    = mean((p − g)² / g)
 //   RMSE     = sqrt(mean((p − g)²))
 //   RMSE log = sqrt(mean(d²))
+//   log10    = mean(|log10 p − log10 g|)
 //   SILog    = sqrt(mean(d²) − mean(d)²) · 100
 //   δk       = fraction of pixels with max(p/g, g/p) < 1.25^k, k = 1, 2, 3
 // SILog follows the KITTI benchmark / BTS / ZoeDepth convention: ZoeDepth's
@@ -23,6 +24,12 @@
 // metric_depth/util/metric.py computes something else under the same name,
 // sqrt(mean(d²) − 0.5·mean(d)²) without the ×100 (its training loss with λ = 0.5); numbers
 // from the two are not comparable, and this module reports the former.
+//
+// Protocol "zoedepth" (zoeDepthMetrics) reproduces ZoeDepth's zoedepth/utils/misc.py
+// compute_metrics instead: ground truth counts when min < g < max (strict), the prediction is
+// clamped into [min, max] (NaN → min, +Inf → max) rather than dropped, and an optional crop
+// (Eigen for NYU: rows 45:471, cols 41:601; Garg, or Eigen for KITTI, as fractions of the size)
+// limits the pixels; the metrics are those of compute_errors, the same definitions as above.
 
 export type DepthArray = Float32Array | Float64Array;
 
@@ -39,6 +46,7 @@ export interface DepthMetrics {
   readonly rmse: number;
   readonly rmseLog: number;
   readonly silog: number;
+  readonly log10: number;
   readonly delta1: number;
   readonly delta2: number;
   readonly delta3: number;
@@ -50,18 +58,21 @@ export const DEPTH_METRIC_NAMES: readonly (keyof DepthMetrics)[] = [
   "rmse",
   "rmseLog",
   "silog",
+  "log10",
   "delta1",
   "delta2",
   "delta3",
 ];
 
-/** Where every pixel of a frame went; the four classes add up to `total`. */
+/** Where every pixel of a frame went; the five classes add up to `total`. */
 export interface PixelCounts {
   readonly total: number;
   /** Ground truth non-finite or ≤ 0. */
   readonly gtInvalid: number;
   /** Valid ground truth outside [min, max]. */
   readonly outOfRange: number;
+  /** Valid ground truth outside the evaluation crop (protocol zoedepth with a crop). */
+  readonly outsideCrop: number;
   /** Valid, in-range ground truth where the prediction is non-finite or ≤ 0: not scored. */
   readonly predInvalid: number;
   /** Scored pixels. */
@@ -119,7 +130,7 @@ export function classifyPixels(
   }
   return {
     codes,
-    counts: { total: n, gtInvalid, outOfRange, predInvalid, evaluated: n - gtInvalid - outOfRange - predInvalid },
+    counts: { total: n, gtInvalid, outOfRange, outsideCrop: 0, predInvalid, evaluated: n - gtInvalid - outOfRange - predInvalid },
   };
 }
 
@@ -134,6 +145,7 @@ export class DepthErrorSums {
   squared = 0;
   logSquared = 0;
   log = 0;
+  log10 = 0;
   readonly within = [0, 0, 0];
 
   /** Adds one pixel; both values must be valid (finite, > 0). */
@@ -147,6 +159,7 @@ export class DepthErrorSums {
     this.squared += diff * diff;
     this.logSquared += d * d;
     this.log += d;
+    this.log10 += Math.abs(Math.log10(p) - Math.log10(g));
     if (ratio < DELTA_THRESHOLDS[0]) this.within[0]!++;
     if (ratio < DELTA_THRESHOLDS[1]) this.within[1]!++;
     if (ratio < DELTA_THRESHOLDS[2]) this.within[2]!++;
@@ -159,6 +172,7 @@ export class DepthErrorSums {
     this.squared += other.squared;
     this.logSquared += other.logSquared;
     this.log += other.log;
+    this.log10 += other.log10;
     for (let k = 0; k < 3; k++) this.within[k]! += other.within[k]!;
   }
 
@@ -175,6 +189,7 @@ export class DepthErrorSums {
       rmseLog: Math.sqrt(meanD2),
       // Rounding can make the variance a hair below 0 when all d are equal.
       silog: Math.sqrt(Math.max(0, meanD2 - meanD * meanD)) * 100,
+      log10: this.log10 / n,
       delta1: this.within[0]! / n,
       delta2: this.within[1]! / n,
       delta3: this.within[2]! / n,
@@ -188,6 +203,7 @@ export const NAN_METRICS: DepthMetrics = Object.freeze({
   rmse: NaN,
   rmseLog: NaN,
   silog: NaN,
+  log10: NaN,
   delta1: NaN,
   delta2: NaN,
   delta3: NaN,
@@ -229,15 +245,114 @@ export function addCounts(a: PixelCounts, b: PixelCounts): PixelCounts {
     total: a.total + b.total,
     gtInvalid: a.gtInvalid + b.gtInvalid,
     outOfRange: a.outOfRange + b.outOfRange,
+    outsideCrop: a.outsideCrop + b.outsideCrop,
     predInvalid: a.predInvalid + b.predInvalid,
     evaluated: a.evaluated + b.evaluated,
   };
 }
 
-export const ZERO_COUNTS: PixelCounts = Object.freeze({ total: 0, gtInvalid: 0, outOfRange: 0, predInvalid: 0, evaluated: 0 });
+export const ZERO_COUNTS: PixelCounts = Object.freeze({ total: 0, gtInvalid: 0, outOfRange: 0, outsideCrop: 0, predInvalid: 0, evaluated: 0 });
 
 export function checkSameLength(pred: ArrayLike<number>, gt: ArrayLike<number>): void {
   if (pred.length !== gt.length) {
     throw new RangeError(`prediction has ${pred.length} pixels, ground truth ${gt.length}`);
   }
+}
+
+/** Which pixel-selection and metric rules run: this module's own, or ZoeDepth's compute_metrics. */
+export type DepthProtocol = "standard" | "zoedepth";
+export const DEPTH_PROTOCOLS: readonly DepthProtocol[] = ["standard", "zoedepth"];
+
+/**
+ * ZoeDepth's evaluation crops (compute_metrics): "eigen" is its NYU crop, fixed rows 45:471 and
+ * columns 41:601 of a 480x640 image; "kitti-eigen" its KITTI Eigen crop and "garg" the Garg crop,
+ * both as fractions of the image size, truncated to integers as `int(...)` does.
+ */
+export type DepthCrop = "none" | "eigen" | "kitti-eigen" | "garg";
+export const DEPTH_CROPS: readonly DepthCrop[] = ["none", "eigen", "kitti-eigen", "garg"];
+
+/** [rowStart, rowEnd) and [colStart, colEnd) of a crop; undefined for none. Throws for eigen off 480x640. */
+export function cropWindow(crop: DepthCrop, width: number, height: number): { top: number; bottom: number; left: number; right: number } | undefined {
+  switch (crop) {
+    case "none":
+      return undefined;
+    case "eigen":
+      if (width !== 640 || height !== 480) {
+        throw new RangeError(`the Eigen (NYU) crop is defined for 640x480 images (rows 45:471, cols 41:601); this one is ${width}x${height}`);
+      }
+      return { top: 45, bottom: 471, left: 41, right: 601 };
+    case "kitti-eigen":
+      return {
+        top: Math.trunc(0.3324324 * height),
+        bottom: Math.trunc(0.91351351 * height),
+        left: Math.trunc(0.0359477 * width),
+        right: Math.trunc(0.96405229 * width),
+      };
+    case "garg":
+      return {
+        top: Math.trunc(0.40810811 * height),
+        bottom: Math.trunc(0.99189189 * height),
+        left: Math.trunc(0.03594771 * width),
+        right: Math.trunc(0.96405229 * width),
+      };
+    default: {
+      const never: never = crop;
+      throw new RangeError(`unknown crop ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * One frame by ZoeDepth's compute_metrics (see the top of this file): strict range on the
+ * ground truth, prediction clamped into [min, max], optional crop. Needs min > 0 (the clamp
+ * would otherwise make log(0)) and a finite max. `predInvalid` is always 0: nothing is dropped.
+ */
+export function zoeDepthMetrics(
+  pred: DepthArray,
+  gt: DepthArray,
+  width: number,
+  height: number,
+  range: DepthRange,
+  crop: DepthCrop,
+): FrameDepthResult {
+  checkSameLength(pred, gt);
+  checkRange(range);
+  if (!(range.min > 0) || !Number.isFinite(range.max)) {
+    throw new RangeError(`protocol zoedepth clamps predictions into [min, max]: needs min > 0 and a finite max, got [${range.min}, ${range.max}]`);
+  }
+  if (width * height !== gt.length) throw new RangeError(`${width}x${height} is not ${gt.length} pixels`);
+  const window = cropWindow(crop, width, height);
+  const sums = new DepthErrorSums();
+  let gtInvalid = 0;
+  let outOfRange = 0;
+  let outsideCrop = 0;
+  for (let v = 0; v < height; v++) {
+    const inRows = !window || (v >= window.top && v < window.bottom);
+    for (let u = 0; u < width; u++) {
+      const i = v * width + u;
+      const g = gt[i]!;
+      if (!isValidDepth(g)) {
+        gtInvalid++;
+        continue;
+      }
+      if (!(g > range.min && g < range.max)) {
+        outOfRange++;
+        continue;
+      }
+      if (!inRows || (window && (u < window.left || u >= window.right))) {
+        outsideCrop++;
+        continue;
+      }
+      let p = pred[i]!;
+      if (Number.isNaN(p) || p < range.min) p = range.min;
+      else if (p > range.max) p = range.max;
+      sums.add(p, g);
+    }
+  }
+  const n = gt.length;
+  return {
+    metrics: sums.metrics(),
+    counts: { total: n, gtInvalid, outOfRange, outsideCrop, predInvalid: 0, evaluated: n - gtInvalid - outOfRange - outsideCrop },
+    sums,
+  };
 }

@@ -5,6 +5,7 @@ import { FatalError } from "../errors.js";
 import type { Frame } from "../frame.js";
 import { cv, matToUint16, matToUint8 } from "../imaging/opencv.js";
 import type { Image } from "../messages/types.js";
+import { decodePaletteIndices, pngColorType, PNG_COLOR_TYPE_PALETTE } from "./pngPalette.js";
 
 /** cv::IMREAD_UNCHANGED: keep 16-bit and the channel count as stored. */
 const IMREAD_UNCHANGED = -1;
@@ -99,20 +100,41 @@ export function decodeSingleChannelPng(bytes: Uint8Array, what: string): Decoded
   throw new FatalError(`${what}: pixel type is not 8- or 16-bit unsigned (OpenCV depth ${mat.depth})`);
 }
 
-/** Folder ground truth: a 16-bit PNG whose value / depthScale is metres, 0 invalid (NaN). */
-export function depthFromPng(bytes: Uint8Array, depthScale: number, what: string): { width: number; height: number; depth: Float32Array } {
+/**
+ * How a depth PNG's 16-bit values are stored: plain, or SUN RGB-D's bit rotation by 3 (its
+ * toolbox reads `bitor(bitshift(depth, -3), bitshift(depth, 16 - 3))`, i.e. the value rotated
+ * right by 3 bits, then / 1000 for metres).
+ */
+export type DepthPngEncoding = "plain" | "sunrgbd-rotated";
+
+/** Folder ground truth: a 16-bit PNG whose (decoded) value / depthScale is metres, 0 invalid (NaN). */
+export function depthFromPng(
+  bytes: Uint8Array,
+  depthScale: number,
+  what: string,
+  encoding: DepthPngEncoding = "plain",
+): { width: number; height: number; depth: Float32Array } {
   const png = decodeSingleChannelPng(bytes, what);
   if (png.bits !== 16) throw new FatalError(`${what}: depth PNG is ${png.bits}-bit; expected 16-bit`);
   const depth = new Float32Array(png.data.length);
+  const rotated = encoding === "sunrgbd-rotated";
   for (let i = 0; i < depth.length; i++) {
-    const v = png.data[i]!;
+    const stored = png.data[i]!;
+    const v = rotated ? ((stored >> 3) | (stored << 13)) & 0xffff : stored;
     depth[i] = v === 0 ? NaN : v / depthScale;
   }
   return { width: png.width, height: png.height, depth };
 }
 
-/** Folder ground truth: an 8- or 16-bit single-channel PNG of class ids. */
+/**
+ * Folder ground truth: an 8- or 16-bit single-channel PNG of class ids, or a palette PNG whose
+ * palette indices are the ids (read by pngPalette.ts: OpenCV would return the palette colours).
+ */
 export function labelsFromPng(bytes: Uint8Array, what: string): { width: number; height: number; labels: Uint16Array } {
+  if (pngColorType(bytes) === PNG_COLOR_TYPE_PALETTE) {
+    const { width, height, indices } = decodePaletteIndices(bytes, what);
+    return { width, height, labels: Uint16Array.from(indices) };
+  }
   const png = decodeSingleChannelPng(bytes, what);
   return { width: png.width, height: png.height, labels: png.data instanceof Uint16Array ? png.data : Uint16Array.from(png.data) };
 }

@@ -1,8 +1,8 @@
 // MCAP dataset: a rosbag2 recording with the camera (Image or CompressedImage + CameraInfo), a
 // ground-truth depth Image (32FC1 metres, or 16UC1 millimetres) and optionally a ground-truth
-// label Image (mono8 or 16UC1 class ids). Messages are paired by exact header stamp; a camera
-// image is evaluated once its CameraInfo, depth (and labels, when there is a label topic) with
-// the same stamp have been read.
+// label Image (mono8 or 16UC1 class ids). Each camera image is paired with the CameraInfo, depth
+// (and labels, when there is a label topic) whose header stamps are nearest to its own within
+// ±gt slop (--gt-slop, default DEFAULT_GT_SLOP_SEC); the rest are counted and said why.
 //
 // Topics, when not given: the camera as replay finds it (the one colour camera with a
 // CameraInfo); depth = the Image topic whose first message is 32FC1/16UC1/mono16 and whose name
@@ -17,19 +17,12 @@ import { decodeFrame, type CameraImageMessage } from "../messages/ingest.js";
 import type { CameraInfo, CompressedImage, Image } from "../messages/types.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "../replay/cameraTopics.js";
 import { formatDamage, openBag, type BagReader } from "../transport/mcap/bagReader.js";
-import type { DatasetOptions, EvalDataset, EvalSample } from "./datasets.js";
+import { DEFAULT_GT_SLOP_SEC, type DatasetOptions, type EvalDataset, type EvalSample } from "./datasets.js";
 import { checkGroundTruthSize, DEPTH_ENCODINGS, depthFromImage, LABEL_ENCODINGS, labelsFromImage } from "./groundTruth.js";
 
 interface Topics extends CameraTopics {
   readonly depthTopic: string;
   readonly labelsTopic: string | undefined;
-}
-
-interface Group {
-  image?: CameraImageMessage;
-  calibration?: CameraCalibration;
-  depth?: Image;
-  labels?: Image;
 }
 
 export async function openMcapDataset(path: string, options: DatasetOptions): Promise<EvalDataset> {
@@ -48,6 +41,8 @@ export async function openMcapDataset(path: string, options: DatasetOptions): Pr
     return {
       kind: "mcap",
       path,
+      hasDepth: true,
+      depthScale: null,
       hasLabels: topics.labelsTopic !== undefined,
       describe: {
         imageTopic: topics.imageTopic,
@@ -55,8 +50,9 @@ export async function openMcapDataset(path: string, options: DatasetOptions): Pr
         depthTopic: topics.depthTopic,
         labelsTopic: topics.labelsTopic ?? null,
         images: imageCount ?? null,
+        gtSlopSec: options.gtSlopSec ?? DEFAULT_GT_SLOP_SEC,
       },
-      samples: () => samples(bag, topics, options.log ?? (() => {})),
+      samples: () => samples(bag, topics, options.gtSlopSec ?? DEFAULT_GT_SLOP_SEC, options.log ?? (() => {})),
       close: () => bag.close(),
     };
   } catch (error) {
@@ -134,65 +130,152 @@ async function chooseTopics(bag: BagReader, options: DatasetOptions): Promise<To
   return { ...camera, depthTopic, labelsTopic };
 }
 
-async function* samples(bag: BagReader, topics: Topics, log: (line: string) => void): AsyncGenerator<EvalSample> {
+/** Messages of one topic in arrival order, found by the stamp nearest to a camera image's. */
+class StampQueue<T> {
+  readonly #items: { ns: bigint; value: T }[] = [];
+  /** The latest stamp seen: once it is past t + slop, no closer message for t can follow. */
+  #latest: bigint | undefined;
+
+  constructor(readonly what: string) {}
+
+  push(ns: bigint, value: T): void {
+    this.#items.push({ ns, value });
+    if (this.#latest === undefined || ns > this.#latest) this.#latest = ns;
+  }
+
+  settledFor(ns: bigint, slopNs: bigint): boolean {
+    return this.#latest !== undefined && this.#latest > ns + slopNs;
+  }
+
+  /** The message nearest to `ns` within the slop, or how far the nearest one was (undefined: none at all). */
+  nearest(ns: bigint, slopNs: bigint): { value: T } | { distanceNs: bigint | undefined } {
+    let best: { ns: bigint; value: T } | undefined;
+    let bestDistance = 0n;
+    for (const item of this.#items) {
+      const distance = item.ns > ns ? item.ns - ns : ns - item.ns;
+      if (!best || distance < bestDistance) [best, bestDistance] = [item, distance];
+    }
+    if (best && bestDistance <= slopNs) return { value: best.value };
+    return { distanceNs: best ? bestDistance : undefined };
+  }
+
+  /** Drops messages too old to pair with any image stamped `ns` or later. */
+  prune(ns: bigint, slopNs: bigint): void {
+    const keepFrom = this.#items.findIndex((item) => item.ns >= ns - slopNs);
+    this.#items.splice(0, keepFrom === -1 ? this.#items.length : keepFrom);
+  }
+}
+
+/** Why camera images were not paired: per missing part, how many and how near the nearest came. */
+class PairingTally {
+  paired = 0;
+  images = 0;
+  readonly #missing = new Map<string, { count: number; nearestNs: bigint | undefined; example: string }>();
+
+  missing(what: string, distanceNs: bigint | undefined, stamp: string): void {
+    const entry = this.#missing.get(what);
+    if (!entry) {
+      this.#missing.set(what, { count: 1, nearestNs: distanceNs, example: stamp });
+      return;
+    }
+    entry.count++;
+    if (distanceNs !== undefined && (entry.nearestNs === undefined || distanceNs < entry.nearestNs)) entry.nearestNs = distanceNs;
+  }
+
+  reasons(slop: string): string {
+    return [...this.#missing]
+      .map(
+        ([what, { count, nearestNs, example }]) =>
+          `${count} without ${what} within ${slop} (e.g. the image at ${example}; ` +
+          (nearestNs === undefined ? `no ${what} message at all)` : `nearest ${formatMs(nearestNs)} away)`),
+      )
+      .join("; ");
+  }
+}
+
+function formatMs(ns: bigint): string {
+  return `${Number(ns) / 1e6} ms`;
+}
+
+/**
+ * Pairs each camera image with the CameraInfo, depth (and labels) message whose header stamp is
+ * nearest to its own, within ±gtSlop: drivers stamp aligned depth and colour separately (a
+ * RealSense's aligned depth is some microseconds before the colour frame), so exact stamps
+ * would pair nothing. Topic stamps are taken to increase; an image is settled once every topic
+ * has passed its stamp + slop, or the bag has ended.
+ */
+async function* samples(bag: BagReader, topics: Topics, gtSlopSec: number, log: (line: string) => void): AsyncGenerator<EvalSample> {
   const wanted = [topics.imageTopic, topics.cameraInfoTopic, topics.depthTopic];
   if (topics.labelsTopic) wanted.push(topics.labelsTopic);
-  const groups = new Map<bigint, Group>();
-  let yielded = 0;
+  const slopNs = BigInt(Math.round(gtSlopSec * 1e9));
+  const slop = `±${gtSlopSec * 1000} ms`;
+  const infos = new StampQueue<CameraCalibration>("CameraInfo");
+  const depths = new StampQueue<Image>("depth");
+  const labels = topics.labelsTopic ? new StampQueue<Image>("labels") : undefined;
+  const queues: StampQueue<unknown>[] = [infos, depths, ...(labels ? [labels] : [])];
+  const pending: { ns: bigint; image: CameraImageMessage }[] = [];
+  const tally = new PairingTally();
+
+  function* settle(ended: boolean): Generator<EvalSample> {
+    while (pending.length > 0 && (ended || queues.every((q) => q.settledFor(pending[0]!.ns, slopNs)))) {
+      const { ns, image } = pending.shift()!;
+      tally.images++;
+      const stamp = formatStamp(image.message.header.stamp);
+      const info = infos.nearest(ns, slopNs);
+      const depth = depths.nearest(ns, slopNs);
+      const label = labels?.nearest(ns, slopNs);
+      let complete = true;
+      for (const [queue, found] of [[infos, info], [depths, depth], [labels, label]] as const) {
+        if (queue && found && "distanceNs" in found) {
+          tally.missing(queue.what, found.distanceNs, stamp);
+          complete = false;
+        }
+      }
+      for (const queue of queues) queue.prune(ns, slopNs);
+      if (!complete || !("value" in info) || !("value" in depth)) continue;
+      tally.paired++;
+      yield toSample(image, info.value, depth.value, label && "value" in label ? label.value : undefined, topics);
+    }
+  }
+
   for await (const message of bag.messages(wanted)) {
-    let key: bigint;
-    let group: Group;
     try {
       if (message.topic === topics.imageTopic) {
         const image: CameraImageMessage =
           topics.imageEncoding === "compressed"
             ? { encoding: "compressed", message: decodeMessage<CompressedImage>(COMPRESSED_IMAGE_TYPE, message.data) }
             : { encoding: "raw", message: decodeMessage<Image>(IMAGE_TYPE, message.data) };
-        [key, group] = groupOf(groups, image.message.header.stamp);
-        group.image = image;
+        pending.push({ ns: stampToNanoseconds(image.message.header.stamp), image });
       } else if (message.topic === topics.cameraInfoTopic) {
         const info = decodeMessage<CameraInfo>(CAMERA_INFO_TYPE, message.data);
-        [key, group] = groupOf(groups, info.header.stamp);
-        group.calibration = cameraInfoToCalibration(info);
+        infos.push(stampToNanoseconds(info.header.stamp), cameraInfoToCalibration(info));
       } else {
         const image = decodeMessage<Image>(IMAGE_TYPE, message.data);
-        [key, group] = groupOf(groups, image.header.stamp);
-        if (message.topic === topics.depthTopic) group.depth = image;
-        else group.labels = image;
+        const queue = message.topic === topics.depthTopic ? depths : labels!;
+        queue.push(stampToNanoseconds(image.header.stamp), image);
       }
     } catch (error) {
       throw new FatalError(`${message.topic}: cannot decode CDR: ${(error as Error).message}`);
     }
-    if (!group.image || !group.calibration || !group.depth || (topics.labelsTopic && !group.labels)) continue;
-    groups.delete(key);
-    yielded++;
-    yield toSample(group.image, group.calibration, group.depth, group.labels, topics);
+    yield* settle(false);
   }
+  yield* settle(true);
   for (const damage of bag.damage) log(`${bag.path}: skipped damaged ${formatDamage(damage)}`);
-  const unpaired = [...groups.values()].filter((g) => g.image);
-  if (unpaired.length > 0 || yielded === 0) {
-    const what = (g: Group) =>
-      [!g.calibration && "CameraInfo", !g.depth && "depth", topics.labelsTopic && !g.labels && "labels"].filter(Boolean).join(", ");
-    const first = unpaired[0];
-    const detail = first
-      ? `e.g. the image at ${formatStamp(first.image!.message.header.stamp)} has no ${what(first)} with its stamp`
-      : `no image on ${topics.imageTopic} was read`;
-    if (yielded === 0) {
-      throw new FatalError(
-        `${bag.path}: no camera image has a CameraInfo and ground truth with the same stamp (${detail}); ` +
-          `topics: image ${topics.imageTopic}, camera_info ${topics.cameraInfoTopic}, depth ${topics.depthTopic}` +
-          (topics.labelsTopic ? `, labels ${topics.labelsTopic}` : ""),
-      );
-    }
-    log(`${unpaired.length} camera image(s) skipped without a matching CameraInfo/ground truth (${detail})`);
+  const topicList =
+    `topics: image ${topics.imageTopic}, camera_info ${topics.cameraInfoTopic}, depth ${topics.depthTopic}` +
+    (topics.labelsTopic ? `, labels ${topics.labelsTopic}` : "");
+  if (tally.paired === 0) {
+    throw new FatalError(
+      `${bag.path}: no camera image has a CameraInfo and ground truth within ${slop} of its stamp ` +
+        `(${tally.images === 0 ? `no image on ${topics.imageTopic} was read` : tally.reasons(slop)}); ${topicList}; ` +
+        "a wider --gt-slop (seconds) pairs messages stamped further apart",
+    );
   }
-}
-
-function groupOf(groups: Map<bigint, Group>, stamp: { sec: number; nanosec: number }): [bigint, Group] {
-  const key = stampToNanoseconds(stamp);
-  let group = groups.get(key);
-  if (!group) groups.set(key, (group = {}));
-  return [key, group];
+  const unpaired = tally.images - tally.paired;
+  log(
+    `paired ${tally.paired} of ${tally.images} camera images with CameraInfo and ground truth within ${slop}` +
+      (unpaired > 0 ? `; ${unpaired} skipped: ${tally.reasons(slop)}` : ""),
+  );
 }
 
 function toSample(

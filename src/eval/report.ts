@@ -9,6 +9,7 @@ const DEPTH_COLUMNS: readonly { key: keyof DepthMetrics; title: string; digits: 
   { key: "rmse", title: "RMSE", digits: 4 },
   { key: "rmseLog", title: "RMSElog", digits: 4 },
   { key: "silog", title: "SILog", digits: 3 },
+  { key: "log10", title: "log10", digits: 4 },
   { key: "delta1", title: "δ1", digits: 4 },
   { key: "delta2", title: "δ2", digits: 4 },
   { key: "delta3", title: "δ3", digits: 4 },
@@ -22,28 +23,52 @@ export function formatReport(report: EvalReport, verbose: boolean): string {
     `depthseg eval: ${settings.model} (${settings.depthKind} depth, ${settings.provider}) on ${settings.data} ` +
       `(${settings.dataKind}, ${report.frames.length} frame${report.frames.length === 1 ? "" : "s"})`,
   );
-  lines.push(
-    `depth: align ${settings.align}, range ${range}` +
-      (settings.depthScale !== null ? `, depth scale ${settings.depthScale}` : "") +
-      `; mean = mean of per-frame metrics (${depth.meanFrames} frames), pooled = all scored pixels together`,
-  );
-  const withSeg = verbose && report.frames.some((f) => f.segmentation);
-  const header = ["frame", ...DEPTH_COLUMNS.map((c) => c.title), "scored", "no-pred", ...(withSeg ? ["pixAcc", "mIoU"] : [])];
-  const rows: string[][] = [];
-  if (verbose) for (const frame of report.frames) rows.push(frameRow(frame, withSeg));
-  rows.push(["mean", ...depthCells(depth.mean), String(depth.pixels.evaluated), String(depth.pixels.predInvalid), ...(withSeg ? ["", ""] : [])]);
-  rows.push(["pooled", ...depthCells(depth.pooled), "", "", ...(withSeg ? ["", ""] : [])]);
-  lines.push("", ...table(header, rows));
-  const px = depth.pixels;
-  lines.push(
-    `pixels: ${px.total} total, ${px.evaluated} scored, ${px.gtInvalid} without ground truth, ` +
-      `${px.outOfRange} outside the range, ${px.predInvalid} without a valid prediction`,
-  );
+  if (settings.depthHeads) {
+    const heads = Object.entries(settings.depthHeads);
+    lines.push(`model domain: routed per frame; depth head ${heads.length > 0 ? heads.map(([head, n]) => `${head} ${n}`).join(", ") : "none"}`);
+  }
+  if (depth) {
+    const protocol =
+      settings.protocol === "zoedepth"
+        ? `protocol zoedepth (ZoeDepth compute_metrics: min < gt < max, predictions clamped into the range, crop ${settings.crop})`
+        : "protocol standard (min <= gt <= max, invalid predictions not scored)";
+    lines.push(
+      `depth: ${protocol}, align ${settings.align}, range ${range}` +
+        (settings.depthScale !== null ? `, depth scale ${settings.depthScale}` : "") +
+        `; mean = mean of per-frame metrics (${depth.meanFrames} frames), pooled = all scored pixels together`,
+    );
+    const withSeg = verbose && report.frames.some((f) => f.segmentation);
+    const withHead = verbose && report.frames.some((f) => f.depthHead);
+    const header = [
+      "frame",
+      ...(withHead ? ["head"] : []),
+      ...DEPTH_COLUMNS.map((c) => c.title),
+      "scored",
+      "no-pred",
+      ...(withSeg ? ["pixAcc", "mIoU"] : []),
+    ];
+    const pad = withHead ? [""] : [];
+    const rows: string[][] = [];
+    if (verbose) for (const frame of report.frames) rows.push(frameRow(frame, withSeg, withHead));
+    rows.push(["mean", ...pad, ...depthCells(depth.mean), String(depth.pixels.evaluated), String(depth.pixels.predInvalid), ...(withSeg ? ["", ""] : [])]);
+    rows.push(["pooled", ...pad, ...depthCells(depth.pooled), "", "", ...(withSeg ? ["", ""] : [])]);
+    lines.push("", ...table(header, rows));
+    const px = depth.pixels;
+    lines.push(
+      `pixels: ${px.total} total, ${px.evaluated} scored, ${px.gtInvalid} without ground truth, ` +
+        `${px.outOfRange} outside the range, ${px.outsideCrop > 0 ? `${px.outsideCrop} outside the crop, ` : ""}` +
+        `${px.predInvalid} without a valid prediction`,
+    );
+  } else {
+    lines.push("depth: the dataset has no ground-truth depth (segmentation only)");
+  }
+  if (report.segmentationSkipped) lines.push("", `segmentation not scored: ${report.segmentationSkipped}`);
 
   if (segmentation) {
     lines.push(
       "",
       `segmentation: confusion matrix over all frames, ${segmentation.pixels} pixels` +
+        (settings.classMap ? `, dataset ids mapped by ${settings.classMap}` : "") +
         (segmentation.ignoreIndex !== null ? `, ignore index ${segmentation.ignoreIndex} (${segmentation.ignored} pixels)` : ""),
     );
     const classRows = segmentation.classes.map((c) => [
@@ -65,9 +90,10 @@ export function reportJson(report: EvalReport): string {
   return `${JSON.stringify(report, (_key, value: unknown) => (typeof value === "number" && !Number.isFinite(value) ? null : value), 2)}\n`;
 }
 
-function frameRow(frame: FrameResult, withSeg: boolean): string[] {
+function frameRow(frame: FrameResult, withSeg: boolean, withHead: boolean): string[] {
   return [
     frame.stem,
+    ...(withHead ? [frame.depthHead ?? ""] : []),
     ...depthCells(frame.depth),
     String(frame.pixels.evaluated),
     String(frame.pixels.predInvalid),
