@@ -5,7 +5,7 @@
 // launch/launch_ros, the XML one with a parser of launch_xml's $(...) substitutions).
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -291,7 +291,10 @@ describe("CMakeLists.txt", () => {
     const staged = mkdtempSync(join(tmpdir(), "depthseg-runtime-"));
     try {
       for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, file), join(staged, file));
-      execFileSync("cp", ["-al", join(ROOT, "node_modules"), join(staged, "node_modules")]);
+      // Hard links of the real folder (a symlinked node_modules, as in a git worktree, would be
+      // copied as the link itself, and the prune would then empty the real one).
+      execFileSync("cp", ["-al", realpathSync(join(ROOT, "node_modules")), join(staged, "node_modules")]);
+      expect(lstatSync(join(staged, "node_modules")).isSymbolicLink()).toBe(false);
       execFileSync("npm", ["prune", "--omit=dev", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: staged, stdio: "pipe" });
       const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
       for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(staged, "node_modules", dep)), dep).toBe(true);
