@@ -13,6 +13,8 @@ export interface DemoOptions {
   readonly outDir: string;
   readonly params: DepthsegParams;
   readonly log: (line: string) => void;
+  /** Informational lines (muted by --quiet); `log` when absent. */
+  readonly info?: (line: string) => void;
   readonly showProgress: boolean;
 }
 
@@ -31,6 +33,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     params: options.params,
     realtime: false,
     log: options.log,
+    ...(options.info ? { info: options.info } : {}),
     showProgress: options.showProgress,
   });
   const report = await evaluate({

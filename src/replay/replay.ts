@@ -1,8 +1,8 @@
 // `depthseg replay`: a rosbag2 MCAP in, the node's outputs written to another MCAP.
 
 import { CleanupStack } from "../cleanupStack.js";
-import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
@@ -33,7 +33,10 @@ export interface ReplayOptions {
   readonly params: DepthsegParams;
   /** Play at the recorded rate and let latest-wins drop frames, as a live camera would. */
   readonly realtime: boolean;
+  /** Warnings and errors. */
   readonly log: (line: string) => void;
+  /** Informational lines (the execution-provider line); `log` when absent, nothing with --quiet. */
+  readonly info?: (line: string) => void;
   readonly showProgress: boolean;
   /**
    * Aborting it (its reason: the signal's name) stops reading the input: the frames in flight
@@ -51,6 +54,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (resolve(options.input) === resolve(options.output) || (await isSameFile(options.input, options.output))) {
     throw new FatalError(`--out ${options.output} is the input bag ${options.input} (the same file); choose another output`);
   }
+  await checkPaths(options.input, options.output);
   // Everything opened is closed in reverse order, on success and on every failure path.
   return CleanupStack.run(async (cleanups) => {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
@@ -82,7 +86,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           }),
     );
 
-    const worker = await startInferenceWorker(bundle, params, log);
+    const worker = await startInferenceWorker(bundle, params, log, options.info ?? log);
     cleanups.push(() => worker.close());
 
     const stats = new CameraStatsRegistry();
@@ -173,6 +177,18 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       errors,
     };
   });
+}
+
+/** A missing input or an --out that is a folder, said before anything is loaded. */
+async function checkPaths(input: string, output: string): Promise<void> {
+  const inputStat = await stat(input).catch((error: NodeJS.ErrnoException) => {
+    throw new FatalError(`${input}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
+  });
+  if (inputStat.isDirectory()) throw new FatalError(`${input} is a folder, not an MCAP bag`);
+  if ((await stat(output).catch(() => undefined))?.isDirectory()) {
+    const suggestion = join(output, `${basename(input).replace(/\.mcap$/i, "")}.depthseg.mcap`);
+    throw new FatalError(`--out ${output} is a directory; name the output file, e.g. --out ${suggestion}`);
+  }
 }
 
 /** Input/output problems end the run with a message, not a stack trace. */

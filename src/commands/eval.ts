@@ -1,0 +1,124 @@
+// `depthseg eval --data <bag.mcap | folder>`: the command line of src/eval/evaluate.ts.
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { resolveParameters } from "../config/parameters.js";
+import { loadParamsFile } from "../config/paramsFile.js";
+import { FatalError } from "../errors.js";
+import { ALIGN_MODES, type AlignMode } from "../eval/alignment.js";
+import { DEFAULT_DEPTH_SCALE } from "../eval/datasets.js";
+import { evaluate } from "../eval/evaluate.js";
+import { formatReport, reportJson } from "../eval/report.js";
+import { UsageError, numberOption, usageErrors, type Command } from "./common.js";
+
+const USAGE = `Usage: depthseg eval --data <bag.mcap | folder> [options]
+
+Depth and segmentation metrics of a model against ground truth (a bag with depth/label topics,
+or a folder of images with depth and label maps).
+
+Options:
+  -d, --data <bag.mcap | folder>   the dataset (required)
+  -m, --model <bundle dir>         model bundle (default: the bundled demo model)
+  -p, --params <params.yaml>       ROS 2 parameters file
+      --align none|median|scale-shift   align predictions to ground truth first (default none)
+      --min-depth M --max-depth M  evaluated depth range in metres (default 0.001 to no limit)
+      --depth-scale S              folder depth PNG units per metre (default ${DEFAULT_DEPTH_SCALE})
+      --ignore-index N|none        label id not scored (default 255)
+      --json <out.json>            also write the report as JSON
+  -v, --verbose                    per-class rows
+      --image-topic T --camera-info-topic T --depth-topic T --labels-topic T   bag topics
+  -h, --help                       this text
+      --version                    depthseg's version
+`;
+
+/** Evaluation range defaults: 1 mm (as ZoeDepth's and Depth Anything's eval) to no upper limit. */
+const DEFAULT_MIN_DEPTH = 1e-3;
+const DEFAULT_IGNORE_INDEX = 255;
+
+async function run(args: readonly string[]): Promise<number> {
+  const { values } = usageErrors(() =>
+    parseArgs({
+      args: [...args],
+      allowPositionals: false,
+      options: {
+        data: { type: "string", short: "d" },
+        model: { type: "string", short: "m" },
+        params: { type: "string", short: "p" },
+        align: { type: "string", default: "none" },
+        "min-depth": { type: "string" },
+        "max-depth": { type: "string" },
+        "depth-scale": { type: "string" },
+        "ignore-index": { type: "string" },
+        json: { type: "string" },
+        verbose: { type: "boolean", short: "v", default: false },
+        "image-topic": { type: "string" },
+        "camera-info-topic": { type: "string" },
+        "depth-topic": { type: "string" },
+        "labels-topic": { type: "string" },
+      },
+    }),
+  );
+  if (!values.data) throw new UsageError("eval needs --data <bag.mcap | folder>");
+  const align = values.align as AlignMode;
+  if (!ALIGN_MODES.includes(align)) throw new UsageError(`--align must be one of ${ALIGN_MODES.join(", ")}, got "${values.align}"`);
+  const minDepth = numberOption("--min-depth", values["min-depth"], DEFAULT_MIN_DEPTH);
+  const maxDepth = numberOption("--max-depth", values["max-depth"], Infinity);
+  if (minDepth < 0) throw new UsageError(`--min-depth must be >= 0, got ${minDepth}`);
+  if (!(maxDepth > minDepth)) throw new UsageError(`--max-depth (${maxDepth}) must be greater than --min-depth (${minDepth})`);
+  const depthScale = numberOption("--depth-scale", values["depth-scale"], DEFAULT_DEPTH_SCALE);
+  if (!(depthScale > 0)) throw new UsageError(`--depth-scale must be > 0, got ${depthScale}`);
+  const ignoreIndex = ignoreIndexOption(values["ignore-index"]);
+
+  const fromFile = values.params ? await loadParamsFile(values.params) : {};
+  const overrides: Record<string, unknown> = {};
+  if (values.model !== undefined) overrides["model"] = values.model;
+  if (values["image-topic"] !== undefined) overrides["image_topic"] = values["image-topic"];
+  if (values["camera-info-topic"] !== undefined) overrides["camera_info_topic"] = values["camera-info-topic"];
+  const params = resolveParameters({ ...fromFile, ...overrides });
+
+  const log = (line: string) => process.stderr.write(`depthseg eval: ${line}\n`);
+  const report = await evaluate({
+    data: values.data,
+    params,
+    align,
+    range: { min: minDepth, max: maxDepth },
+    depthScale,
+    ignoreIndex,
+    ...(values["depth-topic"] !== undefined ? { depthTopic: values["depth-topic"] } : {}),
+    ...(values["labels-topic"] !== undefined ? { labelsTopic: values["labels-topic"] } : {}),
+    log,
+  });
+  if (values["depth-scale"] !== undefined && report.settings.dataKind === "mcap") {
+    log("--depth-scale applies to folder datasets; 16UC1 depth in a bag is millimetres (REP 118)");
+  }
+  process.stdout.write(`${formatReport(report, values.verbose)}\n`);
+  if (values.json) {
+    const path = resolve(values.json);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, reportJson(report));
+    } catch (error) {
+      throw new FatalError(`cannot write ${values.json}: ${(error as Error).message}`);
+    }
+  }
+  return 0;
+}
+
+/** Default 255 (the usual "void" of 8-bit label maps); "none" or -1 ignores nothing. */
+function ignoreIndexOption(value: string | undefined): number | undefined {
+  if (value === undefined) return DEFAULT_IGNORE_INDEX;
+  if (value === "none" || value === "-1") return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) {
+    throw new UsageError(`--ignore-index must be an integer in 0..65535 or "none", got "${value}"`);
+  }
+  return number;
+}
+
+export const evalCommand: Command = {
+  name: "eval",
+  synopsis: "eval --data <bag.mcap | folder>     Depth and segmentation metrics against ground truth",
+  usage: USAGE,
+  run,
+};

@@ -1,0 +1,102 @@
+// `depthseg replay <in.mcap> --out <out.mcap>`: the command line of src/replay/replay.ts.
+
+import { parseArgs } from "node:util";
+import { resolveParameters } from "../config/parameters.js";
+import { loadParamsFile } from "../config/paramsFile.js";
+import { exitBySignal } from "../exitBySignal.js";
+import { replay } from "../replay/replay.js";
+import { formatSummary } from "../replay/summary.js";
+import { UsageError, onStopSignals, signalExitCode, usageErrors, type Command } from "./common.js";
+
+const USAGE = `Usage: depthseg replay <in.mcap> --out <out.mcap> [options]
+
+Runs the pipeline over a rosbag2 MCAP recording and writes the node's outputs to another MCAP.
+
+Options:
+  -o, --out <out.mcap>          output bag (required; a file, not a folder)
+  -m, --model <bundle dir>      model bundle (default: the bundled demo model, synthetic scenes only)
+  -p, --params <params.yaml>    ROS 2 parameters file (the node's parameters; flags override it)
+      --image-topic T           camera image topic (default: found in the bag)
+      --camera-info-topic T     its CameraInfo topic (default: found beside the image topic)
+      --realtime                play at the recorded rate; frames inference cannot keep up with are dropped
+  -q, --quiet                   no progress bar, no informational lines, no summary (warnings still go to stderr)
+      --summary                 print the summary even with --quiet
+  -h, --help                    this text
+      --version                 depthseg's version
+
+Ctrl-C: finishes the frames in flight, closes the output complete, then exits 130.
+`;
+
+async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        model: { type: "string", short: "m" },
+        params: { type: "string", short: "p" },
+        "image-topic": { type: "string" },
+        "camera-info-topic": { type: "string" },
+        realtime: { type: "boolean", default: false },
+        quiet: { type: "boolean", short: "q", default: false },
+        summary: { type: "boolean", default: false },
+      },
+    }),
+  );
+  if (positionals.length !== 1) throw new UsageError("replay takes exactly one input bag");
+  if (!values.out) throw new UsageError("replay needs --out <out.mcap>");
+
+  const fromFile = values.params ? await loadParamsFile(values.params) : {};
+  const overrides: Record<string, unknown> = {};
+  if (values.model !== undefined) overrides["model"] = values.model;
+  if (values["image-topic"] !== undefined) overrides["image_topic"] = values["image-topic"];
+  if (values["camera-info-topic"] !== undefined) overrides["camera_info_topic"] = values["camera-info-topic"];
+  const params = resolveParameters({ ...fromFile, ...overrides });
+
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const info = values.quiet ? () => {} : log;
+  const output = values.out;
+  const stop = new AbortController();
+  let partialPath: string | undefined;
+  const removeHandlers = onStopSignals(
+    process,
+    (signal) => {
+      log(`depthseg replay: ${signal}: finishing the frames in flight, then closing ${output} (${signal} again exits at once)`);
+      stop.abort(signal);
+    },
+    (signal) => {
+      const where =
+        partialPath === undefined
+          ? ""
+          : `; the frames written so far are in ${partialPath} (no summary or index: read it with a stream reader or \`mcap recover\`)`;
+      log(`depthseg replay: ${signal} again, exiting without closing ${output}${where}`);
+      exitBySignal(signal);
+    },
+  );
+  try {
+    const summary = await replay({
+      input: positionals[0]!,
+      output,
+      params,
+      realtime: values.realtime,
+      showProgress: !values.quiet,
+      log,
+      info,
+      stop: stop.signal,
+      onOutputOpened: (path) => (partialPath = path),
+    });
+    if (!values.quiet || values.summary) process.stdout.write(`${formatSummary(summary)}\n`);
+    // Stopped by a signal: the output is complete, but the run is not; say so the shell's way.
+    return summary.stoppedBy === undefined ? 0 : signalExitCode(summary.stoppedBy);
+  } finally {
+    removeHandlers();
+  }
+}
+
+export const replayCommand: Command = {
+  name: "replay",
+  synopsis: "replay <in.mcap> --out <out.mcap>   Run the pipeline over a rosbag2 MCAP and write the outputs",
+  usage: USAGE,
+  run,
+};

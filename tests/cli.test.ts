@@ -1,0 +1,109 @@
+// The command line itself: --help and --version for every command, --quiet, the provider line
+// once per process, and the messages for a missing input or an --out that is a folder.
+
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../src/cli.js";
+import { PACKAGE_ROOT, SAMPLE_BAG } from "../src/paths.js";
+import { tempDir } from "./support/cameraBag.js";
+
+afterEach(() => vi.restoreAllMocks());
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+const COMMANDS = ["replay", "eval", "demo", "run", "models"] as const;
+
+describe("depthseg --help and --version", () => {
+  it.each(COMMANDS)("%s --help prints that command's usage on stdout and exits 0", async (name) => {
+    for (const flag of ["--help", "-h"]) {
+      const { code, stdout, stderr } = await cli(name, flag);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^Usage: depthseg ${name}\\b`));
+      expect(stdout).toContain("--version");
+      expect(stderr).toBe("");
+    }
+    // Also with other options around it, and as `depthseg help <command>`.
+    expect((await cli(name, "--model", "x", "--help")).stdout).toMatch(new RegExp(`^Usage: depthseg ${name}\\b`));
+    expect((await cli("help", name)).stdout).toMatch(new RegExp(`^Usage: depthseg ${name}\\b`));
+  });
+
+  it("replay --help lists its options", async () => {
+    const { stdout } = await cli("replay", "--help");
+    for (const option of ["--out", "--model", "--params", "--image-topic", "--camera-info-topic", "--realtime", "--quiet", "--summary"]) {
+      expect(stdout).toContain(option);
+    }
+  });
+
+  it.each([[], ...COMMANDS.map((name) => [name])])("%s --version prints package.json's version", async (...name: string[]) => {
+    const { version } = JSON.parse(await readFile(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
+    const { code, stdout } = await cli(...name, "--version");
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${version}\n`);
+  });
+
+  it("an unknown option is a usage error (exit 2) followed by that command's usage", async () => {
+    const { code, stderr } = await cli("replay", "in.mcap", "--out", "o.mcap", "--bogus");
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Unknown option '--bogus'/);
+    expect(stderr).toContain("Usage: depthseg replay");
+  });
+});
+
+describe("depthseg replay: paths", () => {
+  it("a missing input says `no such file`, not ENOENT", async () => {
+    const dir = await tempDir();
+    const { code, stderr } = await cli("replay", join(dir, "missing.mcap"), "--out", join(dir, "o.mcap"));
+    expect(code).toBe(1);
+    expect(stderr).toBe(`depthseg: ${join(dir, "missing.mcap")}: no such file\n`);
+  });
+
+  it("--out naming a directory says so and suggests a file in it", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "outdir"));
+    const { code, stderr } = await cli("replay", SAMPLE_BAG, "--out", join(dir, "outdir"));
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `depthseg: --out ${join(dir, "outdir")} is a directory; name the output file, e.g. --out ${join(dir, "outdir", "sample.depthseg.mcap")}\n`,
+    );
+  });
+});
+
+describe("depthseg --quiet and the provider line", () => {
+  it("replay --quiet writes nothing at all on a clean run; --summary brings the summary back", async () => {
+    const dir = await tempDir();
+    const quiet = await cli("replay", SAMPLE_BAG, "--out", join(dir, "q.mcap"), "--quiet");
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe("");
+    expect(quiet.stderr).toBe("");
+    const asked = await cli("replay", SAMPLE_BAG, "--out", join(dir, "s.mcap"), "--quiet", "--summary");
+    expect(asked.code).toBe(0);
+    expect(asked.stdout).toMatch(/frames {5}read 12, processed 12, dropped 0, failed 0/);
+    expect(asked.stderr).toBe("");
+  });
+
+  it("demo (replay, then eval: two inference workers) prints the execution-provider line once", async () => {
+    const dir = await tempDir();
+    const { code, stderr } = await cli("demo", "--out", dir, "--params", await cpuFallbackParams(dir));
+    expect(code, stderr).toBe(0);
+    expect(stderr.match(/execution providers: /g)).toHaveLength(1);
+  }, 60_000);
+});
+
+/** Providers cuda then cpu: on a CPU-only machine the first fails, so there is a provider line to print. */
+async function cpuFallbackParams(dir: string): Promise<string> {
+  const { writeFile } = await import("node:fs/promises");
+  const path = join(dir, "providers.yaml");
+  await writeFile(path, "depthseg:\n  ros__parameters:\n    execution_providers: [cuda, cpu]\n");
+  return path;
+}
