@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { PACKAGE_ROOT, SAMPLE_BAG } from "../src/paths.js";
-import { tempDir } from "./support/cameraBag.js";
+import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -79,17 +79,45 @@ describe("depthseg replay: paths", () => {
   });
 });
 
+const DEMO_MODEL_WARNING =
+  "warning: model depthseg-demo-synthetic-indoor (trained on synthetic-indoor (the project's rendered rooms, tools/train; no real image)): " +
+  "trained on synthetic rooms only, not for real scenes: on a real camera its depth is not metres to trust, whatever depth_is_metric says; " +
+  "use a real model (README: Real models)";
+
+describe("depthseg replay: what the model knows", () => {
+  it("the default (demo) model says it was trained on synthetic-indoor and is not for real scenes: stderr, summary, status", async () => {
+    const dir = await tempDir();
+    const output = join(dir, "o.mcap");
+    const { code, stdout, stderr } = await cli("replay", SAMPLE_BAG, "--out", output);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(DEMO_MODEL_WARNING);
+    expect(stdout).toContain("\n  trained on synthetic-indoor (the project's rendered rooms, tools/train; no real image)\n");
+    expect(stdout).toMatch(/\n {2}WARNING {4}trained on synthetic rooms only, not for real scenes/);
+    const statuses = typed(await readOutputBag(output), "/depthseg/status", "depthseg/msg/PerceptionStatus");
+    expect(statuses).toHaveLength(12);
+    expect(new Set(statuses.map((s) => s.trained_on))).toEqual(new Set(["synthetic-indoor (the project's rendered rooms, tools/train; no real image)"]));
+    expect(statuses[0]!.depth_is_metric).toBe(true);
+  });
+
+  it("models shows trained_on and the warning", async () => {
+    const { code, stdout } = await cli("models");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\n {2}trained on {4}synthetic-indoor /);
+    expect(stdout).toMatch(/\n {2}WARNING {7}trained on synthetic rooms only, not for real scenes/);
+  });
+});
+
 describe("depthseg --quiet and the provider line", () => {
-  it("replay --quiet writes nothing at all on a clean run; --summary brings the summary back", async () => {
+  it("replay --quiet writes only warnings (here: the demo model's); --summary brings the summary back", async () => {
     const dir = await tempDir();
     const quiet = await cli("replay", SAMPLE_BAG, "--out", join(dir, "q.mcap"), "--quiet");
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stdout).toBe("");
-    expect(quiet.stderr).toBe("");
+    expect(quiet.stderr).toBe(`${DEMO_MODEL_WARNING}\n`);
     const asked = await cli("replay", SAMPLE_BAG, "--out", join(dir, "s.mcap"), "--quiet", "--summary");
     expect(asked.code).toBe(0);
     expect(asked.stdout).toMatch(/frames {5}read 12, processed 12, dropped 0, failed 0/);
-    expect(asked.stderr).toBe("");
+    expect(asked.stderr).toBe(`${DEMO_MODEL_WARNING}\n`);
   });
 
   it("demo (replay, then eval: two inference workers) prints the execution-provider line once", async () => {

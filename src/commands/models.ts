@@ -24,6 +24,8 @@ async function run(args: readonly string[]): Promise<number> {
   const lines = [
     `${bundle.name}  (${dir})`,
     `  onnx          ${bundle.onnxPath}`,
+    `  trained on    ${bundle.trainedOn ?? "(not declared: model.yaml has no trained_on)"}`,
+    ...(bundle.warning !== undefined ? [`  WARNING       ${bundle.warning}`] : []),
     `  input         ${input.name}: ${input.height}x${input.width} (multiple of ${input.multipleOf}, ${input.resize}, ${input.interpolation}, ${input.color})`,
   ];
   const depthLine = (spec: DepthOutputSpec): string =>

@@ -126,6 +126,7 @@ export class OutputEncoder {
       message: perceptionStatus(header(frame.stamp, frame.frameId), {
         camera: frame.cameraTopic,
         model: this.#bundle.name,
+        trainedOn: this.#bundle.trainedOn ?? "",
         executionProvider: this.#provider,
         depthKind: outputs.depthKind,
         depthIsMetric: outputs.depthIsMetric,

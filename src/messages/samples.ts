@@ -102,6 +102,7 @@ export function samplePerceptionStatus(): PerceptionStatus {
     header: sampleHeader(),
     camera: "/camera/image_raw",
     model: "depth-anything-v2-small-metric-indoor",
+    trained_on: "hypersim",
     execution_provider: "cuda",
     depth_kind: "metric",
     depth_is_metric: true,

@@ -118,6 +118,7 @@ export interface PerceptionStatus {
   readonly header: Header;
   readonly camera: string;
   readonly model: string;
+  readonly trained_on: string;
   readonly execution_provider: string;
   readonly depth_kind: string;
   readonly depth_is_metric: boolean;

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
 import { nanosecondsToStamp } from "../frame.js";
-import { loadModelBundle } from "../inference/bundle.js";
+import { loadModelBundle, type ModelBundle } from "../inference/bundle.js";
 import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
 import { formatDamage, openBag, type BagReader } from "../transport/mcap/bagReader.js";
@@ -59,6 +59,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   return CleanupStack.run(async (cleanups) => {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
     checkParamsForModel(params, bundle);
+    // Said before any frame, and not muted by --quiet: outputs of a model used outside what it knows.
+    if (bundle.warning !== undefined) log(modelWarningLine(bundle));
     const bag = await openBag(options.input).catch((error: unknown) => {
       throw asFatal(error, `cannot read ${options.input}`);
     });
@@ -162,6 +164,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       input: options.input,
       output: options.output,
       model: bundle.name,
+      ...(bundle.trainedOn !== undefined ? { trainedOn: bundle.trainedOn } : {}),
+      ...(bundle.warning !== undefined ? { modelWarning: bundle.warning } : {}),
       depthKind: bundle.outputs.depth.kind,
       provider: worker.provider,
       imageTopic: topics.imageTopic,
@@ -177,6 +181,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       errors,
     };
   });
+}
+
+/** The warning a bundle declares, with what it was trained on. */
+export function modelWarningLine(bundle: Pick<ModelBundle, "name" | "trainedOn" | "warning">): string {
+  const trained = bundle.trainedOn !== undefined ? ` (trained on ${bundle.trainedOn})` : "";
+  return `warning: model ${bundle.name}${trained}: ${bundle.warning}`;
 }
 
 /** A missing input or an --out that is a folder, said before anything is loaded. */

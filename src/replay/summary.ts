@@ -8,6 +8,9 @@ export interface ReplaySummary {
   readonly input: string;
   readonly output: string;
   readonly model: string;
+  /** The bundle's `trained_on` and `warning` (model.yaml), when it declares them. */
+  readonly trainedOn?: string;
+  readonly modelWarning?: string;
   readonly depthKind: string;
   readonly provider: string;
   readonly imageTopic: string;
@@ -34,6 +37,8 @@ export function formatSummary(summary: ReplaySummary): string {
   const lines = [
     `depthseg replay: ${summary.input} -> ${summary.output}`,
     `  model      ${summary.model} (${summary.depthKind}) on ${summary.provider}`,
+    `  trained on ${summary.trainedOn ?? "(not declared in model.yaml)"}`,
+    ...(summary.modelWarning !== undefined ? [`  WARNING    ${summary.modelWarning}`] : []),
     `  camera     ${summary.imageTopic} + ${summary.cameraInfoTopic}`,
     `  frames     read ${stats.read}, processed ${stats.processed}, dropped ${stats.dropped}, failed ${stats.failed}` +
       ` in ${summary.wallSeconds.toFixed(1)} s (${(stats.processed / Math.max(summary.wallSeconds, 1e-9)).toFixed(1)} fps)`,
