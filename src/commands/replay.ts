@@ -4,7 +4,9 @@ import { parseArgs } from "node:util";
 import { resolveParameters } from "../config/parameters.js";
 import { loadParamsFile } from "../config/paramsFile.js";
 import { exitBySignal } from "../exitBySignal.js";
+import { parseTopicSelection, TOPIC_CHOICES } from "../replay/outputTopics.js";
 import { replay } from "../replay/replay.js";
+import { CHUNK_COMPRESSIONS, DEFAULT_CHUNK_COMPRESSION, isChunkCompression } from "../transport/mcap/chunkCompression.js";
 import { formatSummary } from "../replay/summary.js";
 import { UsageError, onStopSignals, signalExitCode, usageErrors, type Command } from "./common.js";
 
@@ -19,6 +21,10 @@ Options:
       --image-topic T           camera image topic (default: found in the bag)
       --camera-info-topic T     its CameraInfo topic (default: found beside the image topic)
       --realtime                play at the recorded rate; frames inference cannot keep up with are dropped
+      --compression zstd|lz4|none   output chunk compression (default ${DEFAULT_CHUNK_COMPRESSION})
+      --topics a,b,...          what to write (default all): ${TOPIC_CHOICES.join(", ")}
+                                (outputs by their name under output_namespace; camera = the input image and
+                                CameraInfo; tf = /tf and /tf_static when the input has them)
   -q, --quiet                   no progress bar, no informational lines, no summary (warnings still go to stderr)
       --summary                 print the summary even with --quiet
   -h, --help                    this text
@@ -39,6 +45,8 @@ async function run(args: readonly string[]): Promise<number> {
         "image-topic": { type: "string" },
         "camera-info-topic": { type: "string" },
         realtime: { type: "boolean", default: false },
+        compression: { type: "string", default: DEFAULT_CHUNK_COMPRESSION },
+        topics: { type: "string" },
         quiet: { type: "boolean", short: "q", default: false },
         summary: { type: "boolean", default: false },
       },
@@ -46,6 +54,16 @@ async function run(args: readonly string[]): Promise<number> {
   );
   if (positionals.length !== 1) throw new UsageError("replay takes exactly one input bag");
   if (!values.out) throw new UsageError("replay needs --out <out.mcap>");
+  const compression = values.compression;
+  if (!isChunkCompression(compression)) {
+    throw new UsageError(`--compression must be one of ${CHUNK_COMPRESSIONS.join(", ")}, got "${compression}"`);
+  }
+  let topics;
+  try {
+    topics = values.topics === undefined ? undefined : parseTopicSelection(values.topics);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 
   const fromFile = values.params ? await loadParamsFile(values.params) : {};
   const overrides: Record<string, unknown> = {};
@@ -85,6 +103,8 @@ async function run(args: readonly string[]): Promise<number> {
       info,
       stop: stop.signal,
       onOutputOpened: (path) => (partialPath = path),
+      compression,
+      ...(topics !== undefined ? { topics } : {}),
     });
     if (!values.quiet || values.summary) process.stdout.write(`${formatSummary(summary)}\n`);
     // Stopped by a signal: the output is complete, but the run is not; say so the shell's way.
