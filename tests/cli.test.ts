@@ -135,3 +135,26 @@ async function cpuFallbackParams(dir: string): Promise<string> {
   await writeFile(path, "depthseg:\n  ros__parameters:\n    execution_providers: [cuda, cpu]\n");
   return path;
 }
+
+describe("depthseg replay --previews", () => {
+  it("writes one camera | depth | labels PNG per frame, with the key under them", async () => {
+    const { decodeCompressedImage } = await import("../src/imaging/decode.js");
+    const { readdir } = await import("node:fs/promises");
+    const dir = await tempDir();
+    const previews = join(dir, "previews");
+    const { code, stderr } = await cli("replay", SAMPLE_BAG, "--out", join(dir, "o.mcap"), "--previews", previews);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`previews (camera | depth | labels): 12 PNGs in ${previews}`);
+    const files = (await readdir(previews)).sort();
+    expect(files).toHaveLength(12);
+    const first = decodeCompressedImage("png", await readFile(join(previews, files[0]!)));
+    expect(first.width).toBe(3 * 320);
+    expect(first.height).toBeGreaterThan(240);
+  });
+
+  it("refuses --previews when --topics leaves out depth/colorized", async () => {
+    const { code, stderr } = await cli("replay", SAMPLE_BAG, "--out", "/tmp/x.mcap", "--previews", "/tmp/p", "--topics", "depth/image");
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--previews draws from depth\/colorized/);
+  });
+});

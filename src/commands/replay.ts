@@ -6,6 +6,9 @@ import { loadParamsFile } from "../config/paramsFile.js";
 import { exitBySignal } from "../exitBySignal.js";
 import { parseTopicSelection, TOPIC_CHOICES } from "../replay/outputTopics.js";
 import { replay } from "../replay/replay.js";
+import { writeReplayPreviews } from "../demo/previews.js";
+import { FatalError } from "../errors.js";
+import { OUTPUT_TOPICS } from "../messages/outputMessages.js";
 import { CHUNK_COMPRESSIONS, DEFAULT_CHUNK_COMPRESSION, isChunkCompression } from "../transport/mcap/chunkCompression.js";
 import { formatSummary } from "../replay/summary.js";
 import { UsageError, onStopSignals, signalExitCode, usageErrors, type Command } from "./common.js";
@@ -25,6 +28,7 @@ Options:
       --topics a,b,...          what to write (default all): ${TOPIC_CHOICES.join(", ")}
                                 (outputs by their name under output_namespace; camera = the input image and
                                 CameraInfo; tf = /tf and /tf_static when the input has them)
+      --previews <dir>          also write camera | depth | labels PNGs (colour bar in metres, class legend), one per frame
   -q, --quiet                   no progress bar, no informational lines, no summary (warnings still go to stderr)
       --summary                 print the summary even with --quiet
   -h, --help                    this text
@@ -47,6 +51,7 @@ async function run(args: readonly string[]): Promise<number> {
         realtime: { type: "boolean", default: false },
         compression: { type: "string", default: DEFAULT_CHUNK_COMPRESSION },
         topics: { type: "string" },
+        previews: { type: "string" },
         quiet: { type: "boolean", short: "q", default: false },
         summary: { type: "boolean", default: false },
       },
@@ -63,6 +68,9 @@ async function run(args: readonly string[]): Promise<number> {
     topics = values.topics === undefined ? undefined : parseTopicSelection(values.topics);
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+  if (values.previews !== undefined && topics !== undefined && !topics.outputs.has(OUTPUT_TOPICS.depthColorized)) {
+    throw new UsageError(`--previews draws from depth/colorized (and segmentation/colorized): add them to --topics`);
   }
 
   const fromFile = values.params ? await loadParamsFile(values.params) : {};
@@ -107,6 +115,12 @@ async function run(args: readonly string[]): Promise<number> {
       ...(topics !== undefined ? { topics } : {}),
     });
     if (!values.quiet || values.summary) process.stdout.write(`${formatSummary(summary)}\n`);
+    if (values.previews !== undefined) {
+      const written = await writeReplayPreviews(summary, params, values.previews).catch((error: unknown) => {
+        throw new FatalError(`--previews ${values.previews}: ${(error as Error).message}`);
+      });
+      info(`previews (camera | depth | labels): ${written.length} PNGs in ${values.previews}`);
+    }
     // Stopped by a signal: the output is complete, but the run is not; say so the shell's way.
     return summary.stoppedBy === undefined ? 0 : signalExitCode(summary.stoppedBy);
   } finally {
