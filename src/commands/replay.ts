@@ -11,11 +11,15 @@ import { FatalError } from "../errors.js";
 import { OUTPUT_TOPICS } from "../messages/outputMessages.js";
 import { CHUNK_COMPRESSIONS, DEFAULT_CHUNK_COMPRESSION, isChunkCompression } from "../transport/mcap/chunkCompression.js";
 import { formatSummary } from "../replay/summary.js";
-import { UsageError, onStopSignals, signalExitCode, usageErrors, type Command } from "./common.js";
+import { readFile } from "node:fs/promises";
+import { parseCameraInfoYaml } from "../eval/cameraInfoYaml.js";
+import type { ImageCalibration } from "../replay/imageInput.js";
+import { UsageError, numberOption, onStopSignals, signalExitCode, usageErrors, type Command } from "./common.js";
 
-const USAGE = `Usage: depthseg replay <in.mcap> --out <out.mcap> [options]
+const USAGE = `Usage: depthseg replay <in.mcap | folder of images | video file> --out <out.mcap> [options]
 
-Runs the pipeline over a rosbag2 MCAP recording and writes the node's outputs to another MCAP.
+Runs the pipeline over a rosbag2 MCAP recording (or a folder of .png/.jpg images, or a video file)
+and writes the node's outputs to another MCAP.
 
 Options:
   -o, --out <out.mcap>          output bag (required; a file, not a folder)
@@ -23,6 +27,9 @@ Options:
   -p, --params <params.yaml>    ROS 2 parameters file (the node's parameters; flags override it)
       --image-topic T           camera image topic (default: found in the bag)
       --camera-info-topic T     its CameraInfo topic (default: found beside the image topic)
+      --camera-info <camera_info.yaml>   images and videos: their calibration (ROS camera_info YAML)
+      --fov <degrees> | --fx <pixels>    images and videos without calibration: assume a pinhole camera
+                                (said loudly in the output: metres are only as right as the guess)
       --realtime                play at the recorded rate; frames inference cannot keep up with are dropped
       --compression zstd|lz4|none   output chunk compression (default ${DEFAULT_CHUNK_COMPRESSION})
       --topics a,b,...          what to write (default all): ${TOPIC_CHOICES.join(", ")}
@@ -52,6 +59,9 @@ async function run(args: readonly string[]): Promise<number> {
         compression: { type: "string", default: DEFAULT_CHUNK_COMPRESSION },
         topics: { type: "string" },
         previews: { type: "string" },
+        "camera-info": { type: "string" },
+        fov: { type: "string" },
+        fx: { type: "string" },
         quiet: { type: "boolean", short: "q", default: false },
         summary: { type: "boolean", default: false },
       },
@@ -69,6 +79,7 @@ async function run(args: readonly string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const imageCalibration = await imageCalibrationOption(values["camera-info"], values.fov, values.fx);
   if (values.previews !== undefined && topics !== undefined && !topics.outputs.has(OUTPUT_TOPICS.depthColorized)) {
     throw new UsageError(`--previews draws from depth/colorized (and segmentation/colorized): add them to --topics`);
   }
@@ -113,6 +124,7 @@ async function run(args: readonly string[]): Promise<number> {
       onOutputOpened: (path) => (partialPath = path),
       compression,
       ...(topics !== undefined ? { topics } : {}),
+      ...(imageCalibration !== undefined ? { imageCalibration } : {}),
     });
     if (!values.quiet || values.summary) process.stdout.write(`${formatSummary(summary)}\n`);
     if (values.previews !== undefined) {
@@ -128,9 +140,36 @@ async function run(args: readonly string[]): Promise<number> {
   }
 }
 
+/** At most one of --camera-info, --fov, --fx. */
+async function imageCalibrationOption(
+  cameraInfo: string | undefined,
+  fov: string | undefined,
+  fx: string | undefined,
+): Promise<ImageCalibration | undefined> {
+  const given = [cameraInfo, fov, fx].filter((v) => v !== undefined).length;
+  if (given > 1) throw new UsageError("give one of --camera-info, --fov, --fx");
+  if (cameraInfo !== undefined) {
+    const text = await readFile(cameraInfo, "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new FatalError(`--camera-info ${cameraInfo}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
+    });
+    return { kind: "camera_info", path: cameraInfo, calibration: parseCameraInfoYaml(text, cameraInfo) };
+  }
+  if (fov !== undefined) {
+    const degrees = numberOption("--fov", fov, NaN);
+    if (!(degrees > 0 && degrees < 180)) throw new UsageError(`--fov must be in (0, 180) degrees, got ${fov}`);
+    return { kind: "fov", horizontalDegrees: degrees };
+  }
+  if (fx !== undefined) {
+    const pixels = numberOption("--fx", fx, NaN);
+    if (!(pixels > 0)) throw new UsageError(`--fx must be > 0 pixels, got ${fx}`);
+    return { kind: "fx", fx: pixels };
+  }
+  return undefined;
+}
+
 export const replayCommand: Command = {
   name: "replay",
-  synopsis: "replay <in.mcap> --out <out.mcap>   Run the pipeline over a rosbag2 MCAP and write the outputs",
+  synopsis: "replay <in.mcap | images | video> --out <out.mcap>\n                                      Run the pipeline over a rosbag2 MCAP (or images, a video) and write the outputs",
   usage: USAGE,
   run,
 };

@@ -160,7 +160,9 @@ export interface PreviewSources {
 
 /** Writes `<outDir>/frame_<n>.png` for every frame with all three views; returns the paths. */
 export async function writePreviews(sources: PreviewSources, outDir: string): Promise<string[]> {
-  const cameraImages = await readImages(sources.inputBag, [sources.imageTopic]);
+  // The camera as the output passed it through; else from the input bag.
+  const fromOutput = await readImages(sources.outputBag, [sources.imageTopic]);
+  const cameraImages = fromOutput.size > 0 ? fromOutput : await readImages(sources.inputBag, [sources.imageTopic]);
   const depthTopic = `${sources.namespace}/depth/colorized`;
   const labelsTopic = `${sources.namespace}/segmentation/colorized`;
   const outputs = await readImages(sources.outputBag, [depthTopic, labelsTopic]);

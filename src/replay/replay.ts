@@ -28,6 +28,7 @@ import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
 import { createProgress } from "./progress.js";
+import { imagesToBag, inputKind, type ImageCalibration } from "./imageInput.js";
 import type { ReplaySummary } from "./summary.js";
 
 export interface ReplayOptions {
@@ -52,9 +53,33 @@ export interface ReplayOptions {
   readonly compression?: ChunkCompression;
   /** What to write (default: every output, the camera and the transforms). */
   readonly topics?: TopicSelection;
+  /** For a folder of images or a video: its camera (required there, refused for a bag). */
+  readonly imageCalibration?: ImageCalibration;
 }
 
+/**
+ * Replays a bag, or a folder of images or a video file (made into a camera bag first, removed
+ * afterwards; the summary names the folder or video as the input).
+ */
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
+  await checkPaths(options.input, options.output);
+  const kind = await inputKind(options.input);
+  if (kind === "bag") {
+    if (options.imageCalibration) throw new FatalError(`${options.input}: --camera-info, --fov and --fx are for images and videos; a bag has its CameraInfo`);
+    return replayBag(options);
+  }
+  const images = await imagesToBag(options.input, kind, options.imageCalibration, options.output);
+  try {
+    for (const note of images.notes) (note.startsWith("NO CALIBRATION") ? options.log : (options.info ?? options.log))(note);
+    const params = { ...options.params, imageTopic: images.imageTopic, cameraInfoTopic: images.cameraInfoTopic };
+    const summary = await replayBag({ ...options, input: images.path, params });
+    return { ...summary, input: options.input, inputNotes: [...images.notes, ...summary.inputNotes] };
+  } finally {
+    await images.remove();
+  }
+}
+
+async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
   const { params, log } = options;
   const started = performance.now();
   // The same file under another name (symlink, hard link) would be truncated as well.
@@ -226,10 +251,9 @@ export function modelWarningLine(bundle: Pick<ModelBundle, "name" | "trainedOn" 
 
 /** A missing input or an --out that is a folder, said before anything is loaded. */
 async function checkPaths(input: string, output: string): Promise<void> {
-  const inputStat = await stat(input).catch((error: NodeJS.ErrnoException) => {
+  await stat(input).catch((error: NodeJS.ErrnoException) => {
     throw new FatalError(`${input}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
   });
-  if (inputStat.isDirectory()) throw new FatalError(`${input} is a folder, not an MCAP bag`);
   if ((await stat(output).catch(() => undefined))?.isDirectory()) {
     const suggestion = join(output, `${basename(input).replace(/\.mcap$/i, "")}.depthseg.mcap`);
     throw new FatalError(`--out ${output} is a directory; name the output file, e.g. --out ${suggestion}`);
