@@ -298,6 +298,9 @@ heads = lambda **kw: {**routed.heads, **kw}
 cases = {
     "routed": routed,
     "single": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}),
+    "trained on": edit(trained_on="hypersim: indoor, rendered", warning="not for outdoor scenes: null, true"),
+    "empty trained_on": edit(trained_on=" "),
+    "trained_on not text": edit(trained_on=3),
     "depth beside heads": edit(depth=D("depth", "metric", 80.0)),
     "no depth, no heads": edit(domain=None, heads={}),
     "domain without heads": edit(depth=D("depth", "metric", 80.0), heads={}),
@@ -338,7 +341,7 @@ describe("tools/export/bundle_yaml.py checks routed bundles as bundle.ts does (n
     const run = spawnSync(PYTHON, ["-B", "-c", YAML_CASES, EXPORT_DIR], { encoding: "utf8", timeout: 60_000 });
     if (run.status !== 0) throw new Error(`bundle_yaml cases failed (${run.status}):\n${run.stderr}`);
     const cases = JSON.parse(run.stdout) as { case: string; error: string | null; text: string }[];
-    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single"]);
+    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single", "trained on"]);
     const model = buildRoutedAnalyticModel(); // any valid .onnx: only model.yaml is judged here
     for (const [index, c] of cases.entries()) {
       const dir = join(root, `yaml-case-${index}`);
@@ -355,5 +358,8 @@ describe("tools/export/bundle_yaml.py checks routed bundles as bundle.ts does (n
       indoor: { name: "depth_indoor", kind: "metric", maxDepth: 10 },
       outdoor: { name: "depth_outdoor", kind: "metric", maxDepth: 80 },
     });
+    // trained_on and warning are free text, read back as written (quoted by _s, so YAML words stay text).
+    const described = await loadModelBundle(join(root, "yaml-case-2"));
+    expect([described.trainedOn, described.warning]).toEqual(["hypersim: indoor, rendered", "not for outdoor scenes: null, true"]);
   });
 });

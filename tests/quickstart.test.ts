@@ -22,7 +22,7 @@ describe("quick start", () => {
     const dir = await tempDir();
     const output = join(dir, "nested", "sample.depthseg.mcap");
     const out = captureOutput();
-    const code = await main(["replay", SAMPLE_BAG, "--out", output, "--quiet"]);
+    const code = await main(["replay", SAMPLE_BAG, "--out", output, "--quiet", "--summary"]);
     vi.restoreAllMocks();
     expect(code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/frames {5}read 12, processed 12, dropped 0, failed 0/);

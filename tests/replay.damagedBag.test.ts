@@ -48,7 +48,7 @@ describe("replay of damaged bags", () => {
     stderr = "";
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
     vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-    const code = await main(["replay", path, "--out", out, "--model", bundle, "--quiet"]);
+    const code = await main(["replay", path, "--out", out, "--model", bundle, "--quiet", "--summary"]);
     vi.restoreAllMocks();
     if (code !== 0) return { code, frames: [] };
     const depth = typed(await readOutputBag(out), "/depthseg/depth/image", "sensor_msgs/msg/Image");

@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { decompressHandlers } from "../src/transport/mcap/decompressHandlers.js";
 import { FileReadable } from "../src/transport/mcap/fileReadable.js";
 import { openBag } from "../src/transport/mcap/bagReader.js";
 import { cameraInfo, rgb8, stampAt, tempDir, writeCameraBag } from "./support/cameraBag.js";
@@ -62,7 +63,7 @@ interface Replay {
 }
 
 function startReplay(args: readonly string[]): Replay {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "replay", ...args, "--quiet"], { stdio: "pipe" });
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "replay", ...args, "--quiet", "--summary"], { stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -89,7 +90,7 @@ async function indexedCounts(path: string): Promise<Map<string, number>> {
   const { open } = await import("node:fs/promises");
   const file = await open(path, "r");
   try {
-    const reader = await McapIndexedReader.Initialize({ readable: new FileReadable(file, bytes.byteLength) });
+    const reader = await McapIndexedReader.Initialize({ readable: new FileReadable(file, bytes.byteLength), decompressHandlers: decompressHandlers() });
     const counts = new Map<string, number>();
     for await (const m of reader.readMessages()) {
       const topic = reader.channelsById.get(m.channelId)!.topic;
@@ -182,7 +183,7 @@ describe("signals during depthseg replay", () => {
 
     // A stream reader (what `mcap recover` uses) reads it record by record without an error.
     const bytes = new Uint8Array(await readFile(partial!));
-    const stream = new McapStreamReader();
+    const stream = new McapStreamReader({ decompressHandlers: decompressHandlers() });
     stream.append(bytes);
     let depth = 0;
     const channels = new Map<number, string>();

@@ -1,27 +1,53 @@
-// `depthseg eval`: parses the command line, runs evaluate() and prints the report (--json writes it).
+// `depthseg eval --data <bag.mcap | folder>`: the command line of src/eval/evaluate.ts.
 
 import { mkdir, writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
-import { FatalError } from "../errors.js";
+import { parseArgs } from "node:util";
 import { resolveParameters } from "../config/parameters.js";
 import { loadParamsFile } from "../config/paramsFile.js";
-import { evaluate } from "../eval/evaluate.js";
-import { formatReport, reportJson } from "../eval/report.js";
+import { FatalError } from "../errors.js";
 import { ALIGN_MODES, type AlignMode } from "../eval/alignment.js";
+import { loadClassMap } from "../eval/classMap.js";
 import { DATASET_LAYOUTS, type DatasetLayout } from "../eval/datasets.js";
 import { DEPTH_CROPS, DEPTH_PROTOCOLS, type DepthCrop, type DepthProtocol } from "../eval/depthMetrics.js";
-import { loadClassMap } from "../eval/classMap.js";
-import { UsageError } from "./usageError.js";
+import { evaluate } from "../eval/evaluate.js";
+import { formatReport, reportJson } from "../eval/report.js";
+import { UsageError, numberOption, usageErrors, type Command } from "./common.js";
+
+const USAGE = `Usage: depthseg eval --data <bag.mcap | folder> [options]
+
+Depth and segmentation metrics of a model against ground truth: a bag with depth/label topics, or a
+dataset folder (layouts: ${DATASET_LAYOUTS.join(", ")}; detected when --layout is not given).
+
+Options:
+  -d, --data <bag.mcap | folder>   the dataset (required)
+      --layout L                   dataset layout (see README, "depthseg eval")
+  -m, --model <bundle dir>         model bundle (default: the bundled demo model)
+  -p, --params <params.yaml>       ROS 2 parameters file
+      --align none|median|scale-shift   align predictions to ground truth first (default none)
+      --protocol standard|zoedepth ZoeDepth's compute_metrics (strict bounds, clamping, crops)
+      --crop none|eigen|kitti-eigen|garg   with --protocol zoedepth
+      --min-depth M --max-depth M  evaluated depth range in metres (default 0.001 to no limit)
+      --depth-scale S              depth PNG units per metre (default: the layout's)
+      --gt-slop SEC                bags: ground truth paired within this many seconds (default 0.005)
+      --class-map <map.yaml>       dataset label ids -> the model's ids (or ignore)
+      --intrinsics fr1|fr2|fr3|ros TUM RGB-D: which documented intrinsics
+      --split S                    Cityscapes split (default val)
+      --ignore-index N|none        label id not scored (default 255)
+      --json <out.json>            also write the report as JSON
+  -v, --verbose                    per-frame and per-class rows
+      --image-topic T --camera-info-topic T --depth-topic T --labels-topic T   bag topics
+  -h, --help                       this text
+      --version                    depthseg's version
+`;
 
 /** Evaluation range defaults: 1 mm (as ZoeDepth's and Depth Anything's eval) to no upper limit. */
 const DEFAULT_MIN_DEPTH = 1e-3;
 const DEFAULT_IGNORE_INDEX = 255;
 
-export async function evalCommand(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+async function run(args: readonly string[]): Promise<number> {
+  const { values } = usageErrors(() =>
+    parseArgs({
       args: [...args],
       allowPositionals: false,
       options: {
@@ -47,11 +73,8 @@ export async function evalCommand(args: readonly string[]): Promise<number> {
         intrinsics: { type: "string" },
         split: { type: "string" },
       },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values } = parsed;
+    }),
+  );
   const layout = values.layout as DatasetLayout | undefined;
   if (layout !== undefined && !DATASET_LAYOUTS.includes(layout)) {
     throw new UsageError(`--layout must be one of ${DATASET_LAYOUTS.join(", ")}, got "${values.layout}"`);
@@ -121,13 +144,6 @@ export async function evalCommand(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-function numberOption(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`);
-  return number;
-}
-
 /** Default 255 (the usual "void" of 8-bit label maps); "none" or -1 ignores nothing. */
 function ignoreIndexOption(value: string | undefined): number | undefined {
   if (value === undefined) return DEFAULT_IGNORE_INDEX;
@@ -138,3 +154,10 @@ function ignoreIndexOption(value: string | undefined): number | undefined {
   }
   return number;
 }
+
+export const evalCommand: Command = {
+  name: "eval",
+  synopsis: "eval --data <bag.mcap | folder>     Depth and segmentation metrics against ground truth",
+  usage: USAGE,
+  run,
+};

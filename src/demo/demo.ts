@@ -6,13 +6,15 @@ import type { DepthsegParams } from "../config/parameters.js";
 import { evaluate, type EvalReport } from "../eval/evaluate.js";
 import { replay } from "../replay/replay.js";
 import type { ReplaySummary } from "../replay/summary.js";
-import { writePreviews } from "./previews.js";
+import { writeReplayPreviews } from "./previews.js";
 
 export interface DemoOptions {
   readonly sampleBag: string;
   readonly outDir: string;
   readonly params: DepthsegParams;
   readonly log: (line: string) => void;
+  /** Informational lines (muted by --quiet); `log` when absent. */
+  readonly info?: (line: string) => void;
   readonly showProgress: boolean;
 }
 
@@ -31,6 +33,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     params: options.params,
     realtime: false,
     log: options.log,
+    ...(options.info ? { info: options.info } : {}),
     showProgress: options.showProgress,
   });
   const report = await evaluate({
@@ -42,14 +45,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     ignoreIndex: 255,
     log: options.log,
   });
-  const previews = await writePreviews(
-    {
-      inputBag: options.sampleBag,
-      imageTopic: summary.imageTopic,
-      outputBag,
-      namespace: options.params.outputNamespace,
-    },
-    join(options.outDir, "previews"),
-  );
+  const previews = await writeReplayPreviews(summary, options.params, join(options.outDir, "previews"));
   return { summary, report, outputBag, previews };
 }

@@ -55,6 +55,15 @@ describe("loadModelBundle", () => {
     expect(bundleOutputNames(bundle)).toEqual(["depth", "logits"]);
   });
 
+  it("reads trained_on and warning as free text; absent when not declared", async () => {
+    const described = await loadModelBundle(
+      await bundleDir(edit("name: analytic", "name: analytic\ntrained_on: NYU Depth v2, 795 scenes\nwarning: indoor only")),
+    );
+    expect([described.trainedOn, described.warning]).toEqual(["NYU Depth v2, 795 scenes", "indoor only"]);
+    const plain = await loadModelBundle(await bundleDir());
+    expect("trainedOn" in plain || "warning" in plain).toBe(false);
+  });
+
   it("fills defaults for optional input fields", async () => {
     const yaml = VALID.replace("  multiple_of: 1\n", "")
       .replace("  resize: stretch\n", "")
@@ -100,7 +109,9 @@ describe("loadModelBundle", () => {
     ["max_depth: 11.0", "max_depth: 11.0, canonical_focal: 0", "outputs.depth.canonical_focal: must be > 0, got 0"],
     ["  depth: { name: depth, kind: metric, max_depth: 11.0 }\n", "", "outputs.depth: is required (every bundle needs a depth output)"],
     ["{ name: logits, labels", "{ name: depth, labels", 'outputs.segmentation.name: "depth" is already used by outputs.depth'],
-    ["name: analytic", "name: analytic\nextra: 1", "extra: unknown field (expected one of name, file, input, outputs, heads)"],
+    ["name: analytic", "name: analytic\nextra: 1", "extra: unknown field (expected one of name, file, trained_on, warning, input, outputs, heads)"],
+    ["name: analytic", "name: analytic\ntrained_on: ''", 'trained_on: must be a non-empty string, got ""'],
+    ["name: analytic", "name: analytic\nwarning: [a]", "warning: must be a non-empty string, got a list"],
   ])("rejects %s → %s", async (from, to, message) => {
     const dir = await bundleDir(edit(from, to));
     await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));

@@ -89,9 +89,13 @@ export interface ModelBundle {
   outputs: BundleOutputs;
   /** Empty unless model.yaml has `heads`. */
   heads: Record<string, DepthOutputSpec>;
+  /** model.yaml `trained_on` (free text, e.g. "synthetic-indoor"): what the model knows; absent when not declared. */
+  trainedOn?: string;
+  /** model.yaml `warning` (free text): a limit every run should say, e.g. "not for real scenes". */
+  warning?: string;
 }
 
-const TOP_KEYS = ["name", "file", "input", "outputs", "heads"] as const;
+const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "heads"] as const;
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color"] as const;
 const OUTPUT_KEYS = ["depth", "segmentation", "domain"] as const;
 const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal"] as const;
@@ -118,7 +122,18 @@ export async function loadModelBundle(dir: string): Promise<ModelBundle> {
   const heads = root["heads"] === undefined ? {} : parseHeads(f, root["heads"]);
   const outputs = await parseOutputs(f, outputsMap, dir, heads);
   const onnxPath = await resolveModelFile(f, root["file"], dir);
-  return { name, dir: absDir, yamlPath, onnxPath, input, outputs, heads };
+  const trainedOn = optionalText(f, root["trained_on"], "trained_on");
+  const warning = optionalText(f, root["warning"], "warning");
+  return {
+    name, dir: absDir, yamlPath, onnxPath, input, outputs, heads,
+    ...(trainedOn !== undefined ? { trainedOn } : {}),
+    ...(warning !== undefined ? { warning } : {}),
+  };
+}
+
+/** An optional free-text key: absent, or a non-empty string. */
+function optionalText(f: Fields, value: unknown, path: string): string | undefined {
+  return value === undefined ? undefined : f.string(value, path).trim();
 }
 
 /** Every graph output the bundle reads, de-duplicated, in a stable order. */

@@ -223,11 +223,18 @@ export interface WorkerSettings {
   readonly interOpThreads: number;
 }
 
-/** Starts a worker for a run and logs, once and in one line, any provider it had to skip. */
+/** Provider lines already logged: a process that starts several workers (demo: replay, then eval) says it once. */
+const loggedProviderLines = new Set<string>();
+
+/**
+ * Starts a worker for a run and logs, once per process and in one line, any provider it had to
+ * skip (to `info`: informational, muted by --quiet); thread-count warnings go to `log`.
+ */
 export async function startInferenceWorker(
   bundle: ModelBundle,
   settings: WorkerSettings,
   log: (line: string) => void,
+  info: (line: string) => void = log,
 ): Promise<InferenceWorker> {
   const worker = await InferenceWorker.start({
     bundle,
@@ -235,7 +242,11 @@ export async function startInferenceWorker(
     intraOpThreads: settings.intraOpThreads,
     interOpThreads: settings.interOpThreads,
   });
-  if (worker.fallbacks.length > 0) log(`execution providers: ${describeFallbacks(worker)}`);
+  const providerLine = `execution providers: ${describeFallbacks(worker)}`;
+  if (worker.fallbacks.length > 0 && !loggedProviderLines.has(providerLine)) {
+    loggedProviderLines.add(providerLine);
+    info(providerLine);
+  }
   for (const warning of threadCountWarnings(settings, availableParallelism())) log(warning);
   return worker;
 }

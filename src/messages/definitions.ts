@@ -28,6 +28,7 @@ export const ROS_TYPE_NAMES: readonly RosTypeName[] = [
   "vision_msgs/msg/LabelInfo",
   "depthseg/msg/PerceptionStatus",
   "diagnostic_msgs/msg/DiagnosticArray",
+  "tf2_msgs/msg/TFMessage",
 ];
 
 const localDefinitions: ReadonlyMap<string, MessageDefinition> = new Map([

@@ -22,6 +22,7 @@ export const PERCEPTION_STATUS_MSG = [
   "std_msgs/Header header          # stamp and frame_id of the input image",
   "string camera                   # input image topic this frame came from",
   "string model                    # model bundle name",
+  "string trained_on               # what the model was trained on (model.yaml trained_on, e.g. synthetic-indoor); empty: not declared",
   "string execution_provider       # onnxruntime provider that ran the model: tensorrt, cuda or cpu",
   "",
   "string depth_kind               # metric | relative_disparity | relative_depth",

@@ -21,15 +21,18 @@ export const OUTPUT_TOPICS = {
   status: "status",
 } as const;
 
+/** What the node publishes (not the transforms replay passes through from its input). */
+type PublishedTypeName = Exclude<RosTypeName, "tf2_msgs/msg/TFMessage">;
+
 export type OutputMessage = {
-  [K in RosTypeName]: {
+  [K in PublishedTypeName]: {
     readonly topic: string;
     readonly typeName: K;
     /** The input frame's stamp, so outputs line up with the camera in a bag. */
     readonly logTime: bigint;
     readonly message: RosMessageMap[K];
   };
-}[RosTypeName];
+}[PublishedTypeName];
 
 export interface OutputEncoderOptions {
   /** Absolute namespace for replay ("/depthseg"); "" gives relative names for a live node. */
@@ -126,6 +129,7 @@ export class OutputEncoder {
       message: perceptionStatus(header(frame.stamp, frame.frameId), {
         camera: frame.cameraTopic,
         model: this.#bundle.name,
+        trainedOn: this.#bundle.trainedOn ?? "",
         executionProvider: this.#provider,
         depthKind: outputs.depthKind,
         depthIsMetric: outputs.depthIsMetric,

@@ -146,6 +146,7 @@ describe("perceptionStatus", () => {
     const msg = perceptionStatus(HDR, {
       camera: "/cam/image",
       model: "m",
+      trainedOn: "nyu-depth-v2",
       executionProvider: "cpu",
       depthKind: "relative_disparity",
       depthIsMetric: false,
@@ -163,6 +164,7 @@ describe("perceptionStatus", () => {
       header: HDR,
       camera: "/cam/image",
       model: "m",
+      trained_on: "nyu-depth-v2",
       execution_provider: "cpu",
       depth_kind: "relative_disparity",
       depth_is_metric: false,

@@ -165,6 +165,8 @@ export function labelInfo(hdr: Header, classes: readonly LabelClass[], threshold
 export interface PerceptionStatusInput {
   readonly camera: string;
   readonly model: string;
+  /** The bundle's `trained_on`; empty when it does not say. */
+  readonly trainedOn: string;
   readonly executionProvider: string;
   readonly depthKind: DepthKind;
   readonly depthIsMetric: boolean;
@@ -188,6 +190,7 @@ export function perceptionStatus(hdr: Header, s: PerceptionStatusInput): Percept
     header: hdr,
     camera: s.camera,
     model: s.model,
+    trained_on: s.trainedOn,
     execution_provider: s.executionProvider,
     depth_kind: s.depthKind,
     depth_is_metric: s.depthIsMetric,

@@ -4,6 +4,7 @@
 
 import { packPointCloud } from "../geometry/pointcloud2.js";
 import type {
+  TFMessage,
   CameraInfo,
   CompressedImage,
   DiagnosticArray,
@@ -102,6 +103,7 @@ export function samplePerceptionStatus(): PerceptionStatus {
     header: sampleHeader(),
     camera: "/camera/image_raw",
     model: "depth-anything-v2-small-metric-indoor",
+    trained_on: "hypersim",
     execution_provider: "cuda",
     depth_kind: "metric",
     depth_is_metric: true,
@@ -141,6 +143,18 @@ export function sampleDiagnosticArray(): DiagnosticArray {
   };
 }
 
+export function sampleTfMessage(): TFMessage {
+  return {
+    transforms: [
+      {
+        header: sampleHeader(),
+        child_frame_id: "camera_color_optical_frame",
+        transform: { translation: { x: 0.125, y: -0.5, z: 1.25 }, rotation: { x: -0.5, y: 0.5, z: -0.5, w: 0.5 } },
+      },
+    ],
+  };
+}
+
 /** A sample of every type, keyed by ROS type name. */
 export function sampleMessages(): { readonly [K in RosTypeName]: RosMessageMap[K] } {
   return {
@@ -151,5 +165,6 @@ export function sampleMessages(): { readonly [K in RosTypeName]: RosMessageMap[K
     "vision_msgs/msg/LabelInfo": sampleLabelInfo(),
     "depthseg/msg/PerceptionStatus": samplePerceptionStatus(),
     "diagnostic_msgs/msg/DiagnosticArray": sampleDiagnosticArray(),
+    "tf2_msgs/msg/TFMessage": sampleTfMessage(),
   };
 }

@@ -118,6 +118,7 @@ export interface PerceptionStatus {
   readonly header: Header;
   readonly camera: string;
   readonly model: string;
+  readonly trained_on: string;
   readonly execution_provider: string;
   readonly depth_kind: string;
   readonly depth_is_metric: boolean;
@@ -162,6 +163,21 @@ export interface DiagnosticArray {
   readonly status: readonly DiagnosticStatus[];
 }
 
+/** geometry_msgs/msg/TransformStamped */
+export interface TransformStamped {
+  readonly header: Header;
+  readonly child_frame_id: string;
+  readonly transform: {
+    readonly translation: { readonly x: number; readonly y: number; readonly z: number };
+    readonly rotation: { readonly x: number; readonly y: number; readonly z: number; readonly w: number };
+  };
+}
+
+/** tf2_msgs/msg/TFMessage (/tf, /tf_static) */
+export interface TFMessage {
+  readonly transforms: readonly TransformStamped[];
+}
+
 /** Every ROS type depthseg reads or writes, by its ROS 2 name as rosbag2 records it. */
 export interface RosMessageMap {
   "sensor_msgs/msg/Image": Image;
@@ -171,5 +187,6 @@ export interface RosMessageMap {
   "vision_msgs/msg/LabelInfo": LabelInfo;
   "depthseg/msg/PerceptionStatus": PerceptionStatus;
   "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray;
+  "tf2_msgs/msg/TFMessage": TFMessage;
 }
 export type RosTypeName = keyof RosMessageMap;

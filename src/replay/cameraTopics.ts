@@ -1,13 +1,20 @@
 // Which bag topics are the camera: from flags/params, or found when the bag has exactly one
-// colour camera with a CameraInfo. Pure: the caller supplies topics and first-message encodings.
+// camera with a CameraInfo (its raw and compressed streams are one camera: raw is read).
+// Pure: the caller supplies topics and first-message encodings.
 
 import { FatalError } from "../errors.js";
 
 export const IMAGE_TYPE = "sensor_msgs/msg/Image";
 export const COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage";
 export const CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo";
-/** Raw encodings that are a colour camera (mono8 is accepted as input, but never auto-picked: it is also a label map's encoding). */
+/** Raw encodings that are a colour camera. */
 const COLOUR_ENCODINGS = new Set(["rgb8", "bgr8", "rgba8", "bgra8"]);
+/**
+ * A mono camera's encoding, which is also a label map's: a mono8 topic counts as a camera only
+ * with its own CameraInfo beside it (`<cam>/image_raw` ↔ `<cam>/camera_info`), not the bag's only one.
+ */
+const MONO_ENCODING = "mono8";
+const COMPRESSED_SUFFIX = "/compressed";
 
 export interface BagTopic {
   readonly topic: string;
@@ -46,27 +53,7 @@ export function selectCameraTopics(
       throw new FatalError(`image topic ${imageTopic} has type ${schema}, expected ${IMAGE_TYPE} or ${COMPRESSED_IMAGE_TYPE}`);
     }
   } else {
-    const candidates = topics.filter((t) => {
-      if (t.schemaName === COMPRESSED_IMAGE_TYPE) return true;
-      if (t.schemaName !== IMAGE_TYPE) return false;
-      const encoding = firstEncoding(t.topic);
-      return encoding !== undefined && COLOUR_ENCODINGS.has(encoding);
-    });
-    const withInfo = candidates.filter((t) => findCameraInfo(t.topic, infoTopics) !== undefined);
-    if (withInfo.length !== 1) {
-      const listed = (withInfo.length > 0 ? withInfo : candidates).map((t) => `${t.topic} [${t.schemaName}]`);
-      const why =
-        withInfo.length > 1
-          ? `${withInfo.length} colour cameras with a CameraInfo`
-          : candidates.length > 0
-            ? "no colour camera with a matching CameraInfo"
-            : "no colour camera topic";
-      throw new FatalError(
-        `cannot choose the camera: the bag has ${why}; pass --image-topic and --camera-info-topic. ` +
-          `Candidates: ${listed.join(", ") || "none"}. Topics: ${describeTopics()}`,
-      );
-    }
-    imageTopic = withInfo[0]!.topic;
+    imageTopic = findCamera(topics, infoTopics, firstEncoding, describeTopics);
   }
 
   let cameraInfoTopic = request.cameraInfoTopic;
@@ -96,6 +83,52 @@ export function selectCameraTopics(
   };
 }
 
+/**
+ * The one camera image topic among `topics`. Streams of one camera (`<base>` and
+ * `<base>/compressed`, image_transport's raw and compressed transports) count once, raw
+ * preferred (no decode, no compression loss); the candidates are listed only when there are
+ * really several cameras.
+ */
+function findCamera(
+  topics: readonly BagTopic[],
+  infoTopics: readonly string[],
+  firstEncoding: (topic: string) => string | undefined,
+  describeTopics: () => string,
+): string {
+  const candidates = topics.filter((t) => {
+    if (t.schemaName === COMPRESSED_IMAGE_TYPE) return true;
+    if (t.schemaName !== IMAGE_TYPE) return false;
+    const encoding = firstEncoding(t.topic);
+    if (encoding === MONO_ENCODING) return infoTopics.includes(siblingInfoTopic(t.topic));
+    return encoding !== undefined && COLOUR_ENCODINGS.has(encoding);
+  });
+  const withInfo = candidates.filter((t) => findCameraInfo(t.topic, infoTopics) !== undefined);
+  // One entry per camera stream base: the raw topic when it is a candidate, else the compressed one.
+  const cameras = new Map<string, BagTopic>();
+  for (const candidate of withInfo) {
+    const base = streamBase(candidate.topic);
+    const seen = cameras.get(base);
+    if (!seen || (seen.schemaName === COMPRESSED_IMAGE_TYPE && candidate.schemaName === IMAGE_TYPE)) cameras.set(base, candidate);
+  }
+  if (cameras.size === 1) return [...cameras.values()][0]!.topic;
+  const listed = (withInfo.length > 0 ? withInfo : candidates).map((t) => `${t.topic} [${t.schemaName}]`);
+  const why =
+    cameras.size > 1
+      ? `${cameras.size} cameras with a CameraInfo (${[...cameras.keys()].join(", ")})`
+      : candidates.length > 0
+        ? "no camera with a matching CameraInfo"
+        : "no camera image topic (rgb8, bgr8, rgba8, bgra8, mono8 beside its camera_info, or CompressedImage)";
+  throw new FatalError(
+    `cannot choose the camera: the bag has ${why}; pass --image-topic and --camera-info-topic. ` +
+      `Candidates: ${listed.join(", ") || "none"}. Topics: ${describeTopics()}`,
+  );
+}
+
+/** `<base>/compressed` → `<base>`: the image_transport stream both transports of a camera share. */
+function streamBase(imageTopic: string): string {
+  return imageTopic.endsWith(COMPRESSED_SUFFIX) ? imageTopic.slice(0, -COMPRESSED_SUFFIX.length) : imageTopic;
+}
+
 /** image_transport convention: /cam/image_raw[/compressed] ↔ /cam/camera_info; else the only one. */
 function findCameraInfo(imageTopic: string, infoTopics: readonly string[]): string | undefined {
   const sibling = siblingInfoTopic(imageTopic);
@@ -104,7 +137,7 @@ function findCameraInfo(imageTopic: string, infoTopics: readonly string[]): stri
 }
 
 function siblingInfoTopic(imageTopic: string): string {
-  const base = imageTopic.endsWith("/compressed") ? imageTopic.slice(0, -"/compressed".length) : imageTopic;
+  const base = streamBase(imageTopic);
   const parent = base.slice(0, Math.max(0, base.lastIndexOf("/")));
   return `${parent}/camera_info`;
 }

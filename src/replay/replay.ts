@@ -1,17 +1,20 @@
 // `depthseg replay`: a rosbag2 MCAP in, the node's outputs written to another MCAP.
 
 import { CleanupStack } from "../cleanupStack.js";
-import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Observable, defaultIfEmpty, lastValueFrom, tap } from "rxjs";
 import type { DepthsegParams } from "../config/parameters.js";
 import { nanosecondsToStamp } from "../frame.js";
-import { loadModelBundle } from "../inference/bundle.js";
+import { loadModelBundle, type ModelBundle } from "../inference/bundle.js";
 import { startInferenceWorker } from "../inference/inferenceWorker.js";
 import { cv } from "../imaging/opencv.js";
-import { formatDamage, openBag, type BagReader } from "../transport/mcap/bagReader.js";
+import { formatDamage, openBag, type BagMessage, type BagReader } from "../transport/mcap/bagReader.js";
 import { BagWriter } from "../transport/mcap/bagWriter.js";
+import { DEFAULT_CHUNK_COMPRESSION, type ChunkCompression } from "../transport/mcap/chunkCompression.js";
+import type { QosProfile } from "../transport/ros/qosProfiles.js";
+import { ALL_TOPICS, TF_STATIC_TOPIC, TF_TOPIC, TF_TYPE, replayTopicQos, type TopicSelection } from "./outputTopics.js";
 import { isSameFile } from "../transport/mcap/fileWritable.js";
 import { decodeMessage, encodeMessage } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
@@ -21,10 +24,11 @@ import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor, checkParamsForModel } from "../pipeline/frameProcessor.js";
-import { OutputEncoder } from "../messages/outputMessages.js";
+import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
 import { createProgress } from "./progress.js";
+import { imagesToBag, inputKind, type ImageCalibration } from "./imageInput.js";
 import type { ReplaySummary } from "./summary.js";
 
 export interface ReplayOptions {
@@ -33,7 +37,10 @@ export interface ReplayOptions {
   readonly params: DepthsegParams;
   /** Play at the recorded rate and let latest-wins drop frames, as a live camera would. */
   readonly realtime: boolean;
+  /** Warnings and errors. */
   readonly log: (line: string) => void;
+  /** Informational lines (the execution-provider line); `log` when absent, nothing with --quiet. */
+  readonly info?: (line: string) => void;
   readonly showProgress: boolean;
   /**
    * Aborting it (its reason: the signal's name) stops reading the input: the frames in flight
@@ -42,15 +49,44 @@ export interface ReplayOptions {
   readonly stop?: AbortSignal;
   /** Told where the output is written until it is complete (for a message on a hard exit). */
   readonly onOutputOpened?: (partialPath: string) => void;
+  /** Output chunk compression (default DEFAULT_CHUNK_COMPRESSION). */
+  readonly compression?: ChunkCompression;
+  /** What to write (default: every output, the camera and the transforms). */
+  readonly topics?: TopicSelection;
+  /** For a folder of images or a video: its camera (required there, refused for a bag). */
+  readonly imageCalibration?: ImageCalibration;
 }
 
+/**
+ * Replays a bag, or a folder of images or a video file (made into a camera bag first, removed
+ * afterwards; the summary names the folder or video as the input).
+ */
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
+  await checkPaths(options.input, options.output);
+  const kind = await inputKind(options.input);
+  if (kind === "bag") {
+    if (options.imageCalibration) throw new FatalError(`${options.input}: --camera-info, --fov and --fx are for images and videos; a bag has its CameraInfo`);
+    return replayBag(options);
+  }
+  const images = await imagesToBag(options.input, kind, options.imageCalibration, options.output);
+  try {
+    for (const note of images.notes) (note.startsWith("NO CALIBRATION") ? options.log : (options.info ?? options.log))(note);
+    const params = { ...options.params, imageTopic: images.imageTopic, cameraInfoTopic: images.cameraInfoTopic };
+    const summary = await replayBag({ ...options, input: images.path, params });
+    return { ...summary, input: options.input, inputNotes: [...images.notes, ...summary.inputNotes] };
+  } finally {
+    await images.remove();
+  }
+}
+
+async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
   const { params, log } = options;
   const started = performance.now();
   // The same file under another name (symlink, hard link) would be truncated as well.
   if (resolve(options.input) === resolve(options.output) || (await isSameFile(options.input, options.output))) {
     throw new FatalError(`--out ${options.output} is the input bag ${options.input} (the same file); choose another output`);
   }
+  await checkPaths(options.input, options.output);
   // Everything opened is closed in reverse order, on success and on every failure path.
   return CleanupStack.run(async (cleanups) => {
     const bundle = await loadModelBundle(params.model || DEFAULT_MODEL_DIR);
@@ -63,15 +99,21 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       throw new FatalError(`${options.input} holds no readable message: ${bag.damage.map(formatDamage).join("; ")}`);
     }
     const topics = await chooseTopics(bag, params);
+    const selection = options.topics ?? ALL_TOPICS;
+    const compression = options.compression ?? DEFAULT_CHUNK_COMPRESSION;
+    // Known once the encoder exists (it names the output topics); channels register on first write, after that.
+    let offeredQos: ((topic: string) => QosProfile | undefined) | undefined;
     // Loaded now, not on the first frame: a 0.3 s stall there would drop frames in --realtime.
     cv();
     // The output is opened before the model loads, so a bad --out fails in milliseconds.
     const writer = await mkdir(dirname(resolve(options.output)), { recursive: true })
-      .then(() => BagWriter.create(options.output))
+      .then(() => BagWriter.create(options.output, { compression, offeredQos: (topic) => offeredQos?.(topic) }))
       .catch((error: unknown) => {
         throw asFatal(error, `cannot write ${options.output}`);
       });
     options.onOutputOpened?.(writer.partialPath);
+    // Said before any frame, and not muted by --quiet: outputs of a model used outside what it knows.
+    if (bundle.warning !== undefined) log(modelWarningLine(bundle));
     // Closing writes the chunk, summary and footer and gives the file its name: a failure there
     // loses output, so it fails the run. A failed run deletes its unfinished output.
     cleanups.push((failed) =>
@@ -82,11 +124,13 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           }),
     );
 
-    const worker = await startInferenceWorker(bundle, params, log);
+    const worker = await startInferenceWorker(bundle, params, log, options.info ?? log);
     cleanups.push(() => worker.close());
 
     const stats = new CameraStatsRegistry();
     const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
+    offeredQos = replayTopicQos((name) => encoder.topic(name));
+    const selectedOutputs = new Set([...selection.outputs].map((name) => encoder.topic(name)));
     const state = new LatestWinsState();
     const processor = new FrameProcessor(bundle, worker, () => params);
     const totalImages = bag.topics.find((t) => t.topic === topics.imageTopic)?.messageCount;
@@ -97,7 +141,16 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     let handled = 0;
 
     const reading = { stoppedEarly: false };
-    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading });
+    // Passed through as recorded: the camera (so the outputs line up with it) and the transforms.
+    const passthroughTopics = new Set<string>(selection.camera ? [topics.imageTopic, topics.cameraInfoTopic] : []);
+    if (selection.tf) {
+      for (const t of bag.topics) if ((t.topic === TF_TOPIC || t.topic === TF_STATIC_TOPIC) && t.schemaName === TF_TYPE) passthroughTopics.add(t.topic);
+    }
+    const passthrough = (message: BagMessage): Promise<void> =>
+      passthroughTopics.has(message.topic)
+        ? write(message.topic, message.schemaName as RosTypeName, message.logTime, message.data)
+        : Promise.resolve();
+    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, [...passthroughTopics], passthrough);
     // A failed write is not one frame's problem: the writer refuses every later write, so the
     // run ends there (FatalError) rather than counting each remaining frame as failed.
     const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
@@ -108,7 +161,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const sink: FrameSink = {
       writeOutputs: async (outputs) => {
         const t0 = performance.now();
-        const encoded = encoder.encode(outputs).map((out) => ({ out, bytes: encodeMessage(out.typeName, out.message) }));
+        const encoded = encoder
+          .encode(outputs)
+          .filter((out) => selectedOutputs.has(out.topic))
+          .map((out) => ({ out, bytes: encodeMessage(out.typeName, out.message) }));
         const encodeMs = performance.now() - t0;
         const t1 = performance.now();
         for (const { out, bytes } of encoded) await write(out.topic, out.typeName, out.logTime, bytes);
@@ -118,6 +174,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       writeStatus: async (outputs, cameraStats, totalMs) => {
         if (outputs.depthHead) depthHeads[outputs.depthHead] = (depthHeads[outputs.depthHead] ?? 0) + 1;
         const status = encoder.status(outputs, cameraStats, totalMs);
+        if (!selectedOutputs.has(status.topic)) return;
         await write(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
       },
     };
@@ -127,7 +184,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         sink,
         syncSlopSec: () => params.syncSlopSec,
         maxInFlight: params.maxInFlight,
-        select: () => ({ depthColorized: true, labelsColorized: true }),
+        select: () => ({
+          depthColorized: selection.outputs.has(OUTPUT_TOPICS.depthColorized),
+          labelsColorized: selection.outputs.has(OUTPUT_TOPICS.labelsColorized),
+        }),
         stats,
         schedulerState: state,
         lossless: !options.realtime,
@@ -153,11 +213,17 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       // Nothing of the camera could be read (e.g. every chunk damaged, or an unsupported compression).
       throw new FatalError(`${options.input}: no camera message could be read: ${bag.damage.map(formatDamage).join("; ")}`);
     }
+    // Closed here, not by the cleanup (which then does nothing), so the summary has its size.
+    await writer.close().catch((error: unknown) => {
+      throw asFatal(error, `cannot write ${options.output}`);
+    });
 
     return {
       input: options.input,
       output: options.output,
       model: bundle.name,
+      ...(bundle.trainedOn !== undefined ? { trainedOn: bundle.trainedOn } : {}),
+      ...(bundle.warning !== undefined ? { modelWarning: bundle.warning } : {}),
       depthKind: bundle.outputs.depth.kind,
       provider: worker.provider,
       imageTopic: topics.imageTopic,
@@ -170,9 +236,28 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       ...(reading.stoppedEarly ? { stoppedBy: String(options.stop?.reason) } : {}),
       depthHeads,
       bagWriteMs: writeMs,
+      outputBytes: writer.bytesWritten,
+      compression,
       errors,
     };
   });
+}
+
+/** The warning a bundle declares, with what it was trained on. */
+export function modelWarningLine(bundle: Pick<ModelBundle, "name" | "trainedOn" | "warning">): string {
+  const trained = bundle.trainedOn !== undefined ? ` (trained on ${bundle.trainedOn})` : "";
+  return `warning: model ${bundle.name}${trained}: ${bundle.warning}`;
+}
+
+/** A missing input or an --out that is a folder, said before anything is loaded. */
+async function checkPaths(input: string, output: string): Promise<void> {
+  await stat(input).catch((error: NodeJS.ErrnoException) => {
+    throw new FatalError(`${input}: ${error.code === "ENOENT" ? "no such file" : error.message}`);
+  });
+  if ((await stat(output).catch(() => undefined))?.isDirectory()) {
+    const suggestion = join(output, `${basename(input).replace(/\.mcap$/i, "")}.depthseg.mcap`);
+    throw new FatalError(`--out ${output} is a directory; name the output file, e.g. --out ${suggestion}`);
+  }
 }
 
 /** Input/output problems end the run with a message, not a stack trace. */
@@ -213,6 +298,8 @@ function cameraInputs(
   realtime: boolean,
   state: LatestWinsState,
   stop: { readonly signal: AbortSignal | undefined; readonly reading: { stoppedEarly: boolean } },
+  passthroughTopics: readonly string[],
+  passthrough: (message: BagMessage) => Promise<void>,
 ): Observable<CameraInput> {
   const stopNow = (isImage: boolean): boolean => {
     if (!isImage || stop.signal?.aborted !== true) return false;
@@ -224,7 +311,8 @@ function cameraInputs(
     const run = async () => {
       let firstLogTime: bigint | undefined;
       const wallStart = performance.now();
-      for await (const message of bag.messages([topics.imageTopic, topics.cameraInfoTopic])) {
+      const read = new Set([topics.imageTopic, topics.cameraInfoTopic, ...passthroughTopics]);
+      for await (const message of bag.messages([...read])) {
         if (cancelled) return;
         // A stop takes effect at the next image: the CameraInfo of the last image is still read.
         const isImage = message.topic === topics.imageTopic;
@@ -237,6 +325,8 @@ function cameraInputs(
           await state.whenReady();
         }
         if (stopNow(isImage)) break;
+        await passthrough(message);
+        if (message.topic !== topics.imageTopic && message.topic !== topics.cameraInfoTopic) continue;
         subscriber.next(toCameraInput(message.topic, message.data, message.logTime, topics));
       }
       subscriber.complete();

@@ -8,6 +8,9 @@ export interface ReplaySummary {
   readonly input: string;
   readonly output: string;
   readonly model: string;
+  /** The bundle's `trained_on` and `warning` (model.yaml), when it declares them. */
+  readonly trainedOn?: string;
+  readonly modelWarning?: string;
   readonly depthKind: string;
   readonly provider: string;
   readonly imageTopic: string;
@@ -27,6 +30,9 @@ export interface ReplaySummary {
   readonly depthHeads: Readonly<Record<string, number>>;
   /** Time per frame spent writing the output MCAP (I/O, not a pipeline stage). */
   readonly bagWriteMs: readonly number[];
+  /** Size of the output file, and its chunk compression. */
+  readonly outputBytes: number;
+  readonly compression: string;
 }
 
 export function formatSummary(summary: ReplaySummary): string {
@@ -34,10 +40,14 @@ export function formatSummary(summary: ReplaySummary): string {
   const lines = [
     `depthseg replay: ${summary.input} -> ${summary.output}`,
     `  model      ${summary.model} (${summary.depthKind}) on ${summary.provider}`,
+    `  trained on ${summary.trainedOn ?? "(not declared in model.yaml)"}`,
+    ...(summary.modelWarning !== undefined ? [`  WARNING    ${summary.modelWarning}`] : []),
     `  camera     ${summary.imageTopic} + ${summary.cameraInfoTopic}`,
     `  frames     read ${stats.read}, processed ${stats.processed}, dropped ${stats.dropped}, failed ${stats.failed}` +
       ` in ${summary.wallSeconds.toFixed(1)} s (${(stats.processed / Math.max(summary.wallSeconds, 1e-9)).toFixed(1)} fps)`,
   ];
+  const perFrame = stats.processed > 0 ? `, ${megabytes(summary.outputBytes / stats.processed)} per frame` : "";
+  lines.push(`  output     ${megabytes(summary.outputBytes)} (${summary.compression}${perFrame})`);
   const heads = Object.entries(summary.depthHeads);
   if (heads.length > 0) lines.push(`  depth head ${heads.map(([head, count]) => `${head} ${count}`).join(", ")}`);
   const reasons = Object.entries(stats.failedByReason);
@@ -68,6 +78,10 @@ export function formatSummary(summary: ReplaySummary): string {
   }
   for (const note of summary.inputNotes) lines.push(`  input note  ${note}`);
   return lines.join("\n");
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB`;
 }
 
 function fmt(ms: number): string {

@@ -9,6 +9,8 @@ constants below are copied from bundle.ts (``RESIZE_MODES``, ``INTERPOLATIONS``,
 Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
 
     name: <string>                   # optional, default: the folder name
+    trained_on: <free text>          # optional: what the model was trained on (e.g. hypersim); replay and status say it
+    warning: <free text>             # optional: a limit every run prints (e.g. "not for real scenes")
     file: <path of the .onnx>        # optional when the folder holds exactly one .onnx
     input:
       name: <graph input name>       # required
@@ -48,7 +50,7 @@ RESIZE_MODES = ("keep_aspect_lower_bound", "stretch")
 INTERPOLATIONS = ("nearest", "linear", "cubic", "area")
 COLOR_ORDERS = ("rgb", "bgr")
 DEPTH_KINDS = ("metric", "relative_disparity", "relative_depth")
-TOP_KEYS = ("name", "file", "input", "outputs", "heads")
+TOP_KEYS = ("name", "file", "trained_on", "warning", "input", "outputs", "heads")
 INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color")
 DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
@@ -107,6 +109,9 @@ class ModelYaml:
     domain: Optional[DomainOutput] = None
     # Domain class -> its metric head, written in this order.
     heads: Dict[str, DepthOutput] = field(default_factory=dict)
+    # Free text: what the model was trained on, and a limit every run should print.
+    trained_on: Optional[str] = None
+    warning: Optional[str] = None
 
 
 def _fail(path: str, message: str) -> None:
@@ -135,6 +140,10 @@ def validate(doc: ModelYaml) -> None:
     _check_name(doc.name, "name")
     if doc.file is not None:
         _check_name(doc.file, "file")
+    if doc.trained_on is not None:
+        _check_name(doc.trained_on, "trained_on")
+    if doc.warning is not None:
+        _check_name(doc.warning, "warning")
     i = doc.input
     _check_name(i.name, "input.name")
     _check_int(i.multiple_of, "input.multiple_of", 1, 4096)
@@ -242,6 +251,10 @@ def render(doc: ModelYaml) -> str:
     lines.append(f"name: {_s(doc.name)}")
     if doc.file is not None:
         lines.append(f"file: {_s(doc.file)}")
+    if doc.trained_on is not None:
+        lines.append(f"trained_on: {_s(doc.trained_on)}")
+    if doc.warning is not None:
+        lines.append(f"warning: {_s(doc.warning)}")
     lines += [
         "input:",
         f"  name: {_s(i.name)}",

@@ -213,6 +213,8 @@ def export(model: nn.Module, args, h: int, w: int, metrics: dict, seconds: float
             f"""# depthseg demo model: trained on the synthetic indoor world (tools/train/train_demo.py).
 # Metric depth for indoor rooms up to {args.max_depth:g} m; labels from the world's classes.
 name: depthseg-demo-synthetic-indoor
+trained_on: synthetic-indoor (the project's rendered rooms, tools/train; no real image)
+warning: "trained on synthetic rooms only, not for real scenes: on a real camera its depth is not metres to trust, whatever depth_is_metric says; use a real model (README: Real models)"
 file: model.onnx
 input:
   name: image

@@ -1,5 +1,5 @@
 // Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
-// (uncompressed) with message/chunk indexes, statistics and summary so `ros2 bag info`,
+// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per channel, statistics and summary so `ros2 bag info`,
 // `ros2 bag play` and Foxglove open it. Records are streamed to disk chunk by chunk, into a
 // temporary file that close() renames to `path` (fileWritable.ts): until then, the frames
 // written are in complete chunks that stream readers and `mcap recover` read.
@@ -9,20 +9,26 @@ import { McapWriter } from "@mcap/core";
 import { encodeMessage } from "../../messages/cdr.js";
 import { rosTypeSchema } from "../../messages/definitions.js";
 import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
+import type { QosProfile } from "../ros/qosProfiles.js";
+import { chunkCompressor, type ChunkCompression } from "./chunkCompression.js";
 import { FileWritable, PartialFile } from "./fileWritable.js";
+import { offeredQosYaml } from "./offeredQos.js";
 
 export interface BagWriterOptions {
   /** Target uncompressed chunk size in bytes (default 1 MiB, the MCAP library default). */
   readonly chunkSize?: number;
+  /** Chunk compression (default "none"; `depthseg replay` defaults to DEFAULT_CHUNK_COMPRESSION). */
+  readonly compression?: ChunkCompression;
+  /** The QoS a topic's publisher offered, recorded as `offered_qos_profiles`; undefined: unknown (""). */
+  readonly offeredQos?: (topic: string) => QosProfile | undefined;
 }
 
 export const BAG_PROFILE = "ros2";
 export const BAG_LIBRARY = "depthseg";
 
 /**
- * rosbag2 channel metadata. An empty string means "offered QoS unknown": every distro's
- * player then uses its default profile, whereas a YAML list must match the reading distro's
- * format (integers up to Humble, names from Jazzy's metadata version 9) or fails to parse.
+ * rosbag2 channel metadata for a topic whose offered QoS is not known: every distro's player
+ * then uses its default profile. Known profiles are written by offeredQosYaml.
  */
 export const OFFERED_QOS_PROFILES = "";
 
@@ -34,6 +40,8 @@ interface ChannelEntry {
 export class BagWriter {
   readonly #writer: McapWriter;
   readonly #file: PartialFile;
+  readonly #writable: FileWritable;
+  readonly #offeredQos: (topic: string) => QosProfile | undefined;
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #topicTypes = new Map<string, RosTypeName>();
   readonly #schemaIds = new Map<RosTypeName, number>();
@@ -46,9 +54,18 @@ export class BagWriter {
     readonly path: string,
     file: PartialFile,
     writer: McapWriter,
+    writable: FileWritable,
+    offeredQos: (topic: string) => QosProfile | undefined,
   ) {
     this.#file = file;
     this.#writer = writer;
+    this.#writable = writable;
+    this.#offeredQos = offeredQos;
+  }
+
+  /** Bytes written to the file so far (the whole file once closed). */
+  get bytesWritten(): number {
+    return Number(this.#writable.position());
   }
 
   /** Where the bag is until close() gives it its name. */
@@ -59,17 +76,20 @@ export class BagWriter {
   static async create(path: string, options: BagWriterOptions = {}): Promise<BagWriter> {
     const file = await PartialFile.create(path);
     try {
+      const compressChunk = await chunkCompressor(options.compression ?? "none");
+      const writable = new FileWritable(file.handle);
       const writer = new McapWriter({
-        writable: new FileWritable(file.handle),
+        writable,
         useStatistics: true,
         useSummaryOffsets: true,
         useChunks: true,
         useMessageIndex: true,
         useChunkIndex: true,
         ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+        ...(compressChunk === undefined ? {} : { compressChunk }),
       });
       await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
-      return new BagWriter(path, file, writer);
+      return new BagWriter(path, file, writer, writable, options.offeredQos ?? (() => undefined));
     } catch (error) {
       await file.discard();
       throw error;
@@ -169,10 +189,14 @@ export class BagWriter {
       topic,
       schemaId,
       messageEncoding: "cdr",
-      metadata: new Map([["offered_qos_profiles", OFFERED_QOS_PROFILES]]),
+      metadata: new Map([["offered_qos_profiles", qosMetadata(this.#offeredQos(topic))]]),
     });
     const entry: ChannelEntry = { id, sequence: 0 };
     this.#channels.set(topic, entry);
     return entry;
   }
+}
+
+function qosMetadata(profile: QosProfile | undefined): string {
+  return profile === undefined ? OFFERED_QOS_PROFILES : offeredQosYaml(profile);
 }
