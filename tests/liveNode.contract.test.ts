@@ -530,7 +530,10 @@ describe("live node: diagnostics and shutdown", () => {
     expect(events.filter((e) => e.startsWith("waitForAllAcked"))).toHaveLength(1);
     expect(Number(events.find((e) => e.startsWith("waitForAllAcked"))!.split(" ")[2])).toBeLessThanOrEqual(500_000_000);
     expect(events.filter((e) => e === "publish /status")).toHaveLength(1);
-    expect(points).toHaveLength(1);
+    // Published once, to a matched subscriber (the viewer, which shutdown then destroys with the
+    // context: whether it took the message first depends on timing, so the publish is what counts).
+    expect(events.filter((e) => e === "publish /points")).toHaveLength(1);
+    expect(points.length).toBeLessThanOrEqual(1);
     expect(real.rcl.isShutdown()).toBe(true);
     expect(live.fatalError).toBeUndefined();
     // A second call is harmless.
