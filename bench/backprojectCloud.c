@@ -79,8 +79,8 @@ int main(int argc, char **argv) {
   }
   qsort(samples, runs, sizeof *samples, cmp);
   double median = runs % 2 ? samples[runs / 2] : (samples[runs / 2 - 1] + samples[runs / 2]) / 2;
-  uint64_t sum = 0;
-  for (size_t i = 0; i < (size_t)gw * gh * 20; i++) sum = sum * 31 + out[i];
-  printf("median_ms %.6f\nchecksum %llu\n", median, (unsigned long long)sum);
+  uint32_t sum = 2166136261u; /* FNV-1a, as the bench computes it over the JS kernel's output */
+  for (size_t i = 0; i < (size_t)gw * gh * 20; i++) sum = (sum ^ out[i]) * 16777619u;
+  printf("median_ms %.6f\nchecksum %u\n", median, sum);
   return 0;
 }
