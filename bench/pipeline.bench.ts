@@ -1,27 +1,34 @@
-// `npm run bench`: per-stage times of one 640x480 camera frame through the bundled tiny model, and
-// the pipeline's overhead as ratios to bare `session.run` measured in the same process.
+// `npm run bench`: the speed targets of the pipeline around session.run, each printed with its
+// measured ratio and PASS/FAIL, plus per-stage times of one 640x480 camera frame.
 //
-//   npm run bench [-- --json out.json] [--frames 120] [--runs 100] [--warmup 10] [--providers cpu]
-//                    [--intra-op-threads 0]
+//   npm run bench [-- --json out.json] [--models tiny,demo] [--frames 120] [--runs 100] [--warmup 10]
+//                    [--demo-frames 12] [--demo-runs 6] [--rss-frames 300] [--kernel-runs 200]
+//                    [--providers cpu] [--intra-op-threads 0]
 //
 // Machines are noisy, so the project reports speed as ratios measured in one run, never as
-// absolute thresholds in tests. See bench/README.md for what each number means.
+// absolute thresholds in tests. See bench/README.md for what each number and target means.
 
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
+import { dirname, join } from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Tensor, env as ortEnv, type InferenceSession } from "onnxruntime-node";
 import { Observable, lastValueFrom, tap } from "rxjs";
-import type { CameraCalibration, Stamp, StageTimings } from "../src/frame.js";
-import { resolveParameters } from "../src/config/parameters.js";
+import type { CameraCalibration, PinholeIntrinsics, Stamp, StageTimings } from "../src/frame.js";
+import { resolveParameters, type DepthsegParams } from "../src/config/parameters.js";
+import { backProjectCloud } from "../src/geometry/backproject.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
+import { packPointCloud, POINT_STEP } from "../src/geometry/pointcloud2.js";
 import { encodeJpeg } from "../src/imaging/decode.js";
-import { bundleOutputNames, loadModelBundle } from "../src/inference/bundle.js";
+import { bundleOutputNames, loadModelBundle, type ModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../src/inference/preprocess.js";
 import { createSessionWithFallback } from "../src/inference/providers.js";
-import { encodeMessage } from "../src/messages/cdr.js";
+import { CdrBufferPool, FrameCdrBuffers, encodeMessage } from "../src/messages/cdr.js";
 import { decodeFrame, type PendingImage } from "../src/messages/ingest.js";
 import { OutputEncoder } from "../src/messages/outputMessages.js";
 import { header } from "../src/messages/outputs.js";
@@ -29,7 +36,8 @@ import type { CompressedImage } from "../src/messages/types.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../src/pipeline/cameraPipeline.js";
 import { FrameProcessor, type FrameOutputs, type OutputSelection } from "../src/pipeline/frameProcessor.js";
 import { LatestWinsState } from "../src/pipeline/latestWins.js";
-import { TINY_MODEL_DIR } from "../src/paths.js";
+import { DEFAULT_MODEL_DIR, TINY_MODEL_DIR } from "../src/paths.js"; // DEFAULT_MODEL_DIR is models/demo
+import { backProjectXyz } from "../tests/support/twoPassPointCloud.js";
 import { drawScene } from "../tools/make-sample-bag.js";
 
 const WIDTH = 640;
@@ -40,13 +48,33 @@ const FRAME_ID = "camera_color_optical_frame";
 const DISTINCT_FRAMES = 8;
 /** Everything on, as `depthseg replay` writes it. */
 const SELECT: OutputSelection = { depthColorized: true, labelsColorized: true };
+const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".bench");
+
+/** The targets of issue 13; each is printed with its measured value and PASS/FAIL. */
+const TARGETS = {
+  /** backProjectCloud's median over the C -O2 loop's, same work, same inputs. */
+  kernelOverC: 1.5,
+  /** Everything but session.run, per frame (decode..encode, GC included), over bare session.run. */
+  overheadOverSessionRun: 0.5,
+  /** Main-thread GC pause time per frame in the pipeline, ms. */
+  gcMsPerFrame: 1,
+  /** RSS over the long run: median of the last fifth over the median of the second tenth. */
+  rssGrowth: 1.05,
+  /** max_in_flight 2: frames/s over 1 / slowest stage (main thread vs worker session.run). */
+  overlap: 0.8,
+} as const;
 
 const { values: args } = parseArgs({
   options: {
     json: { type: "string" },
+    models: { type: "string", default: "tiny,demo" },
     frames: { type: "string", default: "120" },
     runs: { type: "string", default: "100" },
     warmup: { type: "string", default: "10" },
+    "demo-frames": { type: "string", default: "12" },
+    "demo-runs": { type: "string", default: "6" },
+    "rss-frames": { type: "string", default: "300" },
+    "kernel-runs": { type: "string", default: "200" },
     providers: { type: "string", default: "cpu" },
     "intra-op-threads": { type: "string", default: "0" },
   },
@@ -54,8 +82,14 @@ const { values: args } = parseArgs({
 const FRAMES = positiveInt("frames", args.frames);
 const RUNS = positiveInt("runs", args.runs);
 const WARMUP = positiveInt("warmup", args.warmup, true);
+const DEMO_FRAMES = positiveInt("demo-frames", args["demo-frames"]);
+const DEMO_RUNS = positiveInt("demo-runs", args["demo-runs"]);
+const RSS_FRAMES = positiveInt("rss-frames", args["rss-frames"], true);
+const KERNEL_RUNS = positiveInt("kernel-runs", args["kernel-runs"]);
 const PROVIDERS = args.providers.split(",").map((p) => p.trim()).filter(Boolean);
 const INTRA_OP_THREADS = positiveInt("intra-op-threads", args["intra-op-threads"], true);
+const MODELS = args.models.split(",").map((m) => m.trim()).filter(Boolean);
+for (const m of MODELS) if (m !== "tiny" && m !== "demo") throw new Error(`--models takes tiny and/or demo, got "${m}"`);
 
 // ---------------------------------------------------------------------------------------------
 // Statistics
@@ -116,18 +150,120 @@ function gcBetween(from: number, to: number): { ms: number; count: number } {
   return { ms: inside.reduce((sum, gc) => sum + gc.duration, 0), count: inside.length };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Inputs
+interface TargetRow {
+  readonly target: string;
+  readonly measured: number;
+  readonly limit: number;
+  /** "max": measured must be <= limit; "min": >= limit. */
+  readonly kind: "max" | "min";
+  readonly pass: boolean | undefined;
+  readonly note: string;
+}
+const targetRows: TargetRow[] = [];
+function target(name: string, measured: number, limit: number, kind: "max" | "min", note: string): void {
+  const pass = Number.isFinite(measured) ? (kind === "max" ? measured <= limit : measured >= limit) : undefined;
+  targetRows.push({ target: name, measured, limit, kind, pass, note });
+}
 
 const started = performance.now();
 const machineBefore = machineBusyMs();
 const selfBefore = process.cpuUsage();
-const bundle = await loadModelBundle(TINY_MODEL_DIR);
-const params = resolveParameters({ execution_providers: PROVIDERS, intra_op_threads: INTRA_OP_THREADS });
+const lines: string[] = [];
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2).padStart(8) : "       -");
+const json: Record<string, unknown> = {};
+
+// ---------------------------------------------------------------------------------------------
+// 1. Back-projection + PointCloud2 packing at 640x480 against a C -O2 loop doing the same work.
+
+/** Synthetic kernel inputs; bench/backprojectCloud.c builds the same arrays with the same formulas. */
+function syntheticCloudInputs() {
+  const pixels = WIDTH * HEIGHT;
+  const depth = new Float32Array(pixels);
+  const labels = new Uint16Array(pixels);
+  const rgb = new Uint8Array(3 * pixels);
+  for (let i = 0; i < pixels; i++) {
+    depth[i] = i % 37 === 0 ? NaN : 0.5 + (i % 997) * 0.01;
+    labels[i] = i % 7;
+  }
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 31) & 0xff;
+  const intrinsics: PinholeIntrinsics = { width: WIDTH, height: HEIGHT, fx: 525, fy: 525, cx: 319.5, cy: 239.5 };
+  return { depth, labels, rgb, intrinsics };
+}
+
+/** FNV-1a over bytes, as the C program prints it: equal sums = both did the same work. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 16777619) >>> 0;
+  return h;
+}
+
+/** Compiles and runs the C reference when a compiler is there; undefined with the reason if not. */
+function runCReference(runs: number, warmup: number): { medianMs: number; checksum: number; compiler: string } | string {
+  const compiler = ["cc", "gcc", "clang"].find((c) => {
+    try {
+      execFileSync(c, ["--version"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (compiler === undefined) return "no C compiler (cc, gcc, clang) on PATH: C row skipped";
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const source = join(dirname(fileURLToPath(import.meta.url)), "backprojectCloud.c");
+  const binary = join(BENCH_DIR, "backprojectCloud");
+  execFileSync(compiler, ["-O2", "-o", binary, source, "-lm"], { stdio: "inherit" });
+  const out = execFileSync(binary, [String(WIDTH), String(HEIGHT), "1", String(runs), String(warmup)]).toString();
+  const median = /median_ms ([\d.]+)/.exec(out)?.[1];
+  const checksum = /checksum (\d+)/.exec(out)?.[1];
+  if (median === undefined || checksum === undefined) throw new Error(`unexpected output of ${binary}: ${out}`);
+  return { medianMs: Number(median), checksum: Number(checksum), compiler: `${compiler} -O2` };
+}
+
+{
+  const { depth, labels, rgb, intrinsics } = syntheticCloudInputs();
+  const opts = { decimation: 1, minRange: 0, maxRange: Infinity };
+  const attributes = { rgb, labels, unlabelled: 65535 };
+  const cloudBytes = new Uint8Array(WIDTH * HEIGHT * POINT_STEP);
+  const onePass = () => backProjectCloud(depth, intrinsics, opts, attributes, cloudBytes);
+  // The code before: back-projection into a reused xyz array, then packPointCloud (decimation 1
+  // samples nothing, as the old FrameProcessor did).
+  const xyz = new Float32Array(3 * WIDTH * HEIGHT);
+  const twoPassBytes = new Uint8Array(WIDTH * HEIGHT * POINT_STEP);
+  const twoPass = () => {
+    const points = backProjectXyz(depth, intrinsics, opts, xyz);
+    packPointCloud(points.xyz, points.width, points.height, rgb, labels, 65535, twoPassBytes);
+  };
+  // JS, C, JS again: the JS samples of both halves bracket the C run in time.
+  const jsSamples = await measure(KERNEL_RUNS >> 1, WARMUP * 3, onePass);
+  const twoPassSamples = await measure(KERNEL_RUNS >> 1, WARMUP * 3, twoPass);
+  const c = runCReference(KERNEL_RUNS, WARMUP * 3);
+  jsSamples.push(...(await measure(KERNEL_RUNS - (KERNEL_RUNS >> 1), WARMUP, onePass)));
+  twoPassSamples.push(...(await measure(KERNEL_RUNS - (KERNEL_RUNS >> 1), WARMUP, twoPass)));
+  const js = summarize(jsSamples);
+  const before = summarize(twoPassSamples);
+  const jsSum = fnv1a(cloudBytes);
+  if (fnv1a(twoPassBytes) !== jsSum) throw new Error("backProjectCloud and the two-pass code disagree on the synthetic frame");
+  lines.push(`back-projection + PointCloud2 packing, ${WIDTH}x${HEIGHT}, decimation 1, every 37th depth NaN (${KERNEL_RUNS} runs, ms):`);
+  lines.push(`  ${"backProjectCloud (JS, one pass)".padEnd(40)}${ms(js.median)} median ${ms(js.p95)} p95`);
+  lines.push(`  ${"before: backProject + packPointCloud".padEnd(40)}${ms(before.median)} median ${ms(before.p95)} p95   (${(before.median / js.median).toFixed(2)}x the one pass)`);
+  if (typeof c === "string") {
+    lines.push(`  C reference: ${c}`);
+    target("back-projection+packing / C -O2", NaN, TARGETS.kernelOverC, "max", c);
+  } else {
+    if (c.checksum !== jsSum) throw new Error(`the C reference wrote other bytes (FNV ${c.checksum}) than backProjectCloud (${jsSum})`);
+    lines.push(`  ${`C loop (${c.compiler}), same bytes`.padEnd(40)}${ms(c.medianMs)} median`);
+    target("back-projection+packing / C -O2", js.median / c.medianMs, TARGETS.kernelOverC, "max",
+      `JS ${js.median.toFixed(2)} ms vs C ${c.medianMs.toFixed(2)} ms (before: ${(before.median / c.medianMs).toFixed(2)}x)`);
+  }
+  lines.push("");
+  json.kernel = { onePass: js, twoPass: before, c: typeof c === "string" ? { skipped: c } : c };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Per model: bare session.run, each stage in isolation, the pipeline with max_in_flight 1 and 2.
+
 const calibration: CameraCalibration = pinholeCalibration(WIDTH, HEIGHT, 525, 525, 319.5, 239.5);
 const jpegs = Array.from({ length: DISTINCT_FRAMES }, (_, i) => encodeJpeg(drawScene(i * 2), 85));
-const inputSize = modelInputSize(WIDTH, HEIGHT, bundle.input);
-const outputNames = bundleOutputNames(bundle);
 
 function stampOf(index: number): Stamp {
   return { sec: 1_700_000_000 + Math.floor(index / 10), nanosec: (index % 10) * 100_000_000 };
@@ -147,215 +283,241 @@ function pendingImage(index: number): PendingImage {
   };
 }
 
-// The frame every isolated stage works on, and the model input built from it.
-const frame = decodeFrame(pendingImage(0), calibration).frame;
-const baseTensor = toInputTensor(frame.image, bundle.input);
-if (baseTensor.dims[2] !== inputSize.height || baseTensor.dims[3] !== inputSize.width) {
-  throw new Error(`toInputTensor gave ${baseTensor.dims.join("x")}, modelInputSize ${inputSize.width}x${inputSize.height}`);
+function paramsWith(maxInFlight: number): DepthsegParams {
+  return resolveParameters({ execution_providers: PROVIDERS, intra_op_threads: INTRA_OP_THREADS, max_in_flight: maxInFlight });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Bare session.run: main thread, the same session options as the worker (the project's own
-// createSessionWithFallback, default threads), one pre-built tensor, only the bundle's outputs.
+interface ModelRun {
+  readonly name: string;
+  readonly bare: Summary;
+  /** Per frame, pipeline max_in_flight 1: mean latency minus the worker's mean session.run. */
+  readonly overheadMs: number;
+  readonly overheadOverBare: number;
+  readonly gcMsPerFrame: number;
+  readonly overlap: number;
+}
 
-const bare = await createSessionWithFallback(bundle.onnxPath, PROVIDERS, {
-  intraOpThreads: params.intraOpThreads,
-  interOpThreads: params.interOpThreads,
-});
-const session: InferenceSession = bare.session;
-const feed = { [bundle.input.name]: new Tensor("float32", baseTensor.data.slice(), baseTensor.dims) };
-const bareRun = () => session.run(feed, outputNames);
-
-// session.run is the denominator of every ratio and the cheapest thing here: sample it 3x as much.
-const bareBefore = await measure(3 * RUNS, 3 * WARMUP, bareRun);
-
-// ---------------------------------------------------------------------------------------------
-// Each stage in isolation, on the same frame.
-
-const worker = await InferenceWorker.start({
-  bundle,
-  providers: params.executionProviders,
-  intraOpThreads: params.intraOpThreads,
-  interOpThreads: params.interOpThreads,
-});
-try {
-  if (worker.provider !== bare.provider) {
-    throw new Error(`the worker runs on ${worker.provider} but the bare session on ${bare.provider}: ratios would mean nothing`);
+async function benchModel(label: string, dir: string, modelInput: "bundle" | "camera", runs: number, warmup: number, frames: number): Promise<ModelRun> {
+  const loaded = await loadModelBundle(dir);
+  // "camera": the graph runs at the camera's 640x480, as a GPU deployment would feed it.
+  const bundle: ModelBundle = modelInput === "camera" ? { ...loaded, input: { ...loaded.input, width: WIDTH, height: HEIGHT } } : loaded;
+  const params = paramsWith(1);
+  const inputSize = modelInputSize(WIDTH, HEIGHT, bundle.input);
+  const outputNames = bundleOutputNames(bundle);
+  const frame = decodeFrame(pendingImage(0), calibration).frame;
+  const baseTensor = toInputTensor(frame.image, bundle.input);
+  if (baseTensor.dims[2] !== inputSize.height || baseTensor.dims[3] !== inputSize.width) {
+    throw new Error(`toInputTensor gave ${baseTensor.dims.join("x")}, modelInputSize ${inputSize.width}x${inputSize.height}`);
   }
-  const decode = await measure(RUNS, WARMUP, () => decodeFrame(pendingImage(0), calibration));
-  const preprocess = await measure(RUNS, WARMUP, () => toInputTensor(frame.image, bundle.input));
 
-  // The worker takes ownership of (detaches) the input buffer, so each run gets a fresh copy,
-  // made outside the timing. `inferenceMs` is session.run's own time inside the worker.
-  const workerInner: number[] = [];
-  const workerInference = await measure(
-    RUNS,
-    WARMUP,
-    async (input: Float32Array) => {
-      const result = await worker.run(input, baseTensor.dims);
-      workerInner.push(result.inferenceMs);
-    },
-    () => baseTensor.data.slice(),
-  );
-  workerInner.splice(0, WARMUP);
-
-  // FrameProcessor.process times its own stages; postprocess = depth interpretation, resize to
-  // 640x480, range filter, argmax, label resize, both colourisations; backproject = back-projection,
-  // grid sampling and PointCloud2 packing. Each call releases the previous call's outputs first, as
-  // the pipeline does once a frame's sink is done, so calls reuse the processor's buffers.
-  const processor = new FrameProcessor(bundle, worker, () => params);
-  const processorTimings: StageTimings[] = [];
-  let lastOutputs: FrameOutputs | undefined;
-  const processStart = performance.now();
-  const processTotal = await measure(RUNS, WARMUP, async () => {
-    const timings: StageTimings = {};
-    if (lastOutputs) processor.release(lastOutputs);
-    lastOutputs = await processor.process(frame, SELECT, timings);
-    processorTimings.push(timings);
+  // Bare session.run: main thread, the worker's session options, one pre-built tensor.
+  const bare = await createSessionWithFallback(bundle.onnxPath, PROVIDERS, {
+    intraOpThreads: params.intraOpThreads,
+    interOpThreads: params.interOpThreads,
   });
-  processorTimings.splice(0, WARMUP);
-  await gcEntriesDelivered();
-  const processGc = gcBetween(processStart, performance.now());
-  const outputs = lastOutputs!;
+  const session: InferenceSession = bare.session;
+  const feed = { [bundle.input.name]: new Tensor("float32", baseTensor.data.slice(), baseTensor.dims) };
+  const bareRun = () => session.run(feed, outputNames);
+  const bareBefore = await measure(3 * runs, 3 * warmup, bareRun);
 
-  // Encode: every output message to CDR, as the replay sink does (status apart: the pipeline
-  // writes it after the frame's latency is known).
-  const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
-  const encode = await measure(RUNS, WARMUP, () => {
-    for (const out of encoder.encode(outputs)) encodeMessage(out.typeName, out.message);
+  const worker = await InferenceWorker.start({
+    bundle,
+    providers: params.executionProviders,
+    intraOpThreads: params.intraOpThreads,
+    interOpThreads: params.interOpThreads,
   });
-  const statsForStatus = new CameraStatsRegistry();
-  const statusEncode = await measure(RUNS, WARMUP, () => {
-    const status = encoder.status(outputs, statsForStatus.camera(TOPIC), 0);
-    encodeMessage(status.typeName, status.message);
-  });
-
-  // -------------------------------------------------------------------------------------------
-  // The whole pipeline: the real cameraPipeline operator, offline mode (the producer awaits
-  // whenReady, so nothing drops), a sink that encodes every message to CDR and discards it.
-
-  const pipelineRun = await runPipeline(worker, FRAMES);
-
-  const bareAfter = await measure(3 * RUNS, 3 * WARMUP, bareRun);
-
-  // -------------------------------------------------------------------------------------------
-  // Report
-
-  const pick = (stage: keyof StageTimings) => processorTimings.map((t) => t[stage] ?? NaN);
-  const bareAll = summarize([...bareBefore, ...bareAfter]);
-  const stages: StageRow[] = [
-    { stage: "decode", note: "JPEG 640x480 -> rgb8 + validate", isolated: summarize(decode), inPipeline: pipelineRun.stage("decode") },
-    { stage: "preprocess", note: `resize to ${inputSize.width}x${inputSize.height} + normalise`, isolated: summarize(preprocess), inPipeline: pipelineRun.stage("preprocess") },
-    { stage: "inference", note: "InferenceWorker.run round trip", isolated: summarize(workerInference), inPipeline: pipelineRun.stage("inference") },
-    { stage: "postprocess", note: "depth + resize + argmax + colourise", isolated: summarize(pick("postprocess")), inPipeline: pipelineRun.stage("postprocess") },
-    { stage: "backproject", note: "back-projection + PointCloud2 packing", isolated: summarize(pick("backproject")), inPipeline: pipelineRun.stage("backproject") },
-    { stage: "encode", note: "OutputEncoder.encode + CDR, all outputs", isolated: summarize(encode), inPipeline: pipelineRun.stage("encode") },
-    { stage: "status", note: "PerceptionStatus + CDR", isolated: summarize(statusEncode), inPipeline: undefined },
-  ];
-  const stageSum = stages.reduce((sum, row) => sum + row.isolated.median, 0);
-  const pipelineStageSum = stages.reduce((sum, row) => sum + (row.inPipeline?.median ?? 0), 0);
-  const stageSumMeans = stages.reduce((sum, row) => sum + row.isolated.mean, 0);
-  const pipelineStageSumMeans = stages.reduce((sum, row) => sum + (row.inPipeline?.mean ?? 0), 0);
-  const workerSummary = summarize(workerInference);
-  const workerInnerSummary = summarize(workerInner);
-  const perFrame = pipelineRun.latency;
-  const ratios = {
-    workerInferenceOverBare: workerSummary.median / bareAll.median,
-    workerSessionRunOverBare: workerInnerSummary.median / bareAll.median,
-    pipelinePerFrameOverBare: perFrame.median / bareAll.median,
-    pipelinePerFrameOverStageSum: perFrame.median / stageSum,
-    pipelinePerFrameOverStageSumMeans: perFrame.mean / stageSumMeans,
-    bareDrift: summarize(bareAfter).median / summarize(bareBefore).median,
-  };
-
-  const environment = {
-    node: process.version,
-    onnxruntimeNode: ortEnv.versions.node ?? "unknown",
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    provider: worker.provider,
-    model: bundle.name,
-    image: `${WIDTH}x${HEIGHT} JPEG (${Math.round(jpegs[0]!.length / 1024)} KiB)`,
-    modelInput: `${inputSize.width}x${inputSize.height}`,
-    outputs: outputNames.join(", "),
-    /** Share of the machine's CPU time used by other processes while the bench ran (noise). */
-    otherProcessesCpu: otherProcessesCpuShare(),
-  };
-
-  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2).padStart(8) : "       -");
-  const lines: string[] = [];
-  lines.push(`depthseg bench: ${environment.model} on ${environment.provider}, ${environment.image} -> model input ${environment.modelInput}`);
-  lines.push(`node ${environment.node}, onnxruntime-node ${environment.onnxruntimeNode}, ${environment.cpu}, ${environment.cores} cores`);
-  lines.push(`other processes used ${(100 * environment.otherProcessesCpu).toFixed(0)}% of the machine's CPU time during the run (0% = quiet machine)`);
-  lines.push(
-    `isolated: ${RUNS} timed runs after ${WARMUP} warm-up each (bare session.run: 3x, at start and end); pipeline: ${FRAMES} frames; ` +
-      `intra-op threads ${INTRA_OP_THREADS || "ORT default"}; process CPU ${(100 * selfCpuShare()).toFixed(0)}% of one core`,
-  );
-  lines.push("");
-  lines.push("ms; left: each stage in isolation; right (pipe): the same stage's own timings inside the pipeline run");
-  lines.push(
-    `${"stage".padEnd(24)}${"median".padStart(8)}${"p95".padStart(8)}${"mean".padStart(8)}  ` +
-      `${"pipe p50".padStart(9)}${"pipe p95".padStart(9)}${"pipe mean".padStart(10)}   what`,
-  );
-  const row = (name: string, s: Summary, p: Summary | undefined, note: string) =>
-    lines.push(
-      `${name.padEnd(24)}${ms(s.median)}${ms(s.p95)}${ms(s.mean)}  ` +
-        `${ms(p?.median ?? NaN).padStart(9)}${ms(p?.p95 ?? NaN).padStart(9)}${ms(p?.mean ?? NaN).padStart(10)}   ${note}`,
+  try {
+    if (worker.provider !== bare.provider) {
+      throw new Error(`the worker runs on ${worker.provider} but the bare session on ${bare.provider}: ratios would mean nothing`);
+    }
+    const decode = await measure(runs, warmup, () => decodeFrame(pendingImage(0), calibration));
+    const preprocess = await measure(runs, warmup, () => toInputTensor(frame.image, bundle.input));
+    const workerInner: number[] = [];
+    const workerInference = await measure(
+      runs,
+      warmup,
+      async (input: Float32Array) => {
+        const result = await worker.run(input, baseTensor.dims);
+        workerInner.push(result.inferenceMs);
+      },
+      () => baseTensor.data.slice(),
     );
-  row("bare session.run", bareAll, undefined, `main thread, pre-built tensor (start ${summarize(bareBefore).median.toFixed(2)}, end ${summarize(bareAfter).median.toFixed(2)})`);
-  for (const s of stages) row(s.stage, s.isolated, s.inPipeline, s.note);
-  row("  session.run in worker", workerInnerSummary, undefined, "inferenceMs reported by the worker");
-  row("FrameProcessor.process", summarize(processTotal), undefined,
-    `preprocess..backproject in one call; GC ${(processGc.ms / (RUNS + WARMUP)).toFixed(2)} ms/call`);
-  lines.push(
-    `${"sum of stages".padEnd(24)}${ms(stageSum)}${"".padStart(8)}${ms(stageSumMeans)}  ` +
-      `${ms(pipelineStageSum).padStart(9)}${"".padStart(9)}${ms(pipelineStageSumMeans).padStart(10)}   decode..status`,
-  );
-  row("pipeline per frame", perFrame, undefined, "image handed to the pipeline -> status encoded");
-  row("pipeline interval", pipelineRun.interval, undefined, "between consecutive results");
-  lines.push(`${"pipeline throughput".padEnd(24)}${pipelineRun.fps.toFixed(1).padStart(8)} frames/s over ${FRAMES} frames (${pipelineRun.wallMs.toFixed(0)} ms)`);
-  lines.push(`${"pipeline main-thread GC".padEnd(24)}${ms(pipelineRun.gcMsPerFrame)} ms/frame (${pipelineRun.gcCount} pauses), ${pipelineRun.gcInInferenceMsPerFrame.toFixed(2)} of it inside inference round trips; CDR written ${(pipelineRun.bytesPerFrame / 2 ** 20).toFixed(1)} MiB/frame`);
-  lines.push("");
-  lines.push("ratios (medians, this run):");
-  lines.push(`  worker inference / bare session.run        ${ratios.workerInferenceOverBare.toFixed(2)}`);
-  lines.push(`  session.run in worker / bare session.run   ${ratios.workerSessionRunOverBare.toFixed(2)}`);
-  lines.push(`  pipeline per-frame / bare session.run      ${ratios.pipelinePerFrameOverBare.toFixed(2)}   (pipeline overhead ratio)`);
-  lines.push(`  pipeline per-frame / sum of stages         ${ratios.pipelinePerFrameOverStageSum.toFixed(2)}   (means: ${ratios.pipelinePerFrameOverStageSumMeans.toFixed(2)})`);
-  lines.push(`  bare session.run end / start               ${ratios.bareDrift.toFixed(2)}   (drift during the run; far from 1 = noisy machine)`);
-  lines.push(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  console.log(lines.join("\n"));
+    workerInner.splice(0, warmup);
 
-  if (args.json) {
-    const json = {
-      environment,
-      settings: { runs: RUNS, warmup: WARMUP, frames: FRAMES, providers: PROVIDERS, intraOpThreads: INTRA_OP_THREADS },
+    const processor = new FrameProcessor(bundle, worker, () => params);
+    const processorTimings: StageTimings[] = [];
+    let lastOutputs: FrameOutputs | undefined;
+    const processStart = performance.now();
+    const processTotal = await measure(runs, warmup, async () => {
+      const timings: StageTimings = {};
+      if (lastOutputs) processor.release(lastOutputs);
+      lastOutputs = await processor.process(frame, SELECT, timings);
+      processorTimings.push(timings);
+    });
+    processorTimings.splice(0, warmup);
+    await gcEntriesDelivered();
+    const processGc = gcBetween(processStart, performance.now());
+    const outputs = lastOutputs!;
+
+    // Encode as the replay sink does: into one frame's reused CDR buffers.
+    const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
+    const cdr = new FrameCdrBuffers();
+    const encode = await measure(runs, warmup, () => {
+      encoder.encode(outputs).forEach((out, slot) => cdr.encode(slot, out.typeName, out.message));
+    });
+    const statsForStatus = new CameraStatsRegistry();
+    const statusEncode = await measure(runs, warmup, () => {
+      const status = encoder.status(outputs, statsForStatus.camera(TOPIC), 0);
+      encodeMessage(status.typeName, status.message);
+    });
+
+    const serial = await runPipeline(bundle, worker, frames, 1);
+    const overlapped = await runPipeline(bundle, worker, frames, 2);
+    const bareAfter = await measure(3 * runs, 3 * warmup, bareRun);
+
+    const pick = (stage: keyof StageTimings) => processorTimings.map((t) => t[stage] ?? NaN);
+    const bareAll = summarize([...bareBefore, ...bareAfter]);
+    const stages: StageRow[] = [
+      { stage: "decode", note: "JPEG 640x480 -> rgb8 + validate", isolated: summarize(decode), inPipeline: serial.stage("decode") },
+      { stage: "preprocess", note: `resize to ${inputSize.width}x${inputSize.height} + normalise`, isolated: summarize(preprocess), inPipeline: serial.stage("preprocess") },
+      { stage: "inference", note: "InferenceWorker.run round trip", isolated: summarize(workerInference), inPipeline: serial.stage("inference") },
+      { stage: "postprocess", note: "depth + resize + argmax + colourise", isolated: summarize(pick("postprocess")), inPipeline: serial.stage("postprocess") },
+      { stage: "backproject", note: "backProjectCloud: points + PointCloud2 bytes", isolated: summarize(pick("backproject")), inPipeline: serial.stage("backproject") },
+      { stage: "encode", note: "OutputEncoder.encode + CDR into reused buffers", isolated: summarize(encode), inPipeline: serial.stage("encode") },
+      { stage: "status", note: "PerceptionStatus + CDR", isolated: summarize(statusEncode), inPipeline: undefined },
+    ];
+    const stageSum = stages.reduce((sum, row) => sum + row.isolated.median, 0);
+    const stageSumMeans = stages.reduce((sum, row) => sum + row.isolated.mean, 0);
+    const workerInnerSummary = summarize(workerInner);
+
+    // Everything except session.run, per frame: the pipeline's mean latency (decode through the
+    // status's CDR, GC pauses included) minus the mean session.run the worker timed for it.
+    const overheadMs = serial.latency.mean - serial.sessionRun.mean;
+    const overheadOverBare = overheadMs / bareAll.median;
+    // The two stages that can overlap are the main thread's work and the worker's session.run.
+    const slowestMs = Math.max(overheadMs, serial.sessionRun.mean);
+    const boundFps = 1000 / slowestMs;
+    const overlap = overlapped.fps / boundFps;
+
+    lines.push(`model ${label}: ${bundle.name} on ${worker.provider}, model input ${inputSize.width}x${inputSize.height} (${modelInput === "camera" ? "the camera's size, overriding model.yaml" : "model.yaml"}), outputs ${outputNames.join(", ")}`);
+    lines.push(`isolated: ${runs} timed runs after ${warmup} warm-up each (bare session.run: 3x, at start and end); pipeline: ${frames} frames at max_in_flight 1, then 2`);
+    lines.push(
+      `${"stage (ms)".padEnd(24)}${"median".padStart(8)}${"p95".padStart(8)}${"mean".padStart(8)}  ` +
+        `${"pipe p50".padStart(9)}${"pipe p95".padStart(9)}${"pipe mean".padStart(10)}   what`,
+    );
+    const row = (name: string, s: Summary, p: Summary | undefined, note: string) =>
+      lines.push(
+        `${name.padEnd(24)}${ms(s.median)}${ms(s.p95)}${ms(s.mean)}  ` +
+          `${ms(p?.median ?? NaN).padStart(9)}${ms(p?.p95 ?? NaN).padStart(9)}${ms(p?.mean ?? NaN).padStart(10)}   ${note}`,
+      );
+    row("bare session.run", bareAll, undefined, `main thread, pre-built tensor (start ${summarize(bareBefore).median.toFixed(2)}, end ${summarize(bareAfter).median.toFixed(2)})`);
+    for (const s of stages) row(s.stage, s.isolated, s.inPipeline, s.note);
+    row("  session.run in worker", workerInnerSummary, serial.sessionRun, "inferenceMs reported by the worker");
+    row("FrameProcessor.process", summarize(processTotal), undefined, `preprocess..backproject in one call; GC ${(processGc.ms / (runs + warmup)).toFixed(2)} ms/call`);
+    lines.push(`${"sum of stages".padEnd(24)}${ms(stageSum)}${"".padStart(8)}${ms(stageSumMeans)}   decode..status`);
+    row("pipeline per frame", serial.latency, undefined, "max_in_flight 1: image handed to the pipeline -> status encoded");
+    lines.push(`${"pipeline throughput".padEnd(24)}${serial.fps.toFixed(1).padStart(8)} frames/s at max_in_flight 1, ${overlapped.fps.toFixed(1)} at max_in_flight 2`);
+    lines.push(`${"pipeline main-thread GC".padEnd(24)}${ms(serial.gcMsPerFrame)} ms/frame (${serial.gcCount} pauses), ${serial.gcInInferenceMsPerFrame.toFixed(2)} of it inside inference round trips; CDR ${(serial.bytesPerFrame / 2 ** 20).toFixed(1)} MiB/frame`);
+    lines.push(`${"all but session.run".padEnd(24)}${ms(overheadMs)} ms/frame = ${overheadOverBare.toFixed(2)}x bare session.run (${bareAll.median.toFixed(2)} ms)`);
+    lines.push(`${"overlap bound".padEnd(24)}${boundFps.toFixed(1).padStart(8)} frames/s = 1 / max(main thread ${overheadMs.toFixed(1)} ms, session.run ${serial.sessionRun.mean.toFixed(1)} ms); measured ${overlapped.fps.toFixed(1)}`);
+    lines.push(`bare session.run end / start ${(summarize(bareAfter).median / summarize(bareBefore).median).toFixed(2)} (drift; far from 1 = noisy machine)`);
+    lines.push("");
+
+    json[label] = {
+      model: bundle.name,
+      modelInput: `${inputSize.width}x${inputSize.height}`,
       bareSessionRun: { all: bareAll, start: summarize(bareBefore), end: summarize(bareAfter) },
       stages: stages.map((s) => ({ stage: s.stage, what: s.note, isolated: s.isolated, inPipeline: s.inPipeline ?? null })),
       workerSessionRun: workerInnerSummary,
       frameProcessorProcess: summarize(processTotal),
-      sumOfStageMedians: { isolated: stageSum, inPipeline: pipelineStageSum },
-      sumOfStageMeans: { isolated: stageSumMeans, inPipeline: pipelineStageSumMeans },
-      frameProcessorGcMsPerCall: processGc.ms / (RUNS + WARMUP),
-      pipeline: {
-        frames: FRAMES,
-        perFrame,
-        interval: pipelineRun.interval,
-        framesPerSecond: pipelineRun.fps,
-        wallMs: pipelineRun.wallMs,
-        gcMsPerFrame: pipelineRun.gcMsPerFrame,
-        gcPauses: pipelineRun.gcCount,
-        gcInInferenceMsPerFrame: pipelineRun.gcInInferenceMsPerFrame,
-        cdrBytesPerFrame: pipelineRun.bytesPerFrame,
-      },
-      ratios,
+      frameProcessorGcMsPerCall: processGc.ms / (runs + warmup),
+      pipeline: { maxInFlight1: serial.report(), maxInFlight2: overlapped.report() },
+      overheadMsPerFrame: overheadMs,
+      overheadOverBareSessionRun: overheadOverBare,
+      overlapBoundFps: boundFps,
+      overlap,
     };
-    await writeFile(args.json, JSON.stringify(json, null, 2) + "\n");
-    console.log(`wrote ${args.json}`);
+    return { name: label, bare: bareAll, overheadMs, overheadOverBare, gcMsPerFrame: serial.gcMsPerFrame, overlap };
+  } finally {
+    await worker.close();
+    await session.release();
   }
-} finally {
-  gcObserver.disconnect();
-  await worker.close();
-  await session.release();
+}
+
+/** The tiny model's pipeline over many frames: RSS after each frame, and GC. */
+async function rssRun(frames: number): Promise<void> {
+  const bundle = await loadModelBundle(TINY_MODEL_DIR);
+  const params = paramsWith(1);
+  const worker = await InferenceWorker.start({
+    bundle,
+    providers: params.executionProviders,
+    intraOpThreads: params.intraOpThreads,
+    interOpThreads: params.interOpThreads,
+  });
+  try {
+    const run = await runPipeline(bundle, worker, frames, 1, true);
+    const rss = run.rssMiB;
+    const early = summarize(rss.slice(Math.floor(frames * 0.1), Math.floor(frames * 0.2)));
+    const late = summarize(rss.slice(Math.floor(frames * 0.8)));
+    const growth = late.median / early.median;
+    lines.push(`RSS over ${frames} frames (tiny, max_in_flight 1): ${rss[0]!.toFixed(0)} MiB after frame 1, median ${early.median.toFixed(0)} MiB over frames ${Math.floor(frames * 0.1)}-${Math.floor(frames * 0.2)}, ${late.median.toFixed(0)} MiB over the last fifth (max ${Math.max(...rss).toFixed(0)}); GC ${run.gcMsPerFrame.toFixed(2)} ms/frame (${run.gcCount} pauses)`);
+    lines.push("");
+    target("RSS last fifth / second tenth (tiny)", growth, TARGETS.rssGrowth, "max", `${early.median.toFixed(0)} -> ${late.median.toFixed(0)} MiB over ${frames} frames`);
+    target("main-thread GC ms/frame, long run (tiny)", run.gcMsPerFrame, TARGETS.gcMsPerFrame, "max", `${run.gcCount} pauses in ${frames} frames`);
+    json.rss = { frames, earlyMiB: early, lateMiB: late, growth, gcMsPerFrame: run.gcMsPerFrame, gcPauses: run.gcCount };
+  } finally {
+    await worker.close();
+  }
+}
+
+const modelRuns: ModelRun[] = [];
+for (const m of MODELS) {
+  modelRuns.push(
+    m === "tiny"
+      ? await benchModel("tiny", TINY_MODEL_DIR, "bundle", RUNS, WARMUP, FRAMES)
+      : await benchModel("demo", DEFAULT_MODEL_DIR, "camera", DEMO_RUNS, Math.min(WARMUP, 2), DEMO_FRAMES),
+  );
+}
+if (RSS_FRAMES > 0) await rssRun(RSS_FRAMES);
+gcObserver.disconnect();
+
+for (const run of modelRuns) {
+  target(`all but session.run / session.run (${run.name})`, run.overheadOverBare, TARGETS.overheadOverSessionRun, "max",
+    `${run.overheadMs.toFixed(2)} ms vs ${run.bare.median.toFixed(2)} ms`);
+  target(`main-thread GC ms/frame (${run.name})`, run.gcMsPerFrame, TARGETS.gcMsPerFrame, "max", "pipeline run, max_in_flight 1");
+  target(`max_in_flight 2 fps / (1 / slowest stage) (${run.name})`, run.overlap, TARGETS.overlap, "min", "slowest of main thread and session.run");
+}
+
+const environment = {
+  node: process.version,
+  onnxruntimeNode: ortEnv.versions.node ?? "unknown",
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: availableParallelism(),
+  image: `${WIDTH}x${HEIGHT} JPEG (${Math.round(jpegs[0]!.length / 1024)} KiB)`,
+  /** Share of the machine's CPU time used by other processes while the bench ran (noise). */
+  otherProcessesCpu: otherProcessesCpuShare(),
+};
+const headerLines = [
+  `depthseg bench: ${environment.image}, providers ${PROVIDERS.join(",")}, intra-op threads ${INTRA_OP_THREADS || "ORT default"}`,
+  `node ${environment.node}, onnxruntime-node ${environment.onnxruntimeNode}, ${environment.cpu}, ${environment.cores} cores; process CPU ${(100 * selfCpuShare()).toFixed(0)}% of one core`,
+  `other processes used ${(100 * environment.otherProcessesCpu).toFixed(0)}% of the machine's CPU time during the run (0% = quiet machine)`,
+  "",
+];
+lines.unshift(...headerLines);
+lines.push("targets (issue 13; ratios measured in this run):");
+for (const t of targetRows) {
+  const verdict = t.pass === undefined ? "SKIP" : t.pass ? "PASS" : "FAIL";
+  lines.push(`  ${verdict}  ${t.target.padEnd(52)} ${Number.isFinite(t.measured) ? t.measured.toFixed(2).padStart(7) : "      -"} ${t.kind === "max" ? "<=" : ">="} ${String(t.limit).padEnd(4)}  ${t.note}`);
+}
+lines.push(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(lines.join("\n"));
+
+if (args.json) {
+  json.environment = environment;
+  json.settings = { runs: RUNS, warmup: WARMUP, frames: FRAMES, demoFrames: DEMO_FRAMES, demoRuns: DEMO_RUNS, rssFrames: RSS_FRAMES, kernelRuns: KERNEL_RUNS, providers: PROVIDERS, intraOpThreads: INTRA_OP_THREADS };
+  json.targets = targetRows;
+  await writeFile(args.json, JSON.stringify(json, null, 2) + "\n");
+  console.log(`wrote ${args.json}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,30 +532,35 @@ interface StageRow {
 interface PipelineRun {
   /** Per-frame latency: from the image entering the pipeline to its status being encoded. */
   readonly latency: Summary;
-  /** Time between consecutive results (the steady-state cost of a frame, producer included). */
+  /** session.run as the worker timed it, per frame of this run. */
+  readonly sessionRun: Summary;
   readonly interval: Summary;
   readonly fps: number;
   readonly wallMs: number;
-  /** Main-thread GC pause time during the run, divided by the frames. */
   readonly gcMsPerFrame: number;
   readonly gcCount: number;
-  /** The part of it that fell inside inference round trips (the main thread waiting for the worker). */
   readonly gcInInferenceMsPerFrame: number;
-  /** CDR bytes the sink encoded per frame (all outputs and status). */
   readonly bytesPerFrame: number;
+  /** Process RSS (MiB) after each frame's status, when asked for. */
+  readonly rssMiB: number[];
   stage(name: keyof StageTimings): Summary;
+  report(): Record<string, unknown>;
 }
 
-async function runPipeline(worker: InferenceWorker, frames: number): Promise<PipelineRun> {
+async function runPipeline(bundle: ModelBundle, worker: InferenceWorker, frames: number, maxInFlight: number, sampleRss = false): Promise<PipelineRun> {
+  const params = paramsWith(maxInFlight);
   // The worker's round trips are recorded, to find the main-thread GC pauses that fall inside them.
   const inferenceWindows: [number, number][] = [];
+  const sessionRuns: number[] = [];
   const timedWorker = new Proxy(worker, {
     get(target, key) {
       if (key === "run") {
         return async (input: Float32Array, dims: readonly number[]) => {
           const start = performance.now();
           try {
-            return await target.run(input, dims);
+            const result = await target.run(input, dims);
+            sessionRuns.push(result.inferenceMs);
+            return result;
           } finally {
             inferenceWindows.push([start, performance.now()]);
           }
@@ -410,20 +577,32 @@ async function runPipeline(worker: InferenceWorker, frames: number): Promise<Pip
   const timings: StageTimings[] = [];
   const latencies: number[] = [];
   const doneAt: number[] = [];
+  const rssMiB: number[] = [];
   let bytes = 0;
 
+  // As the replay sink: each frame's CDR goes into a reused set of buffers, given back once its
+  // status is written; the bytes are counted and dropped instead of written to a bag.
+  const cdrBuffers = new CdrBufferPool(2 * maxInFlight);
+  const frameCdr = new WeakMap<FrameOutputs, FrameCdrBuffers>();
   const sink: FrameSink = {
     writeOutputs: async (outputs) => {
       const t0 = performance.now();
-      for (const out of encoder.encode(outputs)) bytes += encodeMessage(out.typeName, out.message).byteLength;
+      const buffers = cdrBuffers.take();
+      frameCdr.set(outputs, buffers);
+      encoder.encode(outputs).forEach((out, slot) => {
+        bytes += buffers.encode(slot, out.typeName, out.message).byteLength;
+      });
       return performance.now() - t0;
     },
     writeStatus: async (outputs, cameraStats, totalMs) => {
       const status = encoder.status(outputs, cameraStats, totalMs);
       bytes += encodeMessage(status.typeName, status.message).byteLength;
+      const buffers = frameCdr.get(outputs);
+      if (buffers) cdrBuffers.give(buffers);
       timings.push(outputs.timings);
       latencies.push(totalMs);
       doneAt.push(performance.now());
+      if (sampleRss) rssMiB.push(process.memoryUsage.rss() / 2 ** 20);
     },
   };
 
@@ -446,8 +625,7 @@ async function runPipeline(worker: InferenceWorker, frames: number): Promise<Pip
     };
   });
 
-  // Results are counted, not kept: holding every frame's outputs (~10 MB each) would make the
-  // bench measure memory growth instead of the pipeline.
+  // Results are counted, not kept: holding every frame's outputs would measure memory growth.
   let ok = 0;
   const failures: string[] = [];
   const t0 = performance.now();
@@ -457,7 +635,7 @@ async function runPipeline(worker: InferenceWorker, frames: number): Promise<Pip
         processor,
         sink,
         syncSlopSec: () => params.syncSlopSec,
-        maxInFlight: params.maxInFlight,
+        maxInFlight,
         select: () => SELECT,
         stats,
         schedulerState: state,
@@ -479,8 +657,9 @@ async function runPipeline(worker: InferenceWorker, frames: number): Promise<Pip
   }
   if (bytes === 0) throw new Error("the sink encoded nothing");
   const intervals = doneAt.slice(1).map((t, i) => t - doneAt[i]!);
-  return {
+  const run: PipelineRun = {
     latency: summarize(latencies),
+    sessionRun: summarize(sessionRuns),
     interval: summarize(intervals),
     fps: (frames * 1000) / wallMs,
     wallMs,
@@ -488,8 +667,23 @@ async function runPipeline(worker: InferenceWorker, frames: number): Promise<Pip
     gcInInferenceMsPerFrame: gcInInferenceMs / frames,
     bytesPerFrame: bytes / frames,
     gcCount: gc.count,
+    rssMiB,
     stage: (name) => summarize(timings.map((t) => t[name] ?? NaN).filter((v) => Number.isFinite(v))),
+    report: () => ({
+      maxInFlight,
+      frames,
+      perFrame: run.latency,
+      sessionRun: run.sessionRun,
+      interval: run.interval,
+      framesPerSecond: run.fps,
+      wallMs,
+      gcMsPerFrame: run.gcMsPerFrame,
+      gcPauses: run.gcCount,
+      gcInInferenceMsPerFrame: run.gcInInferenceMsPerFrame,
+      cdrBytesPerFrame: run.bytesPerFrame,
+    }),
   };
+  return run;
 }
 
 /** CPU time (ms) all cores spent busy since boot. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration, PinholeIntrinsics } from "../frame.js";
-import { backProject } from "./backproject.js";
+import { backProjectToXyz, cloudXyz, twoPassPointCloud } from "../../tests/support/twoPassPointCloud.js";
+import { backProjectCloud } from "./backproject.js";
+import { POINT_FIELDS, POINT_STEP } from "./pointcloud2.js";
 import { decimateIntrinsics, intrinsicsFromCalibration } from "./intrinsics.js";
 
 // Small deterministic PRNG so failures reproduce.
@@ -33,7 +35,7 @@ function randomDepth(w: number, h: number, rand: () => number): Float32Array {
 
 const wide = { decimation: 1, minRange: 0, maxRange: Infinity };
 
-describe("backProject", () => {
+describe("backProjectCloud", () => {
   for (const [name, cal, fx, fy, cx, cy] of [
     ["P", baseCal, 55, 57, 30.25, 22],
     ["K (P zero)", { ...baseCal, p: new Array(12).fill(0) }, 60, 62, 31, 23.5],
@@ -42,7 +44,7 @@ describe("backProject", () => {
       const intr = intrinsicsFromCalibration(cal);
       const rand = rng(42);
       const depth = randomDepth(64, 48, rand);
-      const { width, height, xyz } = backProject(depth, intr, wide);
+      const { width, height, xyz } = backProjectToXyz(depth, intr, wide);
       expect([width, height]).toEqual([64, 48]);
       for (let k = 0; k < 200; k++) {
         const u = Math.floor(rand() * 64);
@@ -59,7 +61,7 @@ describe("backProject", () => {
   it("gives hand-worked points in the optical frame (x right, y down)", () => {
     const intr: PinholeIntrinsics = { width: 3, height: 2, fx: 2, fy: 4, cx: 1, cy: 0.5 };
     const depth = new Float32Array([2, 2, 2, 4, 4, 4]);
-    const { xyz } = backProject(depth, intr, wide);
+    const { xyz } = backProjectToXyz(depth, intr, wide);
     // (u=0, v=0, z=2): x = (0-1)·2/2 = -1, y = (0-0.5)·2/4 = -0.25
     expect(Array.from(xyz.subarray(0, 3))).toEqual([-1, -0.25, 2]);
     // (u=2, v=1, z=4): x = (2-1)·4/2 = 2, y = (1-0.5)·4/4 = 0.5
@@ -69,7 +71,7 @@ describe("backProject", () => {
   it("turns non-finite and out-of-range depths into all-NaN points", () => {
     const intr: PinholeIntrinsics = { width: 7, height: 1, fx: 1, fy: 1, cx: 0, cy: 0 };
     const depth = new Float32Array([NaN, Infinity, -Infinity, 0.49, 0.5, 10, 10.01]);
-    const { xyz } = backProject(depth, intr, { decimation: 1, minRange: 0.5, maxRange: 10 });
+    const { xyz } = backProjectToXyz(depth, intr, { decimation: 1, minRange: 0.5, maxRange: 10 });
     const valid = [false, false, false, false, true, true, false];
     valid.forEach((ok, i) => {
       const p = Array.from(xyz.subarray(3 * i, 3 * i + 3));
@@ -80,7 +82,7 @@ describe("backProject", () => {
     expect(xyz[3 * 5 + 2]).toBe(10);
 
     // With an unbounded range +Inf is still invalid.
-    const inf = backProject(new Float32Array([Infinity]), { ...intr, width: 1 }, wide).xyz;
+    const inf = backProjectToXyz(new Float32Array([Infinity]), { ...intr, width: 1 }, wide).xyz;
     expect(Number.isNaN(inf[2])).toBe(true);
   });
 
@@ -88,7 +90,7 @@ describe("backProject", () => {
     const intr = intrinsicsFromCalibration({ ...baseCal, width: 65, height: 47 });
     const depth = randomDepth(65, 47, rng(7));
     for (const n of [2, 3, 4]) {
-      const out = backProject(depth, intr, { decimation: n, minRange: 0, maxRange: 100 });
+      const out = backProjectToXyz(depth, intr, { decimation: n, minRange: 0, maxRange: 100 });
       expect(out.width).toBe(Math.ceil(65 / n));
       expect(out.height).toBe(Math.ceil(47 / n));
       expect(out.xyz.length).toBe(3 * out.width * out.height);
@@ -96,7 +98,7 @@ describe("backProject", () => {
       const dIntr = decimateIntrinsics(intr, n);
       const sub = new Float32Array(dIntr.width * dIntr.height);
       for (let i = 0; i < dIntr.height; i++) for (let j = 0; j < dIntr.width; j++) sub[i * dIntr.width + j] = depth[i * n * 65 + j * n]!;
-      const ref = backProject(sub, dIntr, { decimation: 1, minRange: 0, maxRange: 100 });
+      const ref = backProjectToXyz(sub, dIntr, { decimation: 1, minRange: 0, maxRange: 100 });
       for (let k = 0; k < out.xyz.length; k++) expect(Math.abs(out.xyz[k]! - ref.xyz[k]!)).toBeLessThan(1e-5);
       // Last grid point is pixel (n·(w'-1), n·(h'-1)).
       const u = n * (out.width - 1);
@@ -110,11 +112,72 @@ describe("backProject", () => {
 
   it("reuses an output buffer and checks sizes", () => {
     const intr: PinholeIntrinsics = { width: 2, height: 2, fx: 1, fy: 1, cx: 0, cy: 0 };
-    const out = new Float32Array(12);
-    const res = backProject(new Float32Array([1, 1, 1, 1]), intr, wide, out);
-    expect(res.xyz).toBe(out);
-    expect(() => backProject(new Float32Array(3), intr, wide)).toThrow(RangeError);
-    expect(() => backProject(new Float32Array(4), intr, wide, new Float32Array(3))).toThrow(RangeError);
-    expect(() => backProject(new Float32Array(4), intr, { decimation: 1, minRange: 2, maxRange: 1 })).toThrow(RangeError);
+    const none = { rgb: undefined, labels: undefined, unlabelled: 0 };
+    const out = new Uint8Array(4 * POINT_STEP).fill(0xaa);
+    const res = backProjectCloud(new Float32Array([1, 1, 1, 1]), intr, wide, none, out);
+    expect(res.data).toBe(out);
+    expect(Array.from(cloudXyz(res).subarray(9, 12))).toEqual([1, 1, 1]);
+    expect(() => backProjectToXyz(new Float32Array(3), intr, wide)).toThrow(RangeError);
+    expect(() => backProjectCloud(new Float32Array(4), intr, wide, none, new Uint8Array(4 * POINT_STEP - 1))).toThrow(RangeError);
+    expect(() => backProjectCloud(new Float32Array(4), intr, wide, none, new Uint8Array(4 * POINT_STEP + 2).subarray(2))).toThrow(RangeError);
+    expect(() => backProjectToXyz(new Float32Array(4), intr, { decimation: 1, minRange: 2, maxRange: 1 })).toThrow(RangeError);
+    expect(() => backProjectCloud(new Float32Array(4), intr, wide, { ...none, rgb: new Uint8Array(11) })).toThrow(/rgb has 11 bytes/);
+    expect(() => backProjectCloud(new Float32Array(4), intr, wide, { ...none, labels: new Uint16Array(3) })).toThrow(/labels has 3/);
+    expect(() => backProjectCloud(new Float32Array(4), intr, wide, { ...none, unlabelled: 70000 })).toThrow(RangeError);
+  });
+
+  it("writes rgb bits and the uint32 label of each grid pixel at their POINT_FIELDS offsets", () => {
+    const intr: PinholeIntrinsics = { width: 3, height: 2, fx: 1, fy: 1, cx: 0, cy: 0 };
+    const rgb = new Uint8Array([255, 0, 0, 18, 52, 86, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const labels = new Uint16Array([0, 65534, 300, 4, 5, 6]);
+    const depth = new Float32Array([1, NaN, 2, 3, 4, Infinity]);
+    const cloud = backProjectCloud(depth, intr, { decimation: 2, minRange: 0, maxRange: Infinity }, { rgb, labels, unlabelled: 9 });
+    expect([cloud.width, cloud.height, cloud.rowStep]).toEqual([2, 1, 2 * POINT_STEP]);
+    const view = new DataView(cloud.data.buffer, cloud.data.byteOffset, cloud.data.byteLength);
+    const at = (point: number, field: string) => point * POINT_STEP + POINT_FIELDS.find((f) => f.name === field)!.offset;
+    // Grid points are pixels (0, 0) and (2, 0); the last is the last pixel of the first row.
+    expect(view.getUint32(at(0, "rgb"), true)).toBe(0xff0000);
+    expect(view.getUint32(at(1, "rgb"), true)).toBe(0x010203);
+    expect([view.getUint32(at(0, "label"), true), view.getUint32(at(1, "label"), true)]).toEqual([0, 300]);
+    expect([view.getFloat32(at(1, "x"), true), view.getFloat32(at(1, "z"), true)]).toEqual([4, 2]);
+    // The image's very last pixel (no byte after its blue) and missing labels.
+    const last = backProjectCloud(depth, intr, wide, { rgb, labels: undefined, unlabelled: 9 });
+    const lastView = new DataView(last.data.buffer);
+    expect(lastView.getUint32(5 * POINT_STEP + 12, true)).toBe(0x0a0b0c);
+    expect(lastView.getUint32(5 * POINT_STEP + 16, true)).toBe(9);
+    expect(Number.isNaN(lastView.getFloat32(5 * POINT_STEP + 8, true))).toBe(true);
+    const bare = backProjectCloud(depth, intr, wide, { rgb: undefined, labels: undefined, unlabelled: 9 });
+    expect(new DataView(bare.data.buffer).getUint32(12, true)).toBe(0);
+  });
+
+  it("equals the two-pass cloud (backProject, sampleGrid, packPointCloud) bit for bit, NaNs and decimation included", () => {
+    const width = 67;
+    const height = 45;
+    const intr = intrinsicsFromCalibration({ ...baseCal, width, height });
+    const rand = rng(11);
+    const depth = randomDepth(width, height, rand);
+    // NaN, ±Inf, zero, negative and far depths scattered over the frame, plus a NaN last pixel.
+    const specials = [NaN, Infinity, -Infinity, 0, -1, 0.2, 1e30, 12];
+    for (let k = 0; k < 300; k++) depth[Math.floor(rand() * depth.length)] = specials[k % specials.length]!;
+    depth[depth.length - 1] = NaN;
+    const rgb = Uint8Array.from({ length: 3 * width * height }, () => Math.floor(rand() * 256));
+    const labels = Uint16Array.from({ length: width * height }, () => Math.floor(rand() * 65536));
+    for (const decimation of [1, 2, 3, 4]) {
+      for (const range of [{ minRange: 0, maxRange: Infinity }, { minRange: 0.5, maxRange: 9 }]) {
+        const opts = { decimation, ...range };
+        for (const [r, l] of [[rgb, labels], [undefined, undefined], [rgb, undefined]] as const) {
+          const reference = twoPassPointCloud(depth, intr, opts, r, l, 65535);
+          // A dirty reused buffer: every byte must be written.
+          const out = new Uint8Array(reference.data.length).fill(0x5a);
+          const cloud = backProjectCloud(depth, intr, opts, { rgb: r, labels: l, unlabelled: 65535 }, out);
+          expect([cloud.width, cloud.height, cloud.rowStep, cloud.pointStep]).toEqual([reference.width, reference.height, reference.rowStep, reference.pointStep]);
+          expect(cloud.fields).toBe(reference.fields);
+          const differing = cloud.data.findIndex((byte, i) => byte !== reference.data[i]);
+          expect({ decimation, ...range, rgb: r !== undefined, labels: l !== undefined, differing }).toEqual({
+            decimation, ...range, rgb: r !== undefined, labels: l !== undefined, differing: -1,
+          });
+        }
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration, PinholeIntrinsics } from "../frame.js";
 import { FrameError } from "../errors.js";
-import { backProject } from "./backproject.js";
+import { backProjectToXyz } from "../../tests/support/twoPassPointCloud.js";
 import {
   checkCalibrationMatchesImage,
   decimateIntrinsics,
@@ -131,8 +131,8 @@ describe("binning and ROI (image_geometry's PinholeCameraModel)", () => {
     const fullDepth = new Float32Array(640 * 480).map((_, i) => depthAt(i % 640, Math.floor(i / 640)));
     const reducedDepth = new Float32Array(160 * 120).map((_, i) => depthAt(100 + 2 * (i % 160), 60 + 2 * Math.floor(i / 160)));
     const opts = { decimation: 1, minRange: 0, maxRange: Infinity };
-    const fullPoints = backProject(fullDepth, fullIntr, opts).xyz;
-    const reducedPoints = backProject(reducedDepth, reducedIntr, opts).xyz;
+    const fullPoints = backProjectToXyz(fullDepth, fullIntr, opts).xyz;
+    const reducedPoints = backProjectToXyz(reducedDepth, reducedIntr, opts).xyz;
     let worst = 0;
     for (let v = 0; v < 120; v++) {
       for (let u = 0; u < 160; u++) {

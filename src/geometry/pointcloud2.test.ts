@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sampleGrid, sampleLabelGrid, sampleRgbGrid } from "../../tests/support/twoPassPointCloud.js";
 import { PointFieldType } from "../messages/types.js";
 import {
   packPointCloud,
@@ -6,9 +7,6 @@ import {
   POINT_FIELD_UINT32,
   POINT_FIELDS,
   POINT_STEP,
-  sampleGrid,
-  sampleLabelGrid,
-  sampleRgbGrid,
   type PointFieldLayout,
 } from "./pointcloud2.js";
 

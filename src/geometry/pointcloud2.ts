@@ -1,7 +1,5 @@
-// Byte layout of the organised sensor_msgs/PointCloud2 we publish, and the helpers that bring the
-// RGB image and label map onto the same (decimated) grid as the points.
-
-import { decimatedSize } from "./intrinsics.js";
+// Byte layout of the organised sensor_msgs/PointCloud2 we publish (backProjectCloud in
+// backproject.ts writes it), and the two-pass packer for callers that already hold x y z.
 
 /** sensor_msgs/PointField datatypes used here. */
 export const POINT_FIELD_UINT32 = 6;
@@ -108,50 +106,4 @@ export function packPointCloud(
     isBigendian: false,
     isDense: false,
   };
-}
-
-type GridArray = Uint8Array | Uint16Array | Float32Array;
-
-/**
- * Keeps every factor-th pixel (starting at 0) of an interleaved image with `channels` values per
- * pixel: the same grid as backProject with that decimation. Factor 1 returns `src` itself, no copy.
- * `dst` (same type, gridWidth·gridHeight·channels values) is reused when given.
- */
-export function sampleGrid<T extends GridArray>(
-  src: T,
-  width: number,
-  height: number,
-  channels: number,
-  factor: number,
-  dst?: T,
-): T {
-  if (src.length !== width * height * channels) {
-    throw new RangeError(`sampleGrid: ${src.length} values is not ${width}x${height}x${channels}`);
-  }
-  if (factor === 1) return src;
-  const grid = decimatedSize(width, height, factor);
-  const ctor = src.constructor as new (length: number) => T;
-  const length = grid.width * grid.height * channels;
-  const out = dst ?? new ctor(length);
-  if (out.length !== length) throw new RangeError(`sampleGrid: out has ${out.length} values, need ${length}`);
-  const step = factor * channels;
-  let o = 0;
-  for (let v = 0; v < height; v += factor) {
-    const rowStart = v * width * channels;
-    const rowEnd = rowStart + width * channels;
-    for (let p = rowStart; p < rowEnd; p += step) {
-      for (let c = 0; c < channels; c++) out[o++] = src[p + c]!;
-    }
-  }
-  return out;
-}
-
-/** The RGB image on the point grid (3 bytes per point). */
-export function sampleRgbGrid(rgb: Uint8Array, width: number, height: number, factor: number): Uint8Array {
-  return sampleGrid(rgb, width, height, 3, factor);
-}
-
-/** The label map on the point grid. */
-export function sampleLabelGrid(labels: Uint16Array, width: number, height: number, factor: number): Uint16Array {
-  return sampleGrid(labels, width, height, 1, factor);
 }

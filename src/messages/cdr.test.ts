@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { FrameError } from "../errors.js";
-import { decodeMessage, encodeMessage } from "./cdr.js";
+import { CdrBufferPool, decodeMessage, encodeMessage, FrameCdrBuffers } from "./cdr.js";
 import { ROS_TYPE_NAMES } from "./definitions.js";
 import { sampleCameraInfo, sampleImage, sampleLabelInfo, sampleMessages } from "./samples.js";
 import type { Image } from "./types.js";
@@ -86,5 +86,37 @@ describe("CDR codec", () => {
   it("rejects a fixed-size array of the wrong length", () => {
     const info = { ...sampleCameraInfo(), k: new Float64Array(8) };
     expect(() => encodeMessage("sensor_msgs/msg/CameraInfo", info)).toThrow(/9 items.*field k/);
+  });
+});
+
+describe("FrameCdrBuffers and CdrBufferPool", () => {
+  it("encode each slot into one buffer frame after frame, grown when a message is larger", () => {
+    const buffers = new FrameCdrBuffers();
+    const small = { ...sampleImage(), data: new Uint8Array(12).fill(1) };
+    const large = { ...sampleImage(), data: new Uint8Array(4000).fill(2) };
+    const first = buffers.encode(0, "sensor_msgs/msg/Image", large);
+    const second = buffers.encode(0, "sensor_msgs/msg/Image", large);
+    expect(second.buffer).toBe(first.buffer);
+    expect(Buffer.from(second).equals(Buffer.from(encodeMessage("sensor_msgs/msg/Image", large)))).toBe(true);
+    // A smaller message reuses the start of the same buffer and decodes to itself.
+    const shrunk = buffers.encode(0, "sensor_msgs/msg/Image", small);
+    expect(shrunk.buffer).toBe(first.buffer);
+    expect(shrunk.length).toBe(encodeMessage("sensor_msgs/msg/Image", small).length);
+    expect(decodeMessage("sensor_msgs/msg/Image", shrunk)).toEqual(small);
+    // Another slot has its own buffer: slot 0's bytes stay as they were.
+    const other = buffers.encode(1, "sensor_msgs/msg/Image", large);
+    expect(other.buffer).not.toBe(first.buffer);
+    expect(decodeMessage("sensor_msgs/msg/Image", shrunk)).toEqual(small);
+  });
+
+  it("hands a given-back set to the next frame and keeps at most maxFree", () => {
+    const pool = new CdrBufferPool(1);
+    const a = pool.take();
+    const b = pool.take();
+    expect(b).not.toBe(a);
+    pool.give(a);
+    pool.give(b); // over the cap: left to the garbage collector
+    expect(pool.take()).toBe(a);
+    expect(pool.take()).not.toBe(b);
   });
 });

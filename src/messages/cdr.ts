@@ -26,11 +26,51 @@ function codecFor(typeName: string): Codec {
   return codec;
 }
 
-/** Serialises a message to CDR (little-endian, with the 4-byte encapsulation header). */
-export function encodeMessage<K extends RosTypeName>(typeName: K, message: RosMessageMap[K]): Uint8Array;
-export function encodeMessage(typeName: string, message: object): Uint8Array;
-export function encodeMessage(typeName: string, message: object): Uint8Array {
-  return codecFor(typeName).writer.writeMessage(message);
+/**
+ * Serialises a message to CDR (little-endian, with the 4-byte encapsulation header). With `into`
+ * long enough the bytes are a view of its start (see CdrMessageWriter.writeMessage), else new.
+ */
+export function encodeMessage<K extends RosTypeName>(typeName: K, message: RosMessageMap[K], into?: Uint8Array): Uint8Array;
+export function encodeMessage(typeName: string, message: object, into?: Uint8Array): Uint8Array;
+export function encodeMessage(typeName: string, message: object, into?: Uint8Array): Uint8Array {
+  return codecFor(typeName).writer.writeMessage(message, into);
+}
+
+/**
+ * One frame's CDR output buffers, one per message slot (the n-th message a sink encodes for the
+ * frame), each grown to the largest message it has held. A frame's messages have the same sizes
+ * frame after frame, so a steady stream encodes its ~9 MiB a frame without allocating.
+ */
+export class FrameCdrBuffers {
+  readonly #slots: Uint8Array[] = [];
+
+  /** CDR bytes of `message` in slot `slot`'s buffer: valid until this slot encodes again. */
+  encode<K extends RosTypeName>(slot: number, typeName: K, message: RosMessageMap[K]): Uint8Array;
+  encode(slot: number, typeName: string, message: object): Uint8Array;
+  encode(slot: number, typeName: string, message: object): Uint8Array {
+    const bytes = encodeMessage(typeName, message, this.#slots[slot]);
+    if (bytes.buffer !== this.#slots[slot]?.buffer) this.#slots[slot] = bytes;
+    return bytes;
+  }
+}
+
+/**
+ * FrameCdrBuffers for frames in flight. Lifetime rule, as FrameProcessor.release's: a sink takes
+ * a set when it starts encoding a frame and gives it back once nothing holds that frame's bytes
+ * (its writes have resolved); with max_in_flight n at most n sets are out at once.
+ */
+export class CdrBufferPool {
+  readonly #free: FrameCdrBuffers[] = [];
+
+  constructor(readonly maxFree: number) {}
+
+  take(): FrameCdrBuffers {
+    return this.#free.pop() ?? new FrameCdrBuffers();
+  }
+
+  give(buffers: FrameCdrBuffers): void {
+    if (this.#free.length < this.maxFree && !this.#free.includes(buffers)) this.#free.push(buffers);
+  }
 }
 
 /**

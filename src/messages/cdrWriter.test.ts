@@ -17,6 +17,22 @@ describe("CdrMessageWriter", () => {
     expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
   });
 
+  it.each(ROS_TYPE_NAMES)("writes %s into a reused dirty buffer with the same bytes as a fresh one, padding zeroed", (typeName) => {
+    const writer = new CdrMessageWriter(definitionsOf(typeName));
+    const fresh = writer.writeMessage(samples[typeName]);
+    const into = new Uint8Array(fresh.length + 7).fill(0xee);
+    const reused = writer.writeMessage(samples[typeName], into);
+    expect(reused.buffer).toBe(into.buffer);
+    expect(reused.byteOffset).toBe(0);
+    expect(Buffer.from(reused).equals(Buffer.from(fresh))).toBe(true);
+    // Too small: fresh bytes, the buffer is left alone.
+    const small = new Uint8Array(fresh.length - 1).fill(0xee);
+    const grown = writer.writeMessage(samples[typeName], small);
+    expect(grown.buffer).not.toBe(small.buffer);
+    expect(Buffer.from(grown).equals(Buffer.from(fresh))).toBe(true);
+    expect(small.every((b) => b === 0xee)).toBe(true);
+  });
+
   it("writes CameraInfo with an empty D as the reference writer does (no padding for empty arrays)", () => {
     const definitions = definitionsOf("sensor_msgs/msg/CameraInfo");
     const info = { ...sampleCameraInfo(), distortion_model: "", d: new Float64Array(0) };

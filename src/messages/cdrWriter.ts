@@ -49,11 +49,17 @@ export class CdrMessageWriter {
     this.#byName = new Map(definitions.map((d) => [d.name ?? "", d.definitions]));
   }
 
-  writeMessage(message: object): Uint8Array {
+  /**
+   * The message's CDR bytes. With `into` at least as long as the message, they are written into
+   * its start (every byte, padding included) and a view of that part is returned: the caller
+   * reuses one buffer across frames instead of allocating megabytes per message.
+   */
+  writeMessage(message: object, into?: Uint8Array): Uint8Array {
     // Strings are encoded once, in the sizing pass, and written from this list in the same order.
     const strings: Uint8Array[] = [];
     const size = this.#size(this.#root, message as MessageValue, HEADER_SIZE, strings);
-    const out = new Cursor(new Uint8Array(size), strings);
+    const bytes = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+    const out = new Cursor(bytes, strings);
     out.bytes.set(HEADER, 0);
     this.#write(this.#root, message as MessageValue, out);
     if (out.offset !== size) throw new Error(`internal: CDR size ${size} but ${out.offset} bytes written`);
@@ -155,7 +161,10 @@ class Cursor {
 
   primitive(type: string, value: unknown): void {
     const { align: a, size } = primitive(type);
-    this.offset = align(this.offset, a);
+    const aligned = align(this.offset, a);
+    // Padding is zero on the wire; a reused buffer still holds the previous message there.
+    for (let i = this.offset; i < aligned; i++) this.bytes[i] = 0;
+    this.offset = aligned;
     const v = this.#view;
     const o = this.offset;
     switch (type) {

@@ -20,11 +20,11 @@ import { HeadSwitcher, pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
-import { backProject } from "../geometry/backproject.js";
+import { backProjectCloud } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
 import { decimatedSize } from "../geometry/intrinsics.js";
 import { removeFlyingPixels } from "../geometry/flyingPixels.js";
-import { packPointCloud, POINT_STEP, sampleGrid, type PackedPointCloud } from "../geometry/pointcloud2.js";
+import { POINT_STEP, type PackedPointCloud } from "../geometry/pointcloud2.js";
 import { ParameterError, type DepthsegParams } from "../config/parameters.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
@@ -80,10 +80,6 @@ class FrameBuffers {
   labels: Uint16Array | undefined;
   depthColorized: Uint8Array | undefined;
   labelsColorized: Uint8Array | undefined;
-  xyz: Float32Array | undefined;
-  /** RGB and labels on the point grid (decimation > 1 only). */
-  gridRgb: Uint8Array | undefined;
-  gridLabels: Uint16Array | undefined;
   cloud: Uint8Array | undefined;
 
   /** Camera image size the buffers were last used for: sets are handed out by size first. */
@@ -289,22 +285,14 @@ export class FrameProcessor {
     const decimation = params.decimation;
     const grid = decimatedSize(frame.intrinsics.width, frame.intrinsics.height, decimation);
     const gridPoints = grid.width * grid.height;
-    const points = backProject(
+    // One pass: x y z rgb label of each grid point straight into the cloud's bytes.
+    const cloud = backProjectCloud(
       cloudDepth,
       frame.intrinsics,
       { decimation, minRange: 0, maxRange: Infinity },
-      (buffers.xyz = fit(buffers.xyz, 3 * gridPoints, Float32Array)),
+      { rgb: frame.image.data, labels, unlabelled: this.#unlabelled },
+      (buffers.cloud = fit(buffers.cloud, POINT_STEP * gridPoints, Uint8Array)),
     );
-    // Decimation 1 samples nothing: the grid arrays are the image and the labels themselves.
-    const onGrid = decimation > 1;
-    const gridRgb = sampleGrid(frame.image.data, width, height, 3, decimation,
-      onGrid ? (buffers.gridRgb = fit(buffers.gridRgb, 3 * gridPoints, Uint8Array)) : undefined);
-    const gridLabels = labels
-      ? sampleGrid(labels, width, height, 1, decimation,
-          onGrid ? (buffers.gridLabels = fit(buffers.gridLabels, gridPoints, Uint16Array)) : undefined)
-      : undefined;
-    const cloud = packPointCloud(points.xyz, points.width, points.height, gridRgb, gridLabels, this.#unlabelled,
-      (buffers.cloud = fit(buffers.cloud, POINT_STEP * points.width * points.height, Uint8Array)));
     timings.backproject = performance.now() - t0;
 
     return {

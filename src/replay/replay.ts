@@ -16,14 +16,14 @@ import { DEFAULT_CHUNK_COMPRESSION, type ChunkCompression } from "../transport/m
 import type { QosProfile } from "../transport/ros/qosProfiles.js";
 import { ALL_TOPICS, TF_STATIC_TOPIC, TF_TOPIC, TF_TYPE, replayTopicQos, type TopicSelection } from "./outputTopics.js";
 import { isSameFile } from "../transport/mcap/fileWritable.js";
-import { decodeMessage, encodeMessage } from "../messages/cdr.js";
+import { CdrBufferPool, decodeMessage, encodeMessage, type FrameCdrBuffers } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image, RosTypeName } from "../messages/types.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
-import { FrameProcessor, checkParamsForModel } from "../pipeline/frameProcessor.js";
+import { FrameProcessor, checkParamsForModel, type FrameOutputs } from "../pipeline/frameProcessor.js";
 import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
@@ -158,13 +158,22 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         throw asFatal(error, `cannot write ${options.output}`);
       });
     const depthHeads: Record<string, number> = {};
+    // Each frame's ~9 MiB of CDR goes into reused buffers: a frame's set is taken when its
+    // outputs are encoded and given back once its status is written, when the bag writer has
+    // copied every one of its messages (writeRaw resolves after McapWriter.addMessage).
+    const cdrBuffers = new CdrBufferPool(2 * Math.max(1, params.maxInFlight));
+    const frameCdr = new WeakMap<FrameOutputs, FrameCdrBuffers>();
     const sink: FrameSink = {
       writeOutputs: async (outputs) => {
         const t0 = performance.now();
+        const buffers = cdrBuffers.take();
+        frameCdr.set(outputs, buffers);
+        // One slot per message the encoder builds, whether or not --topics writes it.
         const encoded = encoder
           .encode(outputs)
-          .filter((out) => selectedOutputs.has(out.topic))
-          .map((out) => ({ out, bytes: encodeMessage(out.typeName, out.message) }));
+          .map((out, slot) => ({ out, slot }))
+          .filter(({ out }) => selectedOutputs.has(out.topic))
+          .map(({ out, slot }) => ({ out, bytes: buffers.encode(slot, out.typeName, out.message) }));
         const encodeMs = performance.now() - t0;
         const t1 = performance.now();
         for (const { out, bytes } of encoded) await write(out.topic, out.typeName, out.logTime, bytes);
@@ -176,6 +185,11 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         const status = encoder.status(outputs, cameraStats, totalMs);
         if (!selectedOutputs.has(status.topic)) return;
         await write(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
+        const buffers = frameCdr.get(outputs);
+        if (buffers) {
+          frameCdr.delete(outputs);
+          cdrBuffers.give(buffers);
+        }
       },
     };
     const results = source.pipe(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration } from "../frame.js";
-import { backProject } from "../geometry/backproject.js";
+import { backProjectToXyz } from "../../tests/support/twoPassPointCloud.js";
 import { intrinsicsFromCalibration } from "../geometry/intrinsics.js";
 import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
 import { opticalToWorld, poseFromAngles, worldToOptical, type CameraPose, type Vec3 } from "./camera.js";
@@ -62,7 +62,7 @@ describe("back-projected ground truth lands on the known surfaces", () => {
     const height = 1.37;
     const view = render(customScene(room), poseFromAngles([2.5, height, 1.5], 0.3, 0), cal);
     const intr = intrinsicsFromCalibration(cal);
-    const { xyz } = backProject(view.depth, intr, { decimation: 1, minRange: 0, maxRange: Infinity });
+    const { xyz } = backProjectToXyz(view.depth, intr, { decimation: 1, minRange: 0, maxRange: Infinity });
     let floor = 0;
     let ceiling = 0;
     for (let p = 0; p < view.labels.length; p++) {
@@ -86,7 +86,7 @@ describe("back-projected ground truth lands on the known surfaces", () => {
       const intr = intrinsicsFromCalibration(cal);
       for (const index of [0, 37, 71]) {
         const frame = renderFrame(scene, index, { calibration: cal });
-        const { xyz } = backProject(frame.depth, intr, { decimation: 1, minRange: 0, maxRange: Infinity });
+        const { xyz } = backProjectToXyz(frame.depth, intr, { decimation: 1, minRange: 0, maxRange: Infinity });
         const { width: W, depth: D, height: H } = scene.room;
         for (let p = 0; p < frame.labels.length; p++) {
           const w = opticalToWorld(frame.pose, [xyz[p * 3]!, xyz[p * 3 + 1]!, xyz[p * 3 + 2]!]);
