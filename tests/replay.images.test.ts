@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../src/cli.js";
+import { cli } from "./support/runCli.js";
 import { encodePng } from "../src/imaging/decode.js";
 import { cv } from "../src/imaging/opencv.js";
 import { writeAnalyticBundle } from "../src/inference/fixtures.js";
@@ -33,17 +33,6 @@ beforeAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 const CAMERA_INFO_YAML = `image_width: ${W}
 image_height: ${H}
