@@ -65,7 +65,24 @@ export interface Frame {
    * published as NaN and their label as unlabelled. Absent or empty: every pixel is real.
    */
   readonly uncovered?: Int32Array;
+  /** Metres measured by another sensor for this frame (`scale.source` depth_image or points), paired by stamp. */
+  readonly anchors?: AnchorMeasurement;
 }
+
+/** A metric measurement that comes with a frame, in the camera's geometry (scale recovery). */
+export type AnchorMeasurement =
+  | {
+      /** Depth registered to the camera image (same field of view, any resolution); metres, NaN or ≤ 0 = none. */
+      readonly kind: "depth_image";
+      readonly width: number;
+      readonly height: number;
+      readonly depth: Float32Array;
+    }
+  | {
+      /** Points in the camera optical frame (x right, y down, z forward), xyz interleaved, metres. */
+      readonly kind: "points";
+      readonly points: Float32Array;
+    };
 
 export type DepthKind = "metric" | "relative_disparity" | "relative_depth";
 

@@ -46,6 +46,8 @@ export type ParameterSpec = BoolSpec | IntSpec | DoubleSpec | StringSpec | Strin
 
 export const COLORMAPS = ["turbo", "viridis", "inferno", "jet"] as const;
 export const EXECUTION_PROVIDERS = ["tensorrt", "cuda", "coreml", "dml", "cpu"] as const;
+export const SCALE_SOURCES = ["fixed", "depth_image", "points", "ground_plane"] as const;
+export type ScaleSource = (typeof SCALE_SOURCES)[number];
 
 export const PARAMETER_SPECS: readonly ParameterSpec[] = [
   { name: "model", type: "string", default: "", dynamic: false,
@@ -81,6 +83,40 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Routed models (model.yaml `heads`, ZoeDepth-style): auto picks each frame's metric head from the model's domain output; a head's name (e.g. indoor) uses that head for every frame." },
   { name: "depth.head_switch_frames", type: "integer", default: 4, min: 1, max: 1000, dynamic: true,
     description: "Routed models with depth.head auto: change head only after this many frames in a row voted for the same other head (1 = every frame on its own vote, as ZoeDepth)." },
+  { name: "scale.source", type: "string", default: "fixed", choices: SCALE_SOURCES, dynamic: false,
+    description: "Relative models: where metres come from. fixed: depth.scale/depth.shift; depth_image: a metric depth image on scale.topic registered to the camera (16UC1 mm or 32FC1 m); points: a PointCloud2 on scale.topic (LiDAR), placed with /tf_static or scale.extrinsics; ground_plane: camera height/pitch/roll over a flat floor. Each frame's scale and shift are fitted on these anchors (README: Getting metres from a relative model)." },
+  { name: "scale.topic", type: "string", default: "", dynamic: false,
+    description: "scale.source depth_image or points: the anchor topic (live: resolved in each camera's namespace, as `image`; replay: the topic in the bag). Paired with images by stamp within sync_slop." },
+  { name: "scale.smoothing", type: "double", default: 1.0, min: 0, max: 3600, dynamic: true,
+    description: "Time constant (s) of the filter on the fitted scale and shift; 0 = each frame's own fit." },
+  { name: "scale.min_inliers", type: "integer", default: 30, min: 2, max: 1000000, dynamic: true,
+    description: "A frame whose fit has fewer inlier anchors keeps the last good estimate (status: scale_age > 0, depth_is_metric false)." },
+  { name: "scale.inlier_tolerance", type: "double", default: 0.05, min: 0.001, max: 1, dynamic: true,
+    description: "An anchor is an inlier when the fit's depth is within this share of the anchor's metres." },
+  { name: "scale.extrinsics.x", type: "double", default: 0.0, min: -1e4, max: 1e4, dynamic: true,
+    description: "scale.source points without a TF from the cloud's frame to the camera's: the cloud's frame in the camera optical frame (x right, y down, z forward; metres), p_camera = R(q)·p_cloud + t." },
+  { name: "scale.extrinsics.y", type: "double", default: 0.0, min: -1e4, max: 1e4, dynamic: true,
+    description: "See scale.extrinsics.x." },
+  { name: "scale.extrinsics.z", type: "double", default: 0.0, min: -1e4, max: 1e4, dynamic: true,
+    description: "See scale.extrinsics.x." },
+  { name: "scale.extrinsics.qx", type: "double", default: 0.0, min: -1, max: 1, dynamic: true,
+    description: "Rotation of scale.extrinsics as a quaternion (qx qy qz qw, normalised when used)." },
+  { name: "scale.extrinsics.qy", type: "double", default: 0.0, min: -1, max: 1, dynamic: true,
+    description: "See scale.extrinsics.qx." },
+  { name: "scale.extrinsics.qz", type: "double", default: 0.0, min: -1, max: 1, dynamic: true,
+    description: "See scale.extrinsics.qx." },
+  { name: "scale.extrinsics.qw", type: "double", default: 1.0, min: -1, max: 1, dynamic: true,
+    description: "See scale.extrinsics.qx." },
+  { name: "scale.camera_height", type: "double", default: 0.0, min: 0, max: 1e3, dynamic: true,
+    description: "scale.source ground_plane: height (m) of the camera's optical centre above a flat floor; must be > 0 for that source." },
+  { name: "scale.camera_pitch", type: "double", default: 0.0, min: -1.5, max: 1.5, dynamic: true,
+    description: "scale.source ground_plane: downward tilt (rad) of the optical axis from horizontal." },
+  { name: "scale.camera_roll", type: "double", default: 0.0, min: -1.5, max: 1.5, dynamic: true,
+    description: "scale.source ground_plane: roll (rad) about the optical axis, positive clockwise as seen in the image." },
+  { name: "scale.ground_classes", type: "string_array", default: ["floor", "road", "ground", "sidewalk"], allowEmpty: true, dynamic: true,
+    description: "scale.source ground_plane: segmentation classes that are floor (names from the model's labels); with no segmentation head (or none of these classes in the labels) the lowest scale.ground_band of the image is taken as floor." },
+  { name: "scale.ground_band", type: "double", default: 0.15, min: 0.01, max: 1, dynamic: true,
+    description: "scale.source ground_plane without floor classes: share of the image height, from the bottom, taken as floor." },
   { name: "range.min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
     description: "Depth below this (metres) is published as NaN in depth and points." },
   { name: "range.max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
@@ -116,6 +152,7 @@ export interface DepthsegParams {
   /** "auto" or the name of one of the model's heads (checked against the model by checkParamsForModel). */
   readonly depthHead: string;
   readonly headSwitchFrames: number;
+  readonly scale: ScaleParams;
   readonly rangeMin: number;
   readonly rangeMax: number;
   readonly decimation: number;
@@ -123,6 +160,22 @@ export interface DepthsegParams {
   readonly colormap: (typeof COLORMAPS)[number];
   readonly colorizeMin: number;
   readonly colorizeMax: number;
+}
+
+/** The `scale.*` parameters: metres for relative models from a second, sparse source. */
+export interface ScaleParams {
+  readonly source: ScaleSource;
+  readonly topic: string;
+  readonly smoothingSec: number;
+  readonly minInliers: number;
+  readonly inlierTolerance: number;
+  /** Cloud frame in the camera optical frame: translation (m) and unit quaternion [x, y, z, w]. */
+  readonly extrinsics: { readonly translation: readonly [number, number, number]; readonly rotation: readonly [number, number, number, number] };
+  readonly cameraHeight: number;
+  readonly cameraPitch: number;
+  readonly cameraRoll: number;
+  readonly groundClasses: readonly string[];
+  readonly groundBand: number;
 }
 
 export class ParameterError extends Error {
@@ -255,6 +308,25 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     depthShift: get<number>("depth.shift"),
     depthHead: get<string>("depth.head"),
     headSwitchFrames: get<number>("depth.head_switch_frames"),
+    scale: {
+      source: get<ScaleSource>("scale.source"),
+      topic: get<string>("scale.topic"),
+      smoothingSec: get<number>("scale.smoothing"),
+      minInliers: get<number>("scale.min_inliers"),
+      inlierTolerance: get<number>("scale.inlier_tolerance"),
+      extrinsics: {
+        translation: [get<number>("scale.extrinsics.x"), get<number>("scale.extrinsics.y"), get<number>("scale.extrinsics.z")],
+        rotation: unitQuaternion([
+          get<number>("scale.extrinsics.qx"), get<number>("scale.extrinsics.qy"),
+          get<number>("scale.extrinsics.qz"), get<number>("scale.extrinsics.qw"),
+        ]),
+      },
+      cameraHeight: get<number>("scale.camera_height"),
+      cameraPitch: get<number>("scale.camera_pitch"),
+      cameraRoll: get<number>("scale.camera_roll"),
+      groundClasses: get<readonly string[]>("scale.ground_classes"),
+      groundBand: get<number>("scale.ground_band"),
+    },
     rangeMin: get<number>("range.min"),
     rangeMax: get<number>("range.max"),
     decimation: get<number>("pointcloud.decimation"),
@@ -272,10 +344,23 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     );
   }
   checkCameraNamespaces(params.cameras);
+  const { scale } = params;
+  if ((scale.source === "depth_image" || scale.source === "points") && scale.topic === "") {
+    throw new ParameterError(`scale.source ${scale.source} needs scale.topic (the ${scale.source === "points" ? "PointCloud2" : "depth image"} topic)`);
+  }
+  if (scale.source === "ground_plane" && !(scale.cameraHeight > 0)) {
+    throw new ParameterError("scale.source ground_plane needs scale.camera_height > 0 (metres above the floor)");
+  }
   if (!params.outputNamespace.startsWith("/")) {
     throw new ParameterError(`output_namespace must be absolute (start with "/"), got "${params.outputNamespace}"`);
   }
   return params;
+}
+
+function unitQuaternion(q: readonly [number, number, number, number]): [number, number, number, number] {
+  const norm = Math.hypot(...q);
+  if (!(norm > 1e-6)) throw new ParameterError(`scale.extrinsics: the quaternion (${q.join(", ")}) has no length`);
+  return [q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm];
 }
 
 /** A ROS name (relative or absolute) made of tokens: letters, digits, underscores; no empty token. */

@@ -137,6 +137,7 @@ export class OutputEncoder {
         depthScale: outputs.depthScale,
         depthShift: outputs.depthShift,
         depthValidFraction: outputs.depthValidFraction,
+        ...(outputs.scale ? { scale: outputs.scale } : {}),
         timings: outputs.timings,
         totalMs,
         framesProcessed: cameraStats.processed,

@@ -176,6 +176,14 @@ export interface PerceptionStatusInput {
   readonly depthShift: number;
   /** Share of the model's depth output that is finite and > 0. */
   readonly depthValidFraction: number;
+  /** Scale recovery of a relative model; absent: fixed (no anchors, no estimate). */
+  readonly scale?: {
+    readonly source: string;
+    readonly anchors: number;
+    readonly inliers: number;
+    readonly residual: number;
+    readonly ageSec: number;
+  };
   /** Milliseconds per stage; a stage that did not run is published as NaN. */
   readonly timings: StageTimings;
   readonly totalMs: number;
@@ -198,6 +206,11 @@ export function perceptionStatus(hdr: Header, s: PerceptionStatusInput): Percept
     depth_scale: s.depthScale,
     depth_shift: s.depthShift,
     depth_valid_fraction: s.depthValidFraction,
+    scale_source: s.scale?.source ?? "fixed",
+    scale_anchors: s.scale?.anchors ?? 0,
+    scale_inliers: s.scale?.inliers ?? 0,
+    scale_residual: s.scale?.residual ?? Number.NaN,
+    scale_age: s.scale?.ageSec ?? Number.NaN,
     latency_decode_ms: ms("decode"),
     latency_preprocess_ms: ms("preprocess"),
     latency_inference_ms: ms("inference"),

@@ -126,6 +126,11 @@ export interface PerceptionStatus {
   readonly depth_scale: number;
   readonly depth_shift: number;
   readonly depth_valid_fraction: number;
+  readonly scale_source: string;
+  readonly scale_anchors: number;
+  readonly scale_inliers: number;
+  readonly scale_residual: number;
+  readonly scale_age: number;
   readonly latency_decode_ms: number;
   readonly latency_preprocess_ms: number;
   readonly latency_inference_ms: number;

@@ -90,7 +90,11 @@ export function encodeModel(graph: GraphSpec, options: ModelOptions = {}): Uint8
     .finish();
 }
 
-function encodeGraph(graph: GraphSpec): Uint8Array {
+/**
+ * GraphProto bytes. Appended to a model's bytes as ModelProto field 7, protobuf's merge rule
+ * extends that model's graph: nodes, initializers and outputs are added to the existing ones.
+ */
+export function encodeGraph(graph: GraphSpec): Uint8Array {
   const w = new ProtoWriter();
   for (const node of graph.nodes) w.message(1, encodeNode(node));
   w.string(2, graph.name);

@@ -3,7 +3,9 @@
 
 import { performance } from "node:perf_hooks";
 import { Observable, connect, filter, map, merge } from "rxjs";
-import { STAGES, type CameraCalibration, type StageTimings, type Stamp } from "../frame.js";
+import { STAGES, type AnchorMeasurement, type CameraCalibration, type StageTimings, type Stamp } from "../frame.js";
+import { transformPoints } from "../heads/scaleAnchors.js";
+import type { RigidTransform } from "../geometry/staticTransforms.js";
 import { FatalError, FrameError, type FrameFailureReason } from "../errors.js";
 import { FrameDecoder, checkStamp, type PendingImage } from "../messages/ingest.js";
 import { StampPairer, type PairingEvent } from "./stampPairer.js";
@@ -23,6 +25,14 @@ export type CameraInput =
       readonly calibration: CameraCalibration;
     }
   | {
+      /** Metres from another sensor for scale recovery (scale.source depth_image or points), paired with images by stamp. */
+      readonly kind: "anchors";
+      /** The image topic of the camera they belong to. */
+      readonly cameraTopic: string;
+      readonly stamp: Stamp;
+      readonly anchors: AnchorMessage;
+    }
+  | {
       /**
        * A message the transport could not turn into an image or CameraInfo (undecodable CDR):
        * an image counts as read and failed, a CameraInfo as rejected.
@@ -33,6 +43,17 @@ export type CameraInput =
       readonly cameraTopic: string;
       readonly error: FrameError;
     };
+
+/** An anchor message as received: a registered depth image, or a cloud still in its own frame. */
+export type AnchorMessage =
+  | Extract<AnchorMeasurement, { kind: "depth_image" }>
+  | { readonly kind: "cloud"; readonly frameId: string; readonly points: Float32Array };
+
+/**
+ * Live: images that wait for their anchor message. Few, so a sensor that stops sending adds at
+ * most this many frames of latency before frames go on without anchors (and keep the last scale).
+ */
+export const LIVE_MAX_IMAGES_WAITING_FOR_ANCHORS = 2;
 
 /**
  * Below this share of valid (finite, > 0) values in the model's depth output, a frame fails as
@@ -52,6 +73,7 @@ export type FrameResult =
 interface PairedImage {
   readonly pending: PendingImage;
   readonly calibration: CameraCalibration;
+  readonly anchors?: AnchorMessage;
 }
 
 /**
@@ -94,6 +116,15 @@ export interface PipelineOptions {
    * counted (cameraInfoRejected) and reported here; `warn` when not given.
    */
   readonly onCameraInfoRejected?: (error: FrameError) => void;
+  /**
+   * Scale recovery from messages (scale.source depth_image or points): each paired image also
+   * waits for the anchor message nearest its stamp within sync_slop (as for CameraInfo), and goes
+   * on without one when none comes. `placeCloud` gives the transform from a cloud's frame into
+   * the camera's (the image's frame_id).
+   */
+  readonly anchors?: {
+    readonly placeCloud: (cloudFrame: string, cameraFrame: string) => RigidTransform;
+  };
 }
 
 /** Stats for all cameras together (summary, diagnostics) and for each camera (status, drops). */
@@ -158,6 +189,17 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
     pairer.slopSec = options.syncSlopSec();
     return pairer;
   };
+  const anchorPairers = new Map<string, StampPairer<PairedImage, AnchorMessage>>();
+  const anchorPairerFor = (topic: string) => {
+    let pairer = anchorPairers.get(topic);
+    if (!pairer) {
+      const lossless = options.lossless ?? false;
+      pairer = new StampPairer(options.syncSlopSec(), lossless ? { lossless } : { maxWaitingImages: LIVE_MAX_IMAGES_WAITING_FOR_ANCHORS });
+      anchorPairers.set(topic, pairer);
+    }
+    pairer.slopSec = options.syncSlopSec();
+    return pairer;
+  };
   const invalidModelWarned = new Set<string>();
 
   /** Counted where it is made, so a status written after it already includes it. */
@@ -177,7 +219,8 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
     try {
       const decoded = decoder.decode(pending, paired.calibration);
       timings.decode = decoded.decodeMs;
-      const outputs = await options.processor.process(decoded.frame, options.select(pending.cameraTopic), timings);
+      const frame = paired.anchors ? { ...decoded.frame, anchors: placeAnchors(paired.anchors, pending.frameId) } : decoded.frame;
+      const outputs = await options.processor.process(frame, options.select(pending.cameraTopic), timings);
       const invalid = invalidModelOutput(outputs, pending);
       if (invalid) {
         // Nothing is published for it but its status, which says how much depth was valid.
@@ -212,7 +255,28 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
     }
   };
 
-  type Event = PairingEvent<PendingImage, CameraCalibration> | { readonly kind: "rejected"; readonly error: FrameError };
+  const placeAnchors = (anchors: AnchorMessage, cameraFrame: string): AnchorMeasurement => {
+    if (anchors.kind === "depth_image") return anchors;
+    const { rotation, translation } = options.anchors!.placeCloud(anchors.frameId, cameraFrame);
+    return { kind: "points", points: transformPoints(anchors.points, rotation, translation) };
+  };
+
+  type Event =
+    | Exclude<PairingEvent<PendingImage, CameraCalibration>, { kind: "paired" }>
+    | { readonly kind: "ready"; readonly paired: PairedImage }
+    | { readonly kind: "rejected"; readonly error: FrameError };
+
+  /** Paired with its CameraInfo: with scale recovery from messages, on to pairing with anchors. */
+  const withAnchors = (events: PairingEvent<PendingImage, CameraCalibration>[]): Event[] =>
+    events.flatMap((event): Event[] => {
+      if (event.kind !== "paired") return [event];
+      const paired: PairedImage = { pending: event.image, calibration: event.info };
+      if (!options.anchors) return [{ kind: "ready", paired }];
+      return anchorPairerFor(event.image.cameraTopic).addImage(event.stamp, paired).map(anchorEvent);
+    });
+  const anchorEvent = (event: PairingEvent<PairedImage, AnchorMessage>): Event =>
+    // No anchor message for this image: it goes on, and the scale filter keeps its last estimate.
+    ({ kind: "ready", paired: event.kind === "paired" ? { ...event.image, anchors: event.info } : event.image });
 
   return (source) => {
     const intake = (input: CameraInput): Event[] => {
@@ -222,7 +286,7 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
           options.stats.recordRead(cameraTopic);
           const bad = stampProblem(stamp, cameraTopic);
           if (bad) return [{ kind: "rejected", error: bad }];
-          return pairerFor(cameraTopic).addImage(stamp, input.pending);
+          return withAnchors(pairerFor(cameraTopic).addImage(stamp, input.pending));
         }
         case "info": {
           const bad = stampProblem(input.stamp, input.infoTopic ?? input.cameraTopic);
@@ -230,7 +294,17 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
             rejectCameraInfo(bad, input.cameraTopic);
             return [];
           }
-          return pairerFor(input.cameraTopic).addInfo(input.stamp, input.calibration);
+          return withAnchors(pairerFor(input.cameraTopic).addInfo(input.stamp, input.calibration));
+        }
+        case "anchors": {
+          // Anchors are not frames: one with a bad stamp is left out, and its frames keep the last scale.
+          if (!options.anchors) return [];
+          const bad = stampProblem(input.stamp, input.cameraTopic);
+          if (bad) {
+            options.warn?.(`scale anchors left out: ${bad.message}`);
+            return [];
+          }
+          return anchorPairerFor(input.cameraTopic).addInfo(input.stamp, input.anchors).map(anchorEvent);
         }
         case "unreadable":
           if (input.message === "camera_info") {
@@ -241,7 +315,10 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
           return [{ kind: "rejected", error: input.error }];
       }
     };
-    const flushAll = (): Event[] => [...pairers.values()].flatMap((pairer) => pairer.flush());
+    const flushAll = (): Event[] => [
+      ...[...pairers.values()].flatMap((pairer) => withAnchors(pairer.flush())),
+      ...[...anchorPairers.values()].flatMap((pairer) => pairer.flush().map(anchorEvent)),
+    ];
 
     const events$ = new Observable<Event>((subscriber) =>
       source.subscribe({
@@ -268,8 +345,8 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
             map((e) => failed(new FrameError("no_camera_info", e.detail, e.image.cameraTopic, e.stamp))),
           ),
           events.pipe(
-            filter((e) => e.kind === "paired"),
-            map((e): PairedImage => ({ pending: e.image, calibration: e.info })),
+            filter((e) => e.kind === "ready"),
+            map((e) => e.paired),
             latestWins(process, {
               maxInFlight: options.maxInFlight,
               keyOf: (paired) => paired.pending.cameraTopic,

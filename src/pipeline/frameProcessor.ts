@@ -25,7 +25,15 @@ import { applyDepthRange } from "../geometry/depthRange.js";
 import { decimatedSize } from "../geometry/intrinsics.js";
 import { removeFlyingPixels } from "../geometry/flyingPixels.js";
 import { POINT_STEP, type PackedPointCloud } from "../geometry/pointcloud2.js";
-import { ParameterError, type DepthsegParams } from "../config/parameters.js";
+import { ParameterError, type DepthsegParams, type ScaleSource } from "../config/parameters.js";
+import { fitInverseDepth, relativeDepthError, ScaleFilter } from "../heads/scaleRecovery.js";
+import {
+  anchorsFromDepthImage,
+  anchorsFromGroundPlane,
+  anchorsFromPoints,
+  floorFromLabels,
+  type DepthAnchors,
+} from "../heads/scaleAnchors.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
 /** What the geometry stage produced for one frame; all arrays are at camera resolution. */
@@ -49,7 +57,30 @@ export interface FrameOutputs {
    * pipeline refuses frames where most of it is not (model_output_invalid).
    */
   readonly depthValidFraction: number;
+  /** Scale recovery (`scale.source` other than fixed, relative models): this frame's estimate. */
+  readonly scale: ScaleReport | undefined;
   readonly timings: StageTimings;
+}
+
+/** Where a relative model's scale and shift came from on one frame. */
+export interface ScaleReport {
+  readonly source: ScaleSource;
+  /** Anchors the fit saw on this frame (0: none came, e.g. no depth message paired). */
+  readonly anchors: number;
+  /** Inliers of the estimate in use (the held one's when held). */
+  readonly inliers: number;
+  /** Median relative depth error of the estimate's inliers. */
+  readonly residual: number;
+  /** Seconds since anchors last gave a fit; 0 when this frame's did. */
+  readonly ageSec: number;
+  /**
+   * True when scale and shift are an estimate from anchors (this frame's, or held); false while
+   * none has been made yet (then depth.scale/depth.shift are used).
+   */
+  readonly estimated: boolean;
+  /** This frame had too few inliers: the last good estimate is used. */
+  readonly held: boolean;
+  readonly reset: boolean;
 }
 
 /** Which optional products to build; the live node builds colourised views only for subscribers. */
@@ -198,47 +229,7 @@ export class FrameProcessor {
     timings.inference = performance.now() - t0;
 
     t0 = performance.now();
-    const { head: depthHead, spec: depthSpec } = this.#depthHead(result.outputs, params, frame);
-    const rawDepth = result.outputs[depthSpec.name];
-    if (!rawDepth) {
-      throw new FrameError("inference_failed", `model returned no "${depthSpec.name}" output`, frame.cameraTopic, frame.stamp);
-    }
-    const [depthH, depthW] = spatialDims(rawDepth.dims, depthOutputShape(), depthSpec.name, frame);
-    const isMetric = depthSpec.kind === "metric";
-    const scale = isMetric ? 1 : params.depthScale;
-    const shift = isMetric ? 0 : params.depthShift;
-    const depthValidFraction = validDepthFraction(rawDepth.data, depthSpec.kind, { scale, shift });
-    const metricScale =
-      depthSpec.canonicalFocal === undefined ? 1 : canonicalFocalScale(frame.intrinsics, modelSize.width, modelSize.height, depthSpec.canonicalFocal);
-    const modelDepth = toMetricDepth(
-      rawDepth.data,
-      depthSpec.kind,
-      { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
-      (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
-    );
-    const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
     const uncovered = frame.uncovered ?? NO_PIXELS;
-    /** Model-resolution metres → camera resolution, range and coverage applied. */
-    const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
-      // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
-      const atCamera = depthW === width && depthH === height ? atModel : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
-      applyDepthRange(atCamera, params.rangeMin, rangeMax);
-      for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
-      return atCamera;
-    };
-    // The cloud leaves out points smeared across depth edges. They are found where the model made
-    // them, at its output resolution (the upsampled smear is several camera pixels wide and looks
-    // like a slope); upsampling spreads the NaN over every camera pixel that mixes a smeared value.
-    const cloudModelDepth =
-      params.flyingPixelThreshold > 0
-        ? removeFlyingPixels(modelDepth, depthW, depthH, params.flyingPixelThreshold,
-            (buffers.cloudModelDepth = fit(buffers.cloudModelDepth, modelDepth.length, Float32Array)))
-        : undefined;
-    const depth = toCamera(modelDepth, () => (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
-    const cloudDepth = cloudModelDepth
-      ? toCamera(cloudModelDepth, () => (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array)))
-      : depth;
-
     let labels: Uint16Array | undefined;
     const segSpec = this.bundle.outputs.segmentation;
     if (segSpec) {
@@ -263,6 +254,49 @@ export class FrameProcessor {
               (buffers.labels = fit(buffers.labels, width * height, Uint16Array)));
       for (let i = 0; i < uncovered.length; i++) labels[uncovered[i]!] = this.#unlabelled;
     }
+
+    const { head: depthHead, spec: depthSpec } = this.#depthHead(result.outputs, params, frame);
+    const rawDepth = result.outputs[depthSpec.name];
+    if (!rawDepth) {
+      throw new FrameError("inference_failed", `model returned no "${depthSpec.name}" output`, frame.cameraTopic, frame.stamp);
+    }
+    const [depthH, depthW] = spatialDims(rawDepth.dims, depthOutputShape(), depthSpec.name, frame);
+    const isMetric = depthSpec.kind === "metric";
+    const scaleReport =
+      isMetric || params.scale.source === "fixed" ? undefined : this.#recoverScale(frame, params, depthSpec.kind, rawDepth.data, depthW, depthH, labels);
+    const estimate = scaleReport?.estimated ? this.#scaleFilters.get(frame.cameraTopic)?.current : undefined;
+    const scale = isMetric ? 1 : estimate ? estimate.scale : params.depthScale;
+    const shift = isMetric ? 0 : estimate ? estimate.shift : params.depthShift;
+    const depthValidFraction = validDepthFraction(rawDepth.data, depthSpec.kind, { scale, shift });
+    const metricScale =
+      depthSpec.canonicalFocal === undefined ? 1 : canonicalFocalScale(frame.intrinsics, modelSize.width, modelSize.height, depthSpec.canonicalFocal);
+    const modelDepth = toMetricDepth(
+      rawDepth.data,
+      depthSpec.kind,
+      { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+      (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
+    );
+    const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
+    /** Model-resolution metres → camera resolution, range and coverage applied. */
+    const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
+      // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
+      const atCamera = depthW === width && depthH === height ? atModel : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+      applyDepthRange(atCamera, params.rangeMin, rangeMax);
+      for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
+      return atCamera;
+    };
+    // The cloud leaves out points smeared across depth edges. They are found where the model made
+    // them, at its output resolution (the upsampled smear is several camera pixels wide and looks
+    // like a slope); upsampling spreads the NaN over every camera pixel that mixes a smeared value.
+    const cloudModelDepth =
+      params.flyingPixelThreshold > 0
+        ? removeFlyingPixels(modelDepth, depthW, depthH, params.flyingPixelThreshold,
+            (buffers.cloudModelDepth = fit(buffers.cloudModelDepth, modelDepth.length, Float32Array)))
+        : undefined;
+    const depth = toCamera(modelDepth, () => (buffers.depth = fit(buffers.depth, width * height, Float32Array)));
+    const cloudDepth = cloudModelDepth
+      ? toCamera(cloudModelDepth, () => (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array)))
+      : depth;
 
     let depthColorized: Uint8Array | undefined;
     if (select.depthColorized) {
@@ -304,13 +338,106 @@ export class FrameProcessor {
       depthColorized,
       labelsColorized,
       depthKind: depthSpec.kind,
-      depthIsMetric: isMetric,
+      // A relative model's metres are backed only by this frame's own anchors (not a held estimate).
+      depthIsMetric: isMetric || (scaleReport !== undefined && scaleReport.estimated && !scaleReport.held),
       depthHead,
       depthScale: scale,
       depthShift: shift,
       depthValidFraction,
+      scale: scaleReport,
       timings,
     };
+  }
+
+  /** Per camera: the temporal filter of the scale fits (`scale.smoothing`, `scale.min_inliers`). */
+  readonly #scaleFilters = new Map<string, { filter: ScaleFilter; current: { scale: number; shift: number } | undefined }>();
+
+  /**
+   * Fits this frame's scale and shift on its anchors (scale.source), in inverse depth for a
+   * relative_disparity output (1/z = s·raw + t) and in depth for relative_depth (z = s·raw + t:
+   * the same fit with 1/z as the target), and passes the fit through the camera's filter.
+   */
+  #recoverScale(
+    frame: Frame,
+    params: DepthsegParams,
+    kind: DepthKind,
+    raw: Float32Array,
+    outW: number,
+    outH: number,
+    labels: Uint16Array | undefined,
+  ): ScaleReport {
+    const settings = params.scale;
+    const anchors = this.#anchors(frame, params, outW, outH, labels);
+    const count = anchors?.pixels.length ?? 0;
+    const outputs = new Float32Array(count);
+    const targets = new Float32Array(count);
+    for (let k = 0; k < count; k++) {
+      outputs[k] = raw[anchors!.pixels[k]!]!;
+      const z = anchors!.depth[k]!;
+      targets[k] = kind === "relative_depth" ? 1 / z : z;
+    }
+    const fit = count >= 2 ? fitInverseDepth(outputs, targets, { tolerance: settings.inlierTolerance }) : undefined;
+    let state = this.#scaleFilters.get(frame.cameraTopic);
+    if (!state) {
+      // Getters: scale.smoothing and scale.min_inliers may change while running.
+      const current = this.params;
+      const filter = new ScaleFilter({
+        get smoothing() {
+          return current().scale.smoothingSec;
+        },
+        get minInliers() {
+          return current().scale.minInliers;
+        },
+      });
+      state = { filter, current: undefined };
+      this.#scaleFilters.set(frame.cameraTopic, state);
+    }
+    const estimate = state.filter.update(frame.stamp.sec + frame.stamp.nanosec / 1e9, fit, (s, t) => relativeDepthError(outputs, targets, s, t));
+    state.current = estimate ? { scale: estimate.scale, shift: estimate.shift } : undefined;
+    return {
+      source: settings.source,
+      anchors: count,
+      inliers: estimate?.inliers ?? fit?.inliers ?? 0,
+      residual: estimate?.residual ?? fit?.residual ?? NaN,
+      ageSec: estimate?.age ?? NaN,
+      estimated: estimate !== undefined,
+      held: estimate?.held ?? false,
+      reset: estimate?.reset ?? false,
+    };
+  }
+
+  /** This frame's anchors at the depth output's resolution; undefined when none came with it. */
+  #anchors(frame: Frame, params: DepthsegParams, outW: number, outH: number, labels: Uint16Array | undefined): DepthAnchors | undefined {
+    const settings = params.scale;
+    switch (settings.source) {
+      case "fixed":
+        return undefined;
+      case "depth_image":
+      case "points": {
+        const measured = frame.anchors;
+        if (!measured) return undefined;
+        return measured.kind === "depth_image"
+          ? anchorsFromDepthImage(measured.depth, measured.width, measured.height, outW, outH)
+          : anchorsFromPoints(measured.points, frame.intrinsics, outW, outH);
+      }
+      case "ground_plane": {
+        const plane = { height: settings.cameraHeight, pitch: settings.cameraPitch, roll: settings.cameraRoll };
+        const floorIds = this.#floorIds(settings.groundClasses);
+        if (labels && floorIds.size > 0) {
+          const mask = floorFromLabels(labels, frame.image.width, frame.image.height, outW, outH, floorIds);
+          return anchorsFromGroundPlane(plane, frame.intrinsics, outW, outH, (k) => mask[k] === 1);
+        }
+        // No segmentation head: the lowest band of the image is taken as floor.
+        const firstRow = Math.floor((1 - settings.groundBand) * outH);
+        return anchorsFromGroundPlane(plane, frame.intrinsics, outW, outH, (k) => k >= firstRow * outW);
+      }
+    }
+  }
+
+  /** Label ids of the model's classes named in scale.ground_classes. */
+  #floorIds(names: readonly string[]): Set<number> {
+    const classes = this.bundle.outputs.segmentation?.labels.classes ?? [];
+    return new Set(classes.filter((c) => names.includes(c.name)).map((c) => c.id));
   }
 
   /**
@@ -375,6 +502,7 @@ export function checkParamsForModel(params: DepthsegParams, bundle: Pick<ModelBu
         : `depth.head must be auto or one of the model's heads (${heads.join(", ")}), got "${params.depthHead}"`,
     );
   }
+  checkScaleSourceForModel(params, bundle);
   const candidates =
     heads.length === 0 ? [bundle.outputs.depth] : params.depthHead === "auto" ? Object.values(bundle.heads) : [bundle.heads[params.depthHead]!];
   for (const spec of candidates) {
@@ -383,6 +511,26 @@ export function checkParamsForModel(params: DepthsegParams, bundle: Pick<ModelBu
     const source =
       params.colorizeMax > 0 ? "colorize.depth_max" : params.rangeMax > 0 ? "range.max" : spec.maxDepth !== undefined ? "the model's max_depth" : "the default";
     throw new ParameterError(`colorize.depth_min (${params.colorizeMin}) must be below the colour-map maximum (${max}, ${source})`);
+  }
+}
+
+/**
+ * scale.source other than fixed recovers a relative model's scale: a metric model (or a routed
+ * one, whose heads are metric) is refused rather than silently rescaled; ground_plane with a
+ * segmentation head needs ground_classes to name at least one of its classes.
+ */
+function checkScaleSourceForModel(params: DepthsegParams, bundle: Pick<ModelBundle, "outputs" | "heads">): void {
+  const { source, groundClasses } = params.scale;
+  if (source === "fixed") return;
+  const kind = bundle.outputs.depth.kind;
+  if (kind === "metric" || Object.keys(bundle.heads).length > 0) {
+    throw new ParameterError(`scale.source ${source} recovers the scale of relative models; this model's depth is already metric (set scale.source fixed)`);
+  }
+  const labels = bundle.outputs.segmentation?.labels;
+  if (source === "ground_plane" && labels && !labels.classes.some((c) => groundClasses.includes(c.name))) {
+    throw new ParameterError(
+      `scale.ground_classes (${groundClasses.join(", ") || "empty"}) names none of the model's classes (${labels.classes.map((c) => c.name).join(", ")})`,
+    );
   }
 }
 

@@ -18,10 +18,13 @@ import { ALL_TOPICS, TF_STATIC_TOPIC, TF_TOPIC, TF_TYPE, replayTopicQos, type To
 import { isSameFile } from "../transport/mcap/fileWritable.js";
 import { CdrBufferPool, decodeMessage, encodeMessage, type FrameCdrBuffers } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
-import type { CameraInfo, CompressedImage, Image, RosTypeName } from "../messages/types.js";
+import type { CameraInfo, CompressedImage, Image, PointCloud2, RosTypeName, TFMessage } from "../messages/types.js";
+import { cloudPoints, depthImageAnchors } from "../messages/anchors.js";
+import { StaticTransforms } from "../geometry/staticTransforms.js";
+import { cloudPlacer } from "../pipeline/anchorPlacement.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
-import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
+import { CameraStatsRegistry, cameraPipeline, type AnchorMessage, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor, checkParamsForModel, type FrameOutputs } from "../pipeline/frameProcessor.js";
 import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
@@ -150,7 +153,10 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
       passthroughTopics.has(message.topic)
         ? write(message.topic, message.schemaName as RosTypeName, message.logTime, message.data)
         : Promise.resolve();
-    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, [...passthroughTopics], passthrough);
+    const anchorTopic = anchorTopicOf(bag, params, log);
+    const transforms = new StaticTransforms();
+    const anchorInput = anchorTopic ? { ...anchorTopic, transforms } : undefined;
+    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, [...passthroughTopics], passthrough, anchorInput);
     // A failed write is not one frame's problem: the writer refuses every later write, so the
     // run ends there (FatalError) rather than counting each remaining frame as failed.
     const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
@@ -211,6 +217,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
           errors.push(error.message);
           log(error.message);
         },
+        ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, params.scale.extrinsics, log) } } : {}),
       }),
       tap((result) => {
         handled++;
@@ -314,6 +321,7 @@ function cameraInputs(
   stop: { readonly signal: AbortSignal | undefined; readonly reading: { stoppedEarly: boolean } },
   passthroughTopics: readonly string[],
   passthrough: (message: BagMessage) => Promise<void>,
+  anchors?: AnchorTopic & { readonly transforms: StaticTransforms },
 ): Observable<CameraInput> {
   const stopNow = (isImage: boolean): boolean => {
     if (!isImage || stop.signal?.aborted !== true) return false;
@@ -326,6 +334,10 @@ function cameraInputs(
       let firstLogTime: bigint | undefined;
       const wallStart = performance.now();
       const read = new Set([topics.imageTopic, topics.cameraInfoTopic, ...passthroughTopics]);
+      if (anchors) {
+        read.add(anchors.topic);
+        if (anchors.kind === "cloud") read.add(TF_STATIC_TOPIC);
+      }
       for await (const message of bag.messages([...read])) {
         if (cancelled) return;
         // A stop takes effect at the next image: the CameraInfo of the last image is still read.
@@ -340,6 +352,15 @@ function cameraInputs(
         }
         if (stopNow(isImage)) break;
         await passthrough(message);
+        if (anchors && message.topic === anchors.topic) {
+          const input = toAnchorInput(message, anchors, topics.imageTopic);
+          if (input) subscriber.next(input);
+          continue;
+        }
+        if (anchors?.kind === "cloud" && message.topic === TF_STATIC_TOPIC && message.schemaName === TF_TYPE) {
+          addStaticTransforms(anchors.transforms, message, anchors.log);
+          continue;
+        }
         if (message.topic !== topics.imageTopic && message.topic !== topics.cameraInfoTopic) continue;
         subscriber.next(toCameraInput(message.topic, message.data, message.logTime, topics));
       }
@@ -350,6 +371,59 @@ function cameraInputs(
       cancelled = true;
     };
   });
+}
+
+interface AnchorTopic {
+  readonly topic: string;
+  readonly kind: "depth_image" | "cloud";
+  readonly log: (line: string) => void;
+}
+
+/** scale.source depth_image / points: the anchor topic, checked against the bag (its type must fit the source). */
+function anchorTopicOf(bag: BagReader, params: DepthsegParams, log: (line: string) => void): AnchorTopic | undefined {
+  const { source, topic } = params.scale;
+  if (source !== "depth_image" && source !== "points") return undefined;
+  const expected = source === "points" ? POINT_CLOUD2_TYPE : IMAGE_TYPE;
+  const found = bag.topics.find((t) => t.topic === topic);
+  if (!found) {
+    throw new FatalError(`scale.topic ${topic} is not in the bag (scale.source ${source}; topics: ${bag.topics.map((t) => t.topic).join(", ")})`);
+  }
+  if (found.schemaName !== expected) {
+    throw new FatalError(`scale.topic ${topic} is ${found.schemaName}; scale.source ${source} reads ${expected}`);
+  }
+  return { topic, kind: source === "points" ? "cloud" : "depth_image", log };
+}
+
+const POINT_CLOUD2_TYPE = "sensor_msgs/msg/PointCloud2";
+
+/** An anchor message as pipeline input; a bad one is reported and left out (it is not a frame). */
+function toAnchorInput(message: BagMessage, anchors: AnchorTopic, cameraTopic: string): CameraInput | undefined {
+  try {
+    if (anchors.kind === "depth_image") {
+      const image = decodeMessage<Image>(IMAGE_TYPE, message.data);
+      return { kind: "anchors", cameraTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) as AnchorMessage };
+    }
+    const cloud = decodeMessage<PointCloud2>(POINT_CLOUD2_TYPE, message.data);
+    return { kind: "anchors", cameraTopic, stamp: cloud.header.stamp, anchors: { kind: "cloud", frameId: cloud.header.frame_id, points: cloudPoints(cloud) } };
+  } catch (error) {
+    const why = error instanceof FrameError ? error.detail : (error as Error).message;
+    anchors.log(`${message.topic}: scale anchors left out at log time ${message.logTime}: ${why}`);
+    return undefined;
+  }
+}
+
+function addStaticTransforms(transforms: StaticTransforms, message: BagMessage, log: (line: string) => void): void {
+  let tf: TFMessage;
+  try {
+    tf = decodeMessage<TFMessage>(TF_TYPE, message.data);
+  } catch (error) {
+    log(`${message.topic}: unreadable transforms at log time ${message.logTime} left out of placing the scale anchors: ${(error as Error).message}`);
+    return;
+  }
+  for (const t of tf.transforms) {
+    const { translation: p, rotation: q } = t.transform;
+    transforms.set(t.header.frame_id, t.child_frame_id, { translation: [p.x, p.y, p.z], rotation: [q.x, q.y, q.z, q.w] });
+  }
 }
 
 /** Resolves after `ms`, or at once when `stop` is aborted. */
