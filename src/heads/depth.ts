@@ -130,3 +130,25 @@ export function validDepthFraction(raw: Float32Array, kind: DepthKind, opts: Pic
   }
   return valid / n;
 }
+
+/**
+ * Sky pixels -> NaN depth, in place: where the sky map is >= threshold, or not a number (Depth
+ * Anything 3: compute_sky_mask's `sky < threshold` is "not sky", so NaN is sky there too). The
+ * depth head puts the sky at some arbitrary far distance (upstream overwrites it with the 99th
+ * percentile of the other depths); published as NaN it is "no depth" instead of a wall.
+ * Returns how many pixels became sky.
+ */
+export function maskSky(depth: Float32Array, sky: Float32Array, threshold: number): number {
+  if (sky.length !== depth.length) {
+    throw new RangeError(`maskSky: sky has ${sky.length} values, depth has ${depth.length}`);
+  }
+  if (!(threshold > 0 && Number.isFinite(threshold))) throw new RangeError(`maskSky: threshold must be finite and > 0, got ${threshold}`);
+  let masked = 0;
+  for (let i = 0; i < depth.length; i++) {
+    if (!(sky[i]! < threshold)) {
+      depth[i] = NaN;
+      masked++;
+    }
+  }
+  return masked;
+}

@@ -63,6 +63,16 @@ export interface SegmentationOutputSpec {
   labelsPath: string;
 }
 
+/**
+ * A sky map shaped like the depth output (Depth Anything 3 Mono/Metric): depth is published as
+ * NaN where its value is >= threshold (upstream's compute_sky_mask: sky_prediction < threshold
+ * is "not sky"), rather than as the far wall the depth head makes of the sky.
+ */
+export interface SkyOutputSpec {
+  name: string;
+  threshold: number;
+}
+
 /** ZoeDepth-style router: argmax over `classes` picks the head of the same name. */
 export interface DomainOutputSpec {
   name: string;
@@ -77,6 +87,7 @@ export interface BundleOutputs {
   depth: DepthOutputSpec;
   segmentation?: SegmentationOutputSpec;
   domain?: DomainOutputSpec;
+  sky?: SkyOutputSpec;
 }
 
 export interface ModelBundle {
@@ -97,7 +108,9 @@ export interface ModelBundle {
 
 const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "heads"] as const;
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color"] as const;
-const OUTPUT_KEYS = ["depth", "segmentation", "domain"] as const;
+// "confidence" is parsed and published on the `scale` branch (issue 12); listed here so exported
+// Depth Anything 3 bundles that declare it load on this branch too -- the merge keeps that parser.
+const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky"] as const;
 const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal"] as const;
 
 export async function loadModelBundle(dir: string): Promise<ModelBundle> {
@@ -142,6 +155,7 @@ export function bundleOutputNames(bundle: ModelBundle): string[] {
   const names = [bundle.outputs.depth.name];
   if (bundle.outputs.segmentation) names.push(bundle.outputs.segmentation.name);
   if (bundle.outputs.domain) names.push(bundle.outputs.domain.name);
+  if (bundle.outputs.sky) names.push(bundle.outputs.sky.name);
   for (const head of Object.values(bundle.heads)) names.push(head.name);
   return [...new Set(names)];
 }
@@ -164,6 +178,7 @@ export function validateBundleAgainstGraph(
   const wanted: [string, string][] = routed ? [] : [["outputs.depth", bundle.outputs.depth.name]];
   if (bundle.outputs.segmentation) wanted.push(["outputs.segmentation", bundle.outputs.segmentation.name]);
   if (bundle.outputs.domain) wanted.push(["outputs.domain", bundle.outputs.domain.name]);
+  if (bundle.outputs.sky) wanted.push(["outputs.sky", bundle.outputs.sky.name]);
   for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
   for (const [field, name] of wanted) {
     if (!outputNames.includes(name)) {
@@ -194,7 +209,8 @@ export function bundleTensorShapes(bundle: ModelBundle): BundleTensor[] {
   for (const [head, spec] of Object.entries(bundle.heads)) {
     out.push({ field: `heads.${head}`, name: spec.name, shapes: depthOutputShape(), note: "" });
   }
-  const { segmentation, domain } = bundle.outputs;
+  const { segmentation, domain, sky } = bundle.outputs;
+  if (sky) out.push({ field: "outputs.sky", name: sky.name, shapes: depthOutputShape(), note: "" });
   if (segmentation) {
     const classes = segmentation.labels.classes.length;
     out.push({
@@ -358,11 +374,20 @@ async function parseOutputs(
     if (new Set(classes).size !== classes.length) f.fail("outputs.domain.classes", "has duplicates");
     domain = { name, classes };
   }
+  let sky: SkyOutputSpec | undefined;
+  if (m["sky"] !== undefined) {
+    const s = f.map(m["sky"], "outputs.sky");
+    f.onlyKeys(s, "outputs.sky", ["name", "threshold"]);
+    const name = f.string(f.required(s, "outputs.sky", "name"), "outputs.sky.name");
+    claim(name, "outputs.sky");
+    sky = { name, threshold: f.positive(f.required(s, "outputs.sky", "threshold"), "outputs.sky.threshold") };
+  }
   checkRouting(f, domain, heads);
   // checkRouting guarantees a routed bundle's domain has a head for its first class.
   const outputs: BundleOutputs = { depth: depth ?? heads[domain!.classes[0]!]! };
   if (segmentation) outputs.segmentation = segmentation;
   if (domain) outputs.domain = domain;
+  if (sky) outputs.sky = sky;
   return outputs;
 }
 

@@ -15,7 +15,7 @@ import type { OutputTensor } from "../inference/protocol.js";
 import { checkShape, depthOutputShape, domainOutputShape, logitsOutputShape, type ShapePattern } from "../inference/tensorShapes.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
-import { canonicalFocalScale, toMetricDepth, validDepthFraction } from "../heads/depth.js";
+import { canonicalFocalScale, maskSky, toMetricDepth, validDepthFraction } from "../heads/depth.js";
 import { HeadSwitcher, pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeLabels } from "../imaging/resize.js";
@@ -59,6 +59,8 @@ export interface FrameOutputs {
   readonly depthValidFraction: number;
   /** Scale recovery (`scale.source` other than fixed, relative models): this frame's estimate. */
   readonly scale: ScaleReport | undefined;
+  /** Model-resolution depth pixels published as NaN because the sky output marked them (0 without one). */
+  readonly skyPixels: number;
   readonly timings: StageTimings;
 }
 
@@ -276,6 +278,18 @@ export class FrameProcessor {
       { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
       (buffers.modelDepth = fit(buffers.modelDepth, rawDepth.data.length, Float32Array)),
     );
+    const skySpec = this.bundle.outputs.sky;
+    let skyPixels = 0;
+    if (skySpec) {
+      const sky = result.outputs[skySpec.name];
+      if (!sky) throw new FrameError("inference_failed", `model returned no "${skySpec.name}" output`, frame.cameraTopic, frame.stamp);
+      const [skyH, skyW] = spatialDims(sky.dims, depthOutputShape(), skySpec.name, frame);
+      if (skyH !== depthH || skyW !== depthW) {
+        throw new FrameError("inference_failed", `output "${skySpec.name}" is ${skyW}x${skyH}, depth "${depthSpec.name}" is ${depthW}x${depthH}: the sky map must match the depth`, frame.cameraTopic, frame.stamp);
+      }
+      // Before flying-pixel removal and the resize, so both treat sky as no depth.
+      skyPixels = maskSky(modelDepth, sky.data, skySpec.threshold);
+    }
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
     /** Model-resolution metres → camera resolution, range and coverage applied. */
     const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
@@ -345,6 +359,7 @@ export class FrameProcessor {
       depthShift: shift,
       depthValidFraction,
       scale: scaleReport,
+      skyPixels,
       timings,
     };
   }

@@ -27,6 +27,9 @@ Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
                                      # required, except that a routed bundle (heads) leaves it out
       segmentation: { name: <graph output>, labels: labels.yaml }   # optional (not written here)
       domain: { name: <graph output>, classes: [a, b, ...] }        # routed only: >= 2 distinct
+      confidence: { name: <graph output> }                          # optional, shaped like depth
+      sky: { name: <graph output>, threshold: <number > 0> }        # optional, shaped like depth:
+                                     # pixels whose sky value is >= threshold get NaN depth
     heads:                           # routed only (ZoeDepth-style): exactly one per domain class
       <class>: { name: <graph output>, kind: metric, max_depth: <metres > 0> }
 
@@ -53,6 +56,8 @@ DEPTH_KINDS = ("metric", "relative_disparity", "relative_depth")
 TOP_KEYS = ("name", "file", "trained_on", "warning", "input", "outputs", "heads")
 INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color")
 DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal")
+OUTPUT_KEYS = ("depth", "segmentation", "domain", "confidence", "sky")
+SKY_KEYS = ("name", "threshold")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
 DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb"}
 # ----------------------------------------------------------------------------------------------
@@ -97,6 +102,19 @@ class DomainOutput:
     classes: Tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ConfidenceOutput:
+    """A per-pixel confidence map shaped like the depth output (Depth Anything 3: depth_conf)."""
+    name: str
+
+
+@dataclass(frozen=True)
+class SkyOutput:
+    """A sky map shaped like the depth output: depth is NaN where its value is >= threshold."""
+    name: str
+    threshold: float
+
+
 @dataclass
 class ModelYaml:
     name: str
@@ -112,6 +130,8 @@ class ModelYaml:
     # Free text: what the model was trained on, and a limit every run should print.
     trained_on: Optional[str] = None
     warning: Optional[str] = None
+    confidence: Optional[ConfidenceOutput] = None
+    sky: Optional[SkyOutput] = None
 
 
 def _fail(path: str, message: str) -> None:
@@ -194,6 +214,13 @@ def validate(doc: ModelYaml) -> None:
             _fail("outputs.domain.classes", "must list at least two classes")
         if len(set(classes)) != len(classes):
             _fail("outputs.domain.classes", "has duplicates")
+    if doc.confidence is not None:
+        _check_name(doc.confidence.name, "outputs.confidence.name")
+        claim(doc.confidence.name, "outputs.confidence")
+    if doc.sky is not None:
+        _check_name(doc.sky.name, "outputs.sky.name")
+        claim(doc.sky.name, "outputs.sky")
+        _check_number(doc.sky.threshold, "outputs.sky.threshold", positive=True)
     _check_routing(doc.domain, doc.heads)
 
 
@@ -272,6 +299,10 @@ def render(doc: ModelYaml) -> str:
     if doc.domain is not None:
         classes = ", ".join(_s(c) for c in doc.domain.classes)
         lines.append(f"  domain: {{ name: {_s(doc.domain.name)}, classes: [{classes}] }}")
+    if doc.confidence is not None:
+        lines.append(f"  confidence: {{ name: {_s(doc.confidence.name)} }}")
+    if doc.sky is not None:
+        lines.append(f"  sky: {{ name: {_s(doc.sky.name)}, threshold: {_n(doc.sky.threshold)} }}")
     if doc.heads:
         # Quoted keys: a class named e.g. `null` or `true` must stay a string.
         lines.append("heads:")

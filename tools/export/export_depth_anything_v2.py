@@ -31,10 +31,10 @@ Input size: three choices.
 Dynamic export needs two patches, applied only with --dynamic (the traced graph would otherwise
 freeze the sizes of the example input):
   * DINOv2's interpolate_pos_encoding skips resampling for a square input whose patch grid
-    matches the table, and otherwise resamples with a Python float scale factor. It is replaced
-    by a bicubic resample of the table to exactly (H/14, W/14) from the traced sizes. At 518x518
-    this equals upstream (identity); at other sizes upstream resamples with scale
-    (n + 0.1)/37 instead of n/37, so embeddings differ slightly (sub-pixel in the 37x37 table).
+    matches the table, and otherwise resamples with a Python float scale factor
+    ((H/14 + 0.1)/37), both frozen by a trace. It is replaced by the same computation written
+    with tensors: PyTorch's bicubic weights for that scale as two small matrices, and the
+    identity case as a torch.where, so the graph equals upstream at every size.
   * DPTHead.forward ends with F.interpolate(out, (int(patch_h*14), int(patch_w*14))); the int()
     freezes the size. The `F` that dpt.py sees is swapped for a proxy that, during export only,
     replaces exactly that size with the traced input size (which it equals).
@@ -105,20 +105,68 @@ def build_upstream(repo: str, encoder: str, checkpoint: str, metric: bool, max_d
 
 # --- dynamic-shape patches --------------------------------------------------------------------
 
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
+
+
+def _bicubic_matrix(n_out: torch.Tensor, n_in: int, scale: torch.Tensor) -> torch.Tensor:
+    """[n_out, n_in] weights of PyTorch's upsample_bicubic2d along one axis when it is given a
+    scale factor (align_corners=False): source = (dst + 0.5) / scale - 0.5, Keys cubic with
+    A = -0.75 over the 4 neighbours, indices clamped to the border. Built from tensors only, so a
+    trace keeps n_out (and the scale) symbolic."""
+    # As PyTorch's CPU kernel: 1/scale in double, rounded once to float; the rest in float.
+    inverse = (1.0 / scale.to(torch.float64)).to(torch.float32)
+    dst = torch.arange(n_out, dtype=torch.float32)
+    src = (dst + 0.5) * inverse - 0.5
+    base = torch.floor(src)
+    t = src - base
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    columns = torch.arange(n_in, dtype=torch.float32)
+    matrix = torch.zeros_like(src).unsqueeze(1) * columns.unsqueeze(0)
+    for k, w in enumerate(weights):
+        index = torch.clamp(base + (k - 1), 0, n_in - 1)
+        matrix = matrix + w.unsqueeze(1) * (index.unsqueeze(1) == columns.unsqueeze(0)).to(torch.float32)
+    return matrix
+
+
 def _resample_pos_embed(self, x: torch.Tensor, w, h) -> torch.Tensor:
-    """interpolate_pos_encoding that stays symbolic in H and W when traced (see module doc).
-    Arguments keep upstream's order: `w` is the image height, `h` the width."""
+    """interpolate_pos_encoding that stays symbolic in H and W when traced and computes what
+    upstream's does at every size: the table unchanged for a square input whose patch grid is the
+    table's, else F.interpolate(scale_factor=((H/14 + offset)/M, (W/14 + offset)/M), bicubic), here
+    as two [n, M] weight matrices (see _bicubic_matrix). Arguments keep upstream's order: `w` is
+    the image height, `h` the width."""
     table = self.pos_embed.float()
     # The table's size is a constant of the model (int() here freezes nothing that varies).
     n, dim = int(table.shape[1]) - 1, int(table.shape[2])
     side = math.isqrt(n)
     if side * side != n:
         raise RuntimeError(f"position table of {n} patches is not square")
-    grid = table[:, 1:].reshape(1, side, side, dim).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(w // self.patch_size, h // self.patch_size), mode="bicubic",
-                         align_corners=False, antialias=bool(getattr(self, "interpolate_antialias", False)))
-    grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
-    return torch.cat([table[:, :1], grid], dim=1).to(x.dtype)
+    if not isinstance(w, torch.Tensor):
+        w, h = torch.tensor(w), torch.tensor(h)
+    rows, cols = w // self.patch_size, h // self.patch_size
+    offset = float(getattr(self, "interpolate_offset", 0.0) or 0.0)
+    if bool(getattr(self, "interpolate_antialias", False)):
+        raise RuntimeError("antialiased position resampling is not supported by the dynamic export")
+    grid = table[0, 1:].reshape(side, side, dim).permute(2, 0, 1)          # [dim, M, M]
+    # Upstream returns the table itself for a square input on the table's own grid: scale 1 makes
+    # both matrices exactly the identity (source = destination, weights 1 and 0).
+    same = torch.logical_and(rows == side, cols == side).to(torch.float64)
+
+    def scale(n: torch.Tensor) -> torch.Tensor:  # 1 where `same`, else upstream's (n + offset) / M
+        value = (n.to(torch.float64) + offset) / side
+        return value + same * (1.0 - value)
+
+    wy = _bicubic_matrix(rows, side, scale(rows))
+    wx = _bicubic_matrix(cols, side, scale(cols))
+    patches = torch.matmul(wy, torch.matmul(grid, wx.t())).permute(1, 2, 0).reshape(1, -1, dim)
+    return torch.cat([table[:, :1], patches], dim=1).to(x.dtype)
 
 
 class _SizeProxy(types.ModuleType):

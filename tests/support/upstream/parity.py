@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Exporter parity against the real upstream model code, with random weights.
+
+For one case: build the upstream class (Depth-Anything-V2, Depth-Anything-3, ZoeDepth) with
+seeded random weights, save them as a checkpoint, run depthseg's exporter on it exactly as
+docs/models.md tells a user (from the upstream clone, --checkpoint, ...), and save upstream's own
+PyTorch forward on seeded inputs next to the bundle (raw float32 + index.json, the format of
+tools/export/onnx_export.write_reference). tests/upstreamParity.test.ts then runs the bundle
+through depthseg's InferenceWorker (onnxruntime-node) and compares.
+
+  python3 parity.py --case da2-vits-relative-camera --upstream /work/upstream --out CACHE/da2...
+
+Prints one JSON line: {"case", "bundle", "reference", "upstream_commit", "seconds", ...}.
+
+Nothing here changes upstream's arithmetic. What it adds, only where a package is missing here
+(Debian has no python3-einops / python3-addict, and torch 1.13 has no
+scaled_dot_product_attention), is said in docs/models.md:
+  * shims/einops, shims/addict: put on PYTHONPATH by the caller when the real package is
+    missing (see shims/*/__init__.py);
+  * F.scaled_dot_product_attention, when torch lacks it, is PyTorch's documented reference
+    implementation, for upstream's reference forward only (the exporter never calls it);
+  * shims/hub_offline (ZoeDepth): torch.hub resolves "intel-isl/MiDaS" from the cache offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+TOOLS = os.path.join(ROOT, "tools", "export")
+sys.path.insert(0, TOOLS)
+sys.dont_write_bytecode = True
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from onnx_export import write_reference  # noqa: E402
+
+SDPA_NOTE = None
+if not hasattr(F, "scaled_dot_product_attention"):
+    def _reference_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+        # torch.nn.functional.scaled_dot_product_attention's documented reference implementation.
+        L, S = query.size(-2), key.size(-2)
+        scale_factor = 1 / math.sqrt(query.size(-1)) if scale is None else scale
+        attn_bias = torch.zeros(L, S, dtype=query.dtype)
+        if is_causal:
+            mask = torch.ones(L, S, dtype=torch.bool).tril(diagonal=0)
+            attn_bias.masked_fill_(mask.logical_not(), float("-inf"))
+        if attn_mask is not None:
+            if attn_mask.dtype == torch.bool:
+                attn_bias = attn_bias.masked_fill(attn_mask.logical_not(), float("-inf"))
+            else:
+                attn_bias = attn_bias + attn_mask
+        attn_weight = query @ key.transpose(-2, -1) * scale_factor
+        attn_weight = torch.softmax(attn_weight + attn_bias, dim=-1)
+        attn_weight = torch.dropout(attn_weight, dropout_p, train=True)
+        return attn_weight @ value
+
+    F.scaled_dot_product_attention = _reference_sdpa
+    SDPA_NOTE = f"torch {torch.__version__} has no scaled_dot_product_attention: upstream's reference forward used PyTorch's documented reference implementation"
+
+
+def seeded_input(h: int, w: int, seed: int, normalised: bool = True) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    if normalised:  # an ImageNet-normalised image is roughly N(0, 1)
+        return torch.randn(1, 3, h, w, generator=g)
+    return torch.rand(1, 3, h, w, generator=g)
+
+
+def randomise_tokens(model: torch.nn.Module, seed: int) -> None:
+    """Position tables, class and camera tokens start at zero in some upstream inits; give them
+    random values so their resampling and placement are exercised."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf in ("pos_embed", "cls_token", "camera_token", "register_tokens", "mask_token"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+
+
+def run_exporter(script: str, args, cwd: str, out: str) -> None:
+    cmd = [sys.executable, "-B", os.path.join(TOOLS, script), *args, "--out", out]
+    run = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"exporter failed ({run.returncode}): {' '.join(cmd)}\n{run.stderr[-4000:]}")
+
+
+def commit_of(upstream: str, name: str) -> str:
+    path = os.path.join(upstream, "COMMITS")
+    if os.path.isfile(path):
+        for line in open(path):
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == name:
+                return parts[1]
+    try:
+        return subprocess.run(["git", "-C", os.path.join(upstream, name), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+# --- Depth Anything V2 ------------------------------------------------------------------------
+
+DA2_CASES = {
+    # case: (metric, exporter size args, reference sizes (H, W))
+    "da2-vits-relative-camera": (False, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
+    "da2-vits-metric-camera": (True, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
+    # Dynamic H/W: the trace size and two others, none square at 518 (where upstream skips the resample).
+    "da2-vits-relative-dynamic": (False, ["--dynamic", "--height", "70", "--width", "70"], [(70, 70), (56, 98), (84, 70)]),
+}
+
+
+def da2(case: str, upstream: str, out: str) -> dict:
+    metric, size_args, sizes = DA2_CASES[case]
+    repo = os.path.join(upstream, "Depth-Anything-V2")
+    sys.path.insert(0, os.path.join(repo, "metric_depth") if metric else repo)
+    from depth_anything_v2.dpt import DepthAnythingV2  # noqa: PLC0415
+
+    torch.manual_seed(0)
+    kwargs = dict(encoder="vits", features=64, out_channels=[48, 96, 192, 384])
+    if metric:
+        kwargs["max_depth"] = 20.0
+    model = DepthAnythingV2(**kwargs).eval()
+    randomise_tokens(model, 1)
+    ckpt = os.path.join(out, "checkpoint.pth")
+    torch.save(model.state_dict(), ckpt)
+    args = ["--encoder", "vits", "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
+    run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
+    name = "depth" if metric else "disparity"
+    with torch.no_grad():
+        for h, w in sizes:
+            x = seeded_input(h, w, h * 1000 + w)
+            write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, {name: model(x).unsqueeze(1)})
+    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": [name],
+            "exporter_args": args}
+
+
+# --- Depth Anything 3 -------------------------------------------------------------------------
+
+def _vits_variant(config: dict, mono_like: bool) -> dict:
+    """A Large config at ViT-S width: the same classes and code paths (DPT head with sky, no
+    camera token / RoPE / cat_token), small enough to run here."""
+    config = json.loads(json.dumps(config))
+    config["net"]["name"] = "vits"
+    config["net"]["out_layers"] = [2, 5, 8, 11]
+    config["head"].update(dim_in=384, features=64, out_channels=[48, 96, 192, 384])
+    return config
+
+
+DA3_CASES = {
+    # case: (upstream config, variant, reduced to ViT-S?, size (H, W))
+    "da3-small": ("da3-small", "any-view", False, (56, 84)),
+    "da3-base": ("da3-base", "any-view", False, (56, 84)),
+    "da3mono-large@vits": ("da3mono-large", "mono", True, (56, 84)),
+    "da3metric-large@vits": ("da3metric-large", "metric", True, (56, 84)),
+    "da3mono-large": ("da3mono-large", "mono", False, (56, 84)),
+    "da3metric-large": ("da3metric-large", "metric", False, (56, 84)),
+}
+
+
+def _calibrate_sky(net, x: torch.Tensor, threshold: float = 0.3) -> None:
+    """Shifts the sky head's last bias so about a third of the example's pixels are sky: random
+    weights otherwise give all or none, and upstream's sky handling needs both kinds."""
+    conv = net.head.scratch.sky_output_conv2[-1]
+    seen = {}
+    handle = conv.register_forward_hook(lambda m, i, o: seen.update(logits=o.detach()))
+    with torch.no_grad():
+        net(x.unsqueeze(1))
+        handle.remove()
+        q = torch.quantile(seen["logits"].flatten(), 2 / 3)
+        conv.bias += threshold - q
+
+
+def da3(case: str, upstream: str, out: str) -> dict:
+    config_name, variant, reduce, (h, w) = DA3_CASES[case]
+    repo = os.path.join(upstream, "Depth-Anything-3")
+    sys.path.insert(0, os.path.join(repo, "src"))
+    from omegaconf import OmegaConf  # noqa: PLC0415
+    from depth_anything_3.cfg import create_object, load_config  # noqa: PLC0415
+
+    config_path = os.path.join(repo, "src", "depth_anything_3", "configs", f"{config_name}.yaml")
+    if reduce:
+        reduced = _vits_variant(OmegaConf.to_container(OmegaConf.load(config_path)), True)
+        config_path = os.path.join(out, f"{config_name}@vits.yaml")
+        OmegaConf.save(OmegaConf.create(reduced), config_path)
+    torch.manual_seed(zlib.crc32(case.encode()))  # mono and metric share an architecture: differ in weights
+    net = create_object(load_config(config_path)).eval()
+    randomise_tokens(net, 1)
+    x = seeded_input(h, w, h * 1000 + w)
+    if variant != "any-view":
+        _calibrate_sky(net, x)
+    ckpt = os.path.join(out, "checkpoint.pth")
+    torch.save(net.state_dict(), ckpt)
+    args = (["--model", config_name] if not reduce else ["--config", config_path, "--variant", variant])
+    args += ["--checkpoint", ckpt, "--height", str(h), "--width", str(w)]
+    if variant == "metric":
+        args += ["--max-depth", "80"]
+    run_exporter("export_depth_anything_3.py", args, repo, os.path.join(out, "bundle"))
+
+    # Upstream's forward as its API calls it on one view, fused attention (upstream's default).
+    attention = [m for m in net.modules() if hasattr(m, "fused_attn")]
+    assert attention and all(m.fused_attn for m in attention), "expected upstream's fused attention by default"
+    with torch.no_grad():
+        result = net(x.unsqueeze(1))
+    outputs = {"depth": result["depth"]}
+    if "depth_conf" in result:
+        outputs["confidence"] = result["depth_conf"]
+    if "sky" in result:
+        outputs["sky"] = result["sky"]
+    write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, outputs)
+    info = {"upstream_commit": commit_of(upstream, "Depth-Anything-3"), "outputs": list(outputs), "exporter_args": args,
+            "variant": variant, "reduced_to_vits": reduce, "fused_attention_modules": len(attention)}
+    if "sky" in result:
+        sky = result["sky"]
+        info["sky_fraction"] = float((sky >= 0.3).float().mean())
+        # Upstream overwrote the sky pixels' depth with the 99th percentile of the others.
+        info["upstream_sky_fill"] = float(result["depth"][sky >= 0.3].max()) if bool((sky >= 0.3).any()) else None
+    if SDPA_NOTE:
+        info["note"] = SDPA_NOTE
+    return info
+
+
+# --- ZoeDepth ---------------------------------------------------------------------------------
+
+ZOE_CASES = {"zoed-n": "ZoeD_N", "zoed-k": "ZoeD_K", "zoed-nk": "ZoeD_NK"}
+
+
+def zoedepth(case: str, upstream: str, out: str) -> dict:
+    variant = ZOE_CASES[case]
+    repo = os.path.join(upstream, "ZoeDepth")
+    sys.path.insert(0, repo)
+    sys.path.insert(0, TOOLS)
+    from export_zoedepth import VARIANTS  # noqa: PLC0415
+    from zoedepth.models.builder import build_model  # noqa: PLC0415
+    from zoedepth.utils.config import get_config  # noqa: PLC0415
+
+    config_name, extra, _, _ = VARIANTS[variant]
+    torch.manual_seed(0)
+    model = build_model(get_config(config_name, "infer", pretrained_resource=None, **extra)).eval()
+    ckpt = os.path.join(out, "checkpoint.pt")
+    torch.save({"model": model.state_dict()}, ckpt)
+    run_exporter("export_zoedepth.py", ["--model", variant, "--checkpoint", ckpt], repo, os.path.join(out, "bundle"))
+    with open(os.path.join(out, "bundle", "model.yaml")) as f:
+        size = next(line for line in f if line.strip().startswith("size:"))
+    h, w = (int(v) for v in size.split("[")[1].split("]")[0].split(","))
+    tags = {}
+    with torch.no_grad():
+        for tag, level in (("dark", 0.2), ("bright", 0.8)):
+            g = torch.Generator().manual_seed(7)
+            x = (level + 0.1 * (torch.rand(1, 3, h, w, generator=g) - 0.5)).clamp(0, 1)
+            # What infer_pil runs (pad on), without the opt-in flip augmentation.
+            depth = model.infer(x, pad_input=True, with_flip_aug=False)
+            write_reference(os.path.join(out, "reference"), tag, x, {"depth": depth})
+            tags[tag] = float(depth.mean())
+    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"], "size": [h, w], "mean_depth": tags}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--case", required=True, choices=sorted([*DA2_CASES, *DA3_CASES, *ZOE_CASES]))
+    p.add_argument("--upstream", required=True, help="folder holding Depth-Anything-V2/, Depth-Anything-3/, ZoeDepth/")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.time()
+    if args.case in DA2_CASES:
+        info = da2(args.case, args.upstream, args.out)
+    elif args.case in DA3_CASES:
+        info = da3(args.case, args.upstream, args.out)
+    else:
+        info = zoedepth(args.case, args.upstream, args.out)
+    info.update(case=args.case, bundle=os.path.join(args.out, "bundle"), reference=os.path.join(args.out, "reference"),
+                torch=torch.__version__, seconds=round(time.time() - t0, 1))
+    print(json.dumps(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
