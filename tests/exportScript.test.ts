@@ -243,6 +243,8 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
       // The real per-frame path: FrameProcessor routes on each frame's own logits, names the head
       // (status.depth_head) and publishes that head's output, NaN past its max_depth (model-sized
       // frames: no resize on either side). depth.head pins one head whatever the logits say.
+      // head_switch_frames 1 (ZoeDepth's own per-image routing): this checks the router, not the
+      // hysteresis, which would keep the first head for the next 3 frames (routing.test.ts).
       const calibration = pinholeCalibration(width, height, 80, 80, (width - 1) / 2, (height - 1) / 2);
       const views = { depthColorized: false, labelsColorized: false };
       const runs: [string, Record<string, string>][] = [
@@ -250,7 +252,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
         ["indoor", { dark: "indoor", bright: "indoor" }],
       ];
       for (const [pin, expected] of runs) {
-        const params = resolveParameters({ model: dir, execution_providers: ["cpu"], "depth.head": pin });
+        const params = resolveParameters({ model: dir, execution_providers: ["cpu"], "depth.head": pin, "depth.head_switch_frames": 1 });
         checkParamsForModel(params, bundle);
         const processor = new FrameProcessor(bundle, worker, () => params);
         for (const tag of ["dark", "bright"]) {
