@@ -84,6 +84,28 @@ describe("loadModelBundle", () => {
     await expect(loadModelBundle(relative)).rejects.toThrow(/outputs\.depth\.canonical_focal: applies to metric depth only \(this output is relative_disparity\)/);
   });
 
+  it("parses outputs.sky (Depth Anything 3's sky map); the graph must have it, and it is fetched", async () => {
+    const dir = join(root, `b${count++}`);
+    await writeAnalyticBundle(dir, { skyThreshold: 0.3 });
+    const bundle = await loadModelBundle(dir);
+    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
+    expect(bundleOutputNames(bundle)).toEqual(["depth", "logits", "sky"]);
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits"])).toThrow(
+      /model\.yaml says outputs\.sky is output "sky" but the graph's outputs are \["depth","logits"\]/,
+    );
+    expect((await loadModelBundle(await bundleDir())).outputs.sky).toBeUndefined();
+  });
+
+  it.each([
+    ["{ name: sky, threshold: 0 }", "outputs.sky.threshold: must be > 0, got 0"],
+    ["{ name: sky }", "outputs.sky.threshold: is required"],
+    ["{ name: depth, threshold: 0.3 }", 'outputs.sky.name: "depth" is already used by outputs.depth'],
+    ["{ name: sky, threshold: 0.3, below: 1 }", "outputs.sky.below: unknown field (expected one of name, threshold)"],
+  ])("rejects outputs.sky %s", async (sky, message) => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  sky: ${sky}\n`));
+    await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
+  });
+
   it("parses relative depth without max_depth", async () => {
     const dir = join(root, `b${count++}`);
     await writeAnalyticBundle(dir, { relative: true });
