@@ -156,7 +156,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
       name: "image", height: 56, width: 56, multipleOf: 14, resize: "keep_aspect_lower_bound",
       interpolation: "cubic", color: "rgb", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
     });
-    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity" });
+    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity", upsample: "align_corners" });
 
     await withWorker(dir, async (worker) => {
       // Trace size 56x56 and a non-square 42x84: a graph with frozen sizes fails the second.
@@ -179,7 +179,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
     );
     const bundle = await loadModelBundle(dir);
     expect(bundle.input).toMatchObject({ height: 56, width: 70, multipleOf: 14, resize: "stretch" });
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20 });
+    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20, upsample: "align_corners" });
     await withWorker(dir, async (worker) => {
       await expectMatchesTorch(worker, dir);
       const tensor = toInputTensor(gradientImage(64, 48), bundle.input);

@@ -120,7 +120,7 @@ describe("loadModelBundle", () => {
     ["size: [4, 6]\n  multiple_of: 1", "size: [30, 40]\n  multiple_of: 16", "input.size: [30, 40] (height, width) must be multiples of multiple_of 16"],
     ["size: [4, 6]", "size: [4]", "input.size: must have 2 items, got 1"],
     ["size: [4, 6]", "size: [0, 6]", "input.size[0]: must be an integer in 1..16384, got 0"],
-    ["multiple_of: 1", "multipleOf: 1", "input.multipleOf: unknown field (expected one of name, size, multiple_of, resize, interpolation, mean, std, color)"],
+    ["multiple_of: 1", "multipleOf: 1", "input.multipleOf: unknown field (expected one of name, size, multiple_of, resize, interpolation, resize_on, mean, std, color)"],
     ["std: [1, 1, 1]", "std: [1, 0, 1]", "input.std[1]: must be > 0, got 0"],
     ["mean: [0, 0, 0]", "mean: [0, x, 0]", 'input.mean[1]: must be a finite number, got "x"'],
     ["  name: image\n", "", "input.name: is required"],
