@@ -156,7 +156,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
       name: "image", height: 56, width: 56, multipleOf: 14, resize: "keep_aspect_lower_bound",
       interpolation: "cubic", color: "rgb", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
     });
-    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity" });
+    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity", upsample: "align_corners" });
 
     await withWorker(dir, async (worker) => {
       // Trace size 56x56 and a non-square 42x84: a graph with frozen sizes fails the second.
@@ -179,7 +179,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
     );
     const bundle = await loadModelBundle(dir);
     expect(bundle.input).toMatchObject({ height: 56, width: 70, multipleOf: 14, resize: "stretch" });
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20 });
+    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20, upsample: "align_corners" });
     await withWorker(dir, async (worker) => {
       await expectMatchesTorch(worker, dir);
       const tensor = toInputTensor(gradientImage(64, 48), bundle.input);
@@ -315,6 +315,10 @@ cases = {
     "head without max_depth": edit(heads=heads(outdoor=D("depth_outdoor", "metric"))),
     "two heads, one output": edit(heads=heads(outdoor=D("depth_indoor", "metric", 80.0))),
     "head named like the domain": edit(heads=heads(outdoor=D("domain_logits", "metric", 80.0))),
+    "sky and confidence": edit(depth=D("depth", "metric", 80.0, 300.0), domain=None, heads={},
+                               sky=b.SkyOutput("sky", 0.3), confidence=b.ConfidenceOutput("confidence")),
+    "sky threshold 0": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("sky", 0.0)),
+    "sky named like depth": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("depth", 0.3)),
 }
 out = []
 for case, doc in cases.items():
@@ -338,12 +342,12 @@ function errorField(message: string): string {
   return /model\.yaml: ([^:]+): /.exec(message)?.[1] ?? `(no field in: ${message})`;
 }
 
-describe("tools/export/bundle_yaml.py checks routed bundles as bundle.ts does (needs python3 only)", () => {
+describe("tools/export/bundle_yaml.py checks routed bundles, sky and confidence as bundle.ts does (needs python3 only)", () => {
   it.skipIf(!hasPython)("accepts and refuses the same documents, naming the same field", async () => {
     const run = spawnSync(PYTHON, ["-B", "-c", YAML_CASES, EXPORT_DIR], { encoding: "utf8", timeout: 60_000 });
     if (run.status !== 0) throw new Error(`bundle_yaml cases failed (${run.status}):\n${run.stderr}`);
     const cases = JSON.parse(run.stdout) as { case: string; error: string | null; text: string }[];
-    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single", "trained on"]);
+    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single", "trained on", "sky and confidence"]);
     const model = buildRoutedAnalyticModel(); // any valid .onnx: only model.yaml is judged here
     for (const [index, c] of cases.entries()) {
       const dir = join(root, `yaml-case-${index}`);
@@ -363,5 +367,9 @@ describe("tools/export/bundle_yaml.py checks routed bundles as bundle.ts does (n
     // trained_on and warning are free text, read back as written (quoted by _s, so YAML words stay text).
     const described = await loadModelBundle(join(root, "yaml-case-2"));
     expect([described.trainedOn, described.warning]).toEqual(["hypersim: indoor, rendered", "not for outdoor scenes: null, true"]);
+    // Depth Anything 3 Metric's outputs read back as written.
+    const da3 = await loadModelBundle(join(root, `yaml-case-${cases.findIndex((c) => c.case === "sky and confidence")}`));
+    expect(da3.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 });
+    expect(da3.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
   });
 });

@@ -21,7 +21,11 @@ import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveParameters } from "../src/config/parameters.js";
+import type { RgbImage } from "../src/frame.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
+import { decodeFrame } from "../src/messages/ingest.js";
+import { FrameProcessor } from "../src/pipeline/frameProcessor.js";
 import { pickDomain } from "../src/heads/routing.js";
 import { loadModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
@@ -209,14 +213,14 @@ describe("exporters vs upstream Depth Anything V2 (random weights, ViT-S)", () =
   it.skipIf(why.da2 !== undefined)("relative, static size for a camera (--camera 98x70 -> 70x98)", async () => {
     const info = await exportCase("da2-vits-relative-camera", "da2");
     const bundle = await loadModelBundle(info.bundle);
-    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity" });
-    expect(bundle.input).toMatchObject({ height: 70, width: 98, resize: "stretch", interpolation: "cubic" });
+    expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity", upsample: "align_corners" });
+    expect(bundle.input).toMatchObject({ height: 70, width: 98, resize: "stretch", interpolation: "cubic", resizeOn: "float" });
     await expectParity(info);
   }, T);
 
   it.skipIf(why.da2 !== undefined)("metric (metric_depth/, max 20 m), static size", async () => {
     const info = await exportCase("da2-vits-metric-camera", "da2");
-    expect((await loadModelBundle(info.bundle)).outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20 });
+    expect((await loadModelBundle(info.bundle)).outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 20, upsample: "align_corners" });
     await expectParity(info);
   }, T);
 
@@ -224,6 +228,58 @@ describe("exporters vs upstream Depth Anything V2 (random weights, ViT-S)", () =
     const info = await exportCase("da2-vits-relative-dynamic", "da2");
     const diffs = await expectParity(info);
     expect(Object.keys(diffs).sort()).toEqual(["56x98.disparity", "70x70.disparity", "84x70.disparity"]);
+  }, T);
+});
+
+describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_image", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir("depthseg-infer-image-");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The frame through FrameProcessor with the bundle at `bundleDir`: metres at camera resolution. */
+  async function publish(bundleDir: string, image: RgbImage): Promise<Float32Array> {
+    const bundle = await loadModelBundle(bundleDir);
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 2 });
+    try {
+      const stamp = { sec: 1, nanosec: 0 };
+      const frame = decodeFrame(
+        { cameraTopic: "/cam/image_raw", stamp, frameId: "cam", image: { encoding: "raw", message: rgb8(stamp, image) }, receivedAt: 0 },
+        pinholeCalibration(image.width, image.height, 80, 80, (image.width - 1) / 2, (image.height - 1) / 2),
+      ).frame;
+      const params = resolveParameters({ model: bundleDir, execution_providers: ["cpu"] });
+      const outputs = await new FrameProcessor(bundle, worker, () => params).process(frame, { depthColorized: false, labelsColorized: false });
+      return Float32Array.from(outputs.depth);
+    } finally {
+      await worker.close();
+    }
+  }
+
+  it.skipIf(why.da2 !== undefined)("metric, dynamic: the bundle's conventions (float cubic resize, align_corners upsampling) reproduce infer_image", async () => {
+    const info = await exportCase("da2-vits-metric-infer-image", "da2");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.input.resizeOn).toBe("float");
+    expect(bundle.outputs.depth.upsample).toBe("align_corners");
+    const meta = JSON.parse(await readFile(join(info.reference, "camera.json"), "utf8")) as { width: number; height: number };
+    const image: RgbImage = { width: meta.width, height: meta.height, data: new Uint8Array(await readFile(join(info.reference, "camera.rgb8"))) };
+    const upstream = await readF32(join(info.reference, "camera.depth.f32"));
+    const matched = compare(await publish(info.bundle, image), upstream);
+    report(info.case, `${meta.width}x${meta.height}`, "metres (bundle conventions)", matched);
+    // The same graph with depthseg's defaults (uint8 resize, half-pixel upsampling): what it gave before.
+    const plain = join(dir, "defaults");
+    await mkdir(plain, { recursive: true });
+    const yaml = await readFile(join(info.bundle, "model.yaml"), "utf8");
+    await writeFile(join(plain, "model.yaml"), yaml.replace(/^\s*resize_on: float\n/m, "").replace(", upsample: align_corners", ""));
+    await symlink(bundle.onnxPath, join(plain, "model.onnx"));
+    expect((await loadModelBundle(plain)).outputs.depth.upsample).toBeUndefined();
+    const defaults = compare(await publish(plain, image), upstream);
+    report(info.case, `${meta.width}x${meta.height}`, "metres (depthseg defaults)", defaults);
+    expect(matched.compared).toBe(meta.width * meta.height);
+    expect(matched.maxAbs).toBeLessThan(1e-4);
+    expect(defaults.maxAbs).toBeGreaterThan(20 * matched.maxAbs);
   }, T);
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalFocalScale, toMetricDepth, validDepthFraction } from "./depth.js";
+import { canonicalFocalScale, maskSky, toMetricDepth, validDepthFraction } from "./depth.js";
 
 const f32 = (xs: number[]): Float32Array => new Float32Array(xs);
 const arr = (a: Float32Array): number[] => Array.from(a);
@@ -78,5 +78,19 @@ describe("validDepthFraction", () => {
     // relative_disparity: a disparity ≤ 0 or NaN is no depth; +Inf disparity gives depth 0.
     expect(validDepthFraction(raw, "relative_disparity", { scale: 1, shift: 0 })).toBe(3 / 8);
     expect(validDepthFraction(new Float32Array(0), "metric", { scale: 1, shift: 0 })).toBe(0);
+  });
+});
+
+describe("maskSky", () => {
+  it("NaNs depth where the sky map is >= threshold or NaN, in place, and counts them", () => {
+    const depth = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const sky = Float32Array.from([0, 0.29, 0.3, 0.9, NaN, -1]);
+    expect(maskSky(depth, sky, 0.3)).toBe(3);
+    expect(Array.from(depth)).toEqual([1, 2, NaN, NaN, NaN, 6]);
+  });
+
+  it("refuses a sky map of another size and a threshold that is not > 0", () => {
+    expect(() => maskSky(new Float32Array(4), new Float32Array(3), 0.3)).toThrow(/sky has 3 values, depth has 4/);
+    expect(() => maskSky(new Float32Array(1), new Float32Array(1), 0)).toThrow(/threshold must be finite and > 0/);
   });
 });

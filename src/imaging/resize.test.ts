@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RgbImage } from "../frame.js";
-import { resizeFloat, resizeLabels, resizeRgb } from "./resize.js";
+import { resizeFloat, resizeFloatAlignCorners, resizeLabels, resizeRgb, resizeRgbFloat } from "./resize.js";
 
 describe("resizeRgb", () => {
   const img: RgbImage = {
@@ -82,5 +82,42 @@ describe("resizeLabels", () => {
     expect(out.length).toBe(91 * 64);
     expect(new Set(out)).toEqual(new Set([0, 1000, 2000, 3000, 4000]));
     expect(resizeLabels(labels, w, h, w, h)).toBe(labels);
+  });
+});
+
+describe("resizeFloatAlignCorners", () => {
+  it("equals PyTorch's bilinear align_corners=True (values from F.interpolate)", () => {
+    const src = Float32Array.from([1, 2, 4, 8, 16, 32]);
+    expect(Array.from(resizeFloatAlignCorners(src, 3, 2, 5, 3))).toEqual([1, 1.5, 2, 3, 4, 4.5, 6.75, 9, 13.5, 18, 8, 12, 16, 24, 32]);
+    // torch.arange(12.).reshape(1, 1, 3, 4) ** 1.5 -> (7, 9): first 12 outputs.
+    const powers = Float32Array.from({ length: 12 }, (_, i) => Math.fround(i ** 1.5));
+    const want = [0, 0.375, 0.75, 1.2285534143447876, 1.9142135381698608, 2.5998737812042236, 3.420358419418335,
+      4.308255195617676, 5.196152210235596, 2.6666667461395264, 3.314209222793579, 3.961751699447632];
+    const got = resizeFloatAlignCorners(powers, 4, 3, 9, 7).subarray(0, 12);
+    for (let i = 0; i < 12; i++) expect(Math.abs(got[i]! - want[i]!), `output ${i}`).toBeLessThanOrEqual(2 ** -20 * Math.max(1, want[i]!));
+  });
+
+  it("keeps the corners, spreads NaN to the outputs that touch it, and half-pixel differs", () => {
+    const src = Float32Array.from([0, 10, 20, 30]);
+    const up = resizeFloatAlignCorners(src, 4, 1, 7, 1);
+    expect(Array.from(up)).toEqual([0, 5, 10, 15, 20, 25, 30]);
+    // OpenCV's half-pixel bilinear maps pixel centres instead: its ends are clamped, not aligned.
+    expect(Array.from(resizeFloat(src, 4, 1, 7, 1, "linear"))[1]).not.toBe(5);
+    const holed = resizeFloatAlignCorners(Float32Array.from([0, NaN, 20, 30]), 4, 1, 7, 1);
+    // As PyTorch: a NaN neighbour poisons an output even at weight 0 (output 0 samples pixels 0 and 1).
+    expect(Array.from(holed).map((v) => Number.isNaN(v))).toEqual([true, true, true, true, false, false, false]);
+    expect(resizeFloatAlignCorners(src, 4, 1, 4, 1)).toBe(src);
+  });
+});
+
+describe("resizeRgbFloat", () => {
+  it("resizes 0..1 floats without rounding to 8 bits; cubic overshoot survives", () => {
+    // A hard edge 0 | 1, upscaled with cubic: the float result rings below 0 and above 1.
+    const src = new Float32Array(4 * 1 * 3);
+    for (let x = 2; x < 4; x++) src.fill(1, 3 * x, 3 * x + 3);
+    const up = resizeRgbFloat(src, 4, 1, 16, 1, "cubic");
+    expect(Math.min(...up)).toBeLessThan(0);
+    expect(Math.max(...up)).toBeGreaterThan(1);
+    expect(up.some((v) => Math.round(v * 255) / 255 !== v)).toBe(true);
   });
 });

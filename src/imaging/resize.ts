@@ -110,3 +110,75 @@ export function resizeLabels(
   keepAlive(data);
   return matToUint16(resized, out);
 }
+
+/**
+ * Resizes an interleaved 3-channel float image (e.g. RGB / 255) with OpenCV, in float: no
+ * rounding to 8 bits after the kernel, and cubic overshoot is kept -- what Python pipelines that
+ * resize `image / 255.0` do (Depth Anything's infer_image). Same size returns `data` itself.
+ */
+export function resizeRgbFloat(
+  data: Float32Array,
+  width: number,
+  height: number,
+  newWidth: number,
+  newHeight: number,
+  interpolation: Interpolation,
+  out?: Float32Array,
+): Float32Array {
+  checkSize("resizeRgbFloat", newWidth, newHeight);
+  if (data.length !== width * height * 3) throw new RangeError(`resizeRgbFloat: ${data.length} values for ${width}x${height}x3`);
+  if (width === newWidth && height === newHeight) return data;
+  const src = borrowMat(data, height, width, cv().CV_32FC3, 3);
+  const resized = src.resize(newHeight, newWidth, 0, 0, interpolationFlag(interpolation));
+  keepAlive(data);
+  return matToFloat32(resized, out);
+}
+
+/**
+ * Bilinear resize of a single-channel float image with corner pixels aligned, as PyTorch's
+ * F.interpolate(mode="bilinear", align_corners=True) (Depth Anything V2's infer_image upsamples
+ * its output so): destination pixel d samples source (d · (n_src − 1) / (n_dst − 1)). NaN spreads
+ * to every output whose 4 neighbours include it, as with resizeFloat. Same size returns `data`.
+ */
+export function resizeFloatAlignCorners(
+  data: Float32Array,
+  width: number,
+  height: number,
+  newWidth: number,
+  newHeight: number,
+  out?: Float32Array,
+): Float32Array {
+  checkSize("resizeFloatAlignCorners", newWidth, newHeight);
+  if (data.length !== width * height) throw new RangeError(`resizeFloatAlignCorners: ${data.length} values for ${width}x${height}`);
+  if (width === newWidth && height === newHeight) return data;
+  const dst = out ?? new Float32Array(newWidth * newHeight);
+  if (dst.length !== newWidth * newHeight) throw new RangeError(`resizeFloatAlignCorners: out has ${dst.length} values, need ${newWidth * newHeight}`);
+  // Scales in float32 as PyTorch's CPU kernel computes them for float tensors.
+  const sy = newHeight > 1 ? Math.fround((height - 1) / (newHeight - 1)) : 0;
+  const sx = newWidth > 1 ? Math.fround((width - 1) / (newWidth - 1)) : 0;
+  const x0 = new Int32Array(newWidth);
+  const x1 = new Int32Array(newWidth);
+  const fx = new Float64Array(newWidth);
+  for (let x = 0; x < newWidth; x++) {
+    const real = Math.fround(sx * x);
+    const i = Math.min(Math.floor(real), width - 1);
+    x0[x] = i;
+    x1[x] = Math.min(i + 1, width - 1);
+    fx[x] = Math.fround(real - i);
+  }
+  for (let y = 0; y < newHeight; y++) {
+    const real = Math.fround(sy * y);
+    const j = Math.min(Math.floor(real), height - 1);
+    const fy = Math.fround(real - j);
+    const top = j * width;
+    const bottom = Math.min(j + 1, height - 1) * width;
+    const row = y * newWidth;
+    for (let x = 0; x < newWidth; x++) {
+      const wx = fx[x]!;
+      const upper = (1 - wx) * data[top + x0[x]!]! + wx * data[top + x1[x]!]!;
+      const lower = (1 - wx) * data[bottom + x0[x]!]! + wx * data[bottom + x1[x]!]!;
+      dst[row + x] = (1 - fy) * upper + fy * lower;
+    }
+  }
+  return dst;
+}

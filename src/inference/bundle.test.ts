@@ -84,6 +84,28 @@ describe("loadModelBundle", () => {
     await expect(loadModelBundle(relative)).rejects.toThrow(/outputs\.depth\.canonical_focal: applies to metric depth only \(this output is relative_disparity\)/);
   });
 
+  it("parses outputs.sky (Depth Anything 3's sky map); the graph must have it, and it is fetched", async () => {
+    const dir = join(root, `b${count++}`);
+    await writeAnalyticBundle(dir, { skyThreshold: 0.3 });
+    const bundle = await loadModelBundle(dir);
+    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
+    expect(bundleOutputNames(bundle)).toEqual(["depth", "logits", "sky"]);
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits"])).toThrow(
+      /model\.yaml says outputs\.sky is output "sky" but the graph's outputs are \["depth","logits"\]/,
+    );
+    expect((await loadModelBundle(await bundleDir())).outputs.sky).toBeUndefined();
+  });
+
+  it.each([
+    ["{ name: sky, threshold: 0 }", "outputs.sky.threshold: must be > 0, got 0"],
+    ["{ name: sky }", "outputs.sky.threshold: is required"],
+    ["{ name: depth, threshold: 0.3 }", 'outputs.sky.name: "depth" is already used by outputs.depth'],
+    ["{ name: sky, threshold: 0.3, below: 1 }", "outputs.sky.below: unknown field (expected one of name, threshold)"],
+  ])("rejects outputs.sky %s", async (sky, message) => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  sky: ${sky}\n`));
+    await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
+  });
+
   it("parses relative depth without max_depth", async () => {
     const dir = join(root, `b${count++}`);
     await writeAnalyticBundle(dir, { relative: true });
@@ -98,7 +120,7 @@ describe("loadModelBundle", () => {
     ["size: [4, 6]\n  multiple_of: 1", "size: [30, 40]\n  multiple_of: 16", "input.size: [30, 40] (height, width) must be multiples of multiple_of 16"],
     ["size: [4, 6]", "size: [4]", "input.size: must have 2 items, got 1"],
     ["size: [4, 6]", "size: [0, 6]", "input.size[0]: must be an integer in 1..16384, got 0"],
-    ["multiple_of: 1", "multipleOf: 1", "input.multipleOf: unknown field (expected one of name, size, multiple_of, resize, interpolation, mean, std, color)"],
+    ["multiple_of: 1", "multipleOf: 1", "input.multipleOf: unknown field (expected one of name, size, multiple_of, resize, interpolation, resize_on, mean, std, color)"],
     ["std: [1, 1, 1]", "std: [1, 0, 1]", "input.std[1]: must be > 0, got 0"],
     ["mean: [0, 0, 0]", "mean: [0, x, 0]", 'input.mean[1]: must be a finite number, got "x"'],
     ["  name: image\n", "", "input.name: is required"],

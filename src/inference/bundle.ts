@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type { DepthKind } from "../frame.js";
+import type { ResizeOn } from "./preprocess.js";
 import { FatalError } from "../errors.js";
 import { inspectOnnxFile, NotOnnxError } from "../onnx/sniff.js";
 import { Fields, type YamlMap } from "./fields.js";
@@ -24,11 +25,15 @@ export type ResizeMode = "keep_aspect_lower_bound" | "stretch";
 export type Interpolation = "nearest" | "linear" | "cubic" | "area";
 export type ColorOrder = "rgb" | "bgr";
 export type Triple = [number, number, number];
+/** How a depth output is resized to the camera: OpenCV's half-pixel bilinear, or PyTorch's align_corners=True. */
+export type DepthUpsample = "half_pixel" | "align_corners";
 
 export const RESIZE_MODES: readonly ResizeMode[] = ["keep_aspect_lower_bound", "stretch"];
 export const INTERPOLATIONS: readonly Interpolation[] = ["nearest", "linear", "cubic", "area"];
 export const COLOR_ORDERS: readonly ColorOrder[] = ["rgb", "bgr"];
 export const DEPTH_KINDS: readonly DepthKind[] = ["metric", "relative_disparity", "relative_depth"];
+export const RESIZE_ON: readonly ResizeOn[] = ["uint8", "float"];
+export const DEPTH_UPSAMPLES: readonly DepthUpsample[] = ["half_pixel", "align_corners"];
 
 export interface InputSpec {
   name: string;
@@ -38,6 +43,8 @@ export interface InputSpec {
   multipleOf: number;
   resize: ResizeMode;
   interpolation: Interpolation;
+  /** What the resize works on (preprocess.ts ResizeOn); absent: "uint8". */
+  resizeOn?: ResizeOn;
   /** Applied to 0..1 pixel values: (v - mean) / std, given in R, G, B order whatever `color` says. */
   mean: Triple;
   std: Triple;
@@ -55,6 +62,11 @@ export interface DepthOutputSpec {
    * the model, so one network serves any lens and resolution.
    */
   canonicalFocal?: number;
+  /**
+   * How the output is resized to the camera image (absent: half_pixel, OpenCV bilinear). Depth
+   * Anything V2's infer_image upsamples with align_corners=True; the bundle says so to match it.
+   */
+  upsample?: DepthUpsample;
 }
 
 export interface SegmentationOutputSpec {
@@ -107,11 +119,11 @@ export interface ModelBundle {
 }
 
 const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "heads"] as const;
-const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color"] as const;
+const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "resize_on", "mean", "std", "color"] as const;
 // "confidence" is parsed and published on the `scale` branch (issue 12); listed here so exported
 // Depth Anything 3 bundles that declare it load on this branch too -- the merge keeps that parser.
 const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky"] as const;
-const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal"] as const;
+const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal", "upsample"] as const;
 
 export async function loadModelBundle(dir: string): Promise<ModelBundle> {
   const absDir = resolve(dir);
@@ -300,6 +312,7 @@ function parseInput(f: Fields, m: YamlMap): InputSpec {
     resize: m["resize"] === undefined ? "keep_aspect_lower_bound" : f.oneOf(m["resize"], "input.resize", RESIZE_MODES, "resize mode"),
     interpolation:
       m["interpolation"] === undefined ? "linear" : f.oneOf(m["interpolation"], "input.interpolation", INTERPOLATIONS, "interpolation"),
+    ...(m["resize_on"] === undefined ? {} : { resizeOn: f.oneOf(m["resize_on"], "input.resize_on", RESIZE_ON, "resize_on") }),
     mean: triple("mean", (v, p) => f.number(v, p)),
     std: triple("std", (v, p) => f.positive(v, p)),
     color: m["color"] === undefined ? "rgb" : f.oneOf(m["color"], "input.color", COLOR_ORDERS, "color order"),
@@ -315,6 +328,7 @@ function parseDepth(f: Fields, value: unknown, path: string): DepthOutputSpec {
     f.fail(`${path}.max_depth`, "is required for metric depth (metres, > 0)");
   }
   const spec: DepthOutputSpec = { name, kind };
+  if (m["upsample"] !== undefined) spec.upsample = f.oneOf(m["upsample"], `${path}.upsample`, DEPTH_UPSAMPLES, "upsample");
   if (m["max_depth"] !== undefined) spec.maxDepth = f.positive(m["max_depth"], `${path}.max_depth`);
   if (m["canonical_focal"] !== undefined) {
     if (kind !== "metric") f.fail(`${path}.canonical_focal`, `applies to metric depth only (this output is ${kind})`);

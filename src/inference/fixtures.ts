@@ -19,6 +19,8 @@ export interface AnalyticBundleOptions {
   /** Metric variant declared as a canonical-camera model (`canonical_focal`, Depth Anything 3 Metric: 300). */
   canonicalFocal?: number;
   resize?: "keep_aspect_lower_bound" | "stretch";
+  /** Adds the analytic model's `sky` output (the green channel) as `outputs.sky` with this threshold. */
+  skyThreshold?: number;
   /** Replaces the generated model.yaml text entirely. */
   modelYaml?: string;
 }
@@ -53,13 +55,13 @@ input:
   color: rgb
 outputs:
 ${options.routed ? "" : `  depth: ${depth}\n`}  segmentation: { name: logits, labels: labels.yaml }
-${depthLines}`;
+${options.skyThreshold !== undefined ? `  sky: { name: sky, threshold: ${options.skyThreshold} }\n` : ""}${depthLines}`;
 }
 
 /** Writes model.onnx, model.yaml and labels.yaml into `dir` (created if needed). */
 export async function writeAnalyticBundle(dir: string, options: AnalyticBundleOptions = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const model = options.routed ? buildRoutedAnalyticModel() : buildAnalyticModel({ relative: options.relative ?? false });
+  const model = options.routed ? buildRoutedAnalyticModel() : buildAnalyticModel({ relative: options.relative ?? false, sky: options.skyThreshold !== undefined });
   await writeFile(join(dir, "model.onnx"), model);
   await writeFile(join(dir, "model.yaml"), options.modelYaml ?? analyticModelYaml(options));
   await writeFile(join(dir, "labels.yaml"), ANALYTIC_LABELS_YAML);

@@ -96,3 +96,28 @@ describe("toInputTensor", () => {
     expect(() => toInputTensor(big, depthAnything, { out: new Float32Array(10) })).toThrow(RangeError);
   });
 });
+
+describe("toInputTensor with resizeOn: float (Depth Anything V2's infer_image)", () => {
+  /** A hard vertical edge, dark | bright, 6x2. */
+  const edge: RgbImage = {
+    width: 6,
+    height: 2,
+    data: Uint8Array.from({ length: 36 }, (_, i) => (Math.floor(i / 3) % 6 < 3 ? 0 : 255)),
+  };
+  const small = { ...depthAnything, height: 4, width: 24, multipleOf: 1, resize: "stretch" } as const;
+
+  it("keeps cubic overshoot (no 8-bit rounding) and matches the uint8 path where nothing is resized", () => {
+    const asFloat = toInputTensor(edge, { ...small, resizeOn: "float" });
+    const asUint8 = toInputTensor(edge, small);
+    expect(asFloat.dims).toEqual([1, 3, 4, 24]);
+    // Red plane: (v - 0.485) / 0.229; v < 0 only without the clamp to 0..255.
+    const red = (t: Float32Array) => t.subarray(0, 4 * 24);
+    const floor = (0 - 0.485) / 0.229;
+    expect(Math.min(...red(asFloat.data))).toBeLessThan(floor - 0.01);
+    expect(Math.min(...red(asUint8.data))).toBeGreaterThanOrEqual(Math.fround(floor));
+    const same = { ...small, width: 6, height: 2 };
+    const a = toInputTensor(edge, { ...same, resizeOn: "float" }).data;
+    const b = toInputTensor(edge, same).data;
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-6);
+  });
+});

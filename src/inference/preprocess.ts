@@ -2,7 +2,14 @@
 // a planar NCHW float tensor.
 
 import type { RgbImage } from "../frame.js";
-import { resizeRgb, type Interpolation } from "../imaging/resize.js";
+import { resizeRgb, resizeRgbFloat, type Interpolation } from "../imaging/resize.js";
+
+/**
+ * What the resize works on: the camera's 8-bit image (`uint8`, rounded back to 8 bits, then
+ * normalised), or the image as 0..1 floats (`float`: `image / 255` resized in float, then
+ * normalised -- Depth Anything V2's infer_image, which cv2.resize-s `image / 255.0`).
+ */
+export type ResizeOn = "uint8" | "float";
 
 /** What the model expects of its image input; a bundle's InputSpec is structurally compatible. */
 export interface PreprocessSpec {
@@ -14,6 +21,8 @@ export interface PreprocessSpec {
   readonly multipleOf: number;
   readonly resize: "keep_aspect_lower_bound" | "stretch";
   readonly interpolation: Interpolation;
+  /** Default "uint8". */
+  readonly resizeOn?: ResizeOn;
   /** Per-channel mean and std in R, G, B order, on the 0..1 scale. */
   readonly mean: readonly [number, number, number];
   readonly std: readonly [number, number, number];
@@ -87,10 +96,14 @@ export function toInputTensor(
   buffers: { out?: Float32Array; resized?: Uint8Array } = {},
 ): InputTensor {
   const { width, height } = modelInputSize(rgb.width, rgb.height, spec);
-  const img = resizeRgb(rgb, width, height, spec.interpolation, buffers.resized);
   const n = width * height;
   const data = buffers.out ?? new Float32Array(3 * n);
   if (data.length !== 3 * n) throw new RangeError(`toInputTensor: out has ${data.length} floats, need ${3 * n}`);
+  if (spec.resizeOn === "float") {
+    writeFloatResized(rgb, width, height, spec, data);
+    return { data, dims: [1, 3, height, width] };
+  }
+  const img = resizeRgb(rgb, width, height, spec.interpolation, buffers.resized);
 
   const lut = normalisationTable(spec);
   // Plane offsets of R, G and B in the output.
@@ -102,6 +115,24 @@ export function toInputTensor(
     data[pb + i] = lut[512 + src[s + 2]!]!;
   }
   return { data, dims: [1, 3, height, width] };
+}
+
+/** resizeOn "float": (resize(rgb / 255) − mean) / std into planar `out`, in `spec.color` order. */
+function writeFloatResized(rgb: RgbImage, width: number, height: number, spec: PreprocessSpec, out: Float32Array): void {
+  const source = new Float32Array(rgb.width * rgb.height * 3);
+  for (let i = 0; i < source.length; i++) source[i] = rgb.data[i]! / 255;
+  const resized = resizeRgbFloat(source, rgb.width, rgb.height, width, height, spec.interpolation);
+  const n = width * height;
+  const planes = spec.color === "rgb" ? [0, n, 2 * n] : [2 * n, n, 0];
+  for (let c = 0; c < 3; c++) {
+    const mean = spec.mean[c]!;
+    const std = spec.std[c]!;
+    if (!(Number.isFinite(mean) && Number.isFinite(std) && std !== 0)) {
+      throw new RangeError(`toInputTensor: channel ${c} has mean ${mean}, std ${std}; need finite, std != 0`);
+    }
+    const plane = planes[c]!;
+    for (let i = 0; i < n; i++) out[plane + i] = (resized[3 * i + c]! - mean) / std;
+  }
 }
 
 // Keyed by the numbers themselves: specs are few and long-lived, tables are 3 KiB.

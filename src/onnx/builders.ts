@@ -15,6 +15,8 @@ export const ANALYTIC_DISPARITY_OFFSET = 0.5;
 export interface AnalyticModelOptions {
   /** Output `disparity` (relative) instead of `depth` (metric). */
   readonly relative?: boolean;
+  /** Also output `sky` [1,1,H,W] = image[:, 1] (the green channel), a sky map like Depth Anything 3's. */
+  readonly sky?: boolean;
 }
 
 /** What the analytic model outputs for one red-channel value, bit-exact (float32 Mul then Add). */
@@ -28,7 +30,8 @@ export function analyticDisparity(red: number): number {
 
 /**
  * Input `image` [1,3,H,W]; outputs `depth` (or `disparity` when relative) [1,1,H,W] from the
- * red channel and `logits` [1,3,H,W] = image, so the label is argmax(R, G, B).
+ * red channel and `logits` [1,3,H,W] = image, so the label is argmax(R, G, B); with `sky`, also
+ * `sky` [1,1,H,W] = the green channel.
  */
 export function buildAnalyticModel(options: AnalyticModelOptions = {}): Uint8Array {
   const relative = options.relative ?? false;
@@ -43,6 +46,7 @@ export function buildAnalyticModel(options: AnalyticModelOptions = {}): Uint8Arr
     outputs: [
       { name: depthName, dims: [1, 1, "H", "W"] },
       { name: "logits", dims: [1, 3, "H", "W"] },
+      ...(options.sky ? [{ name: "sky", dims: [1, 1, "H", "W"] as const }] : []),
     ],
     initializers: [
       { name: "scale", dims: [1], data: [scale] },
@@ -53,6 +57,7 @@ export function buildAnalyticModel(options: AnalyticModelOptions = {}): Uint8Arr
       { opType: "Mul", name: "scale_red", inputs: ["red", "scale"], outputs: ["red_scaled"] },
       { opType: "Add", name: "offset_red", inputs: ["red_scaled", "offset"], outputs: [depthName] },
       { opType: "Identity", name: "logits_identity", inputs: ["image"], outputs: ["logits"] },
+      ...(options.sky ? [{ opType: "Identity", name: "sky_identity", inputs: ["green"], outputs: ["sky"] }] : []),
     ],
   };
   return encodeModel(graph);

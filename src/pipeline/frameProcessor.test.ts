@@ -230,3 +230,39 @@ describe("FrameProcessor buffer reuse", () => {
     expect(d.depth).not.toBe(b.depth);
   });
 });
+
+describe("FrameProcessor with a sky output (Depth Anything 3 Mono/Metric)", () => {
+  it("publishes NaN depth on sky pixels and metres elsewhere; the validity check ignores the sky", async () => {
+    // The analytic model's `sky` is the green channel: sky where G/255 >= 0.5.
+    const skyBundle = await loadModelBundle(await writeAnalyticBundle(join(root, "sky"), { size: [MODEL_H, MODEL_W], skyThreshold: 0.5 }));
+    const skyWorker = await InferenceWorker.start({ bundle: skyBundle, providers: ["cpu"], intraOpThreads: 1 });
+    try {
+      const n = MODEL_W * MODEL_H;
+      const data = new Uint8Array(3 * n);
+      let expectedSky = 0;
+      for (let i = 0; i < n; i++) {
+        data[3 * i] = 10 + 4 * i;                      // red: the depth
+        data[3 * i + 1] = i % 3 === 0 ? 200 : 60;      // green: the sky map (200/255 >= 0.5 > 60/255)
+        if (i % 3 === 0) expectedSky++;
+      }
+      const image = { width: MODEL_W, height: MODEL_H, data };
+      const frame = decodeFrame(pending(0, image), calibrationFor(MODEL_W, MODEL_H)).frame;
+      const params = resolveParameters({ model: skyBundle.dir, execution_providers: ["cpu"] });
+      const outputs = await new FrameProcessor(skyBundle, skyWorker, () => params).process(frame, SELECT);
+      expect(outputs.skyPixels).toBe(expectedSky);
+      expect(outputs.depthValidFraction).toBe(1);
+      let nan = 0;
+      for (let i = 0; i < n; i++) {
+        if (i % 3 === 0) {
+          expect(outputs.depth[i], `pixel ${i} is sky`).toBeNaN();
+          nan++;
+        } else {
+          expect(outputs.depth[i]).toBe(analyticDepth(Math.fround(data[3 * i]! / 255)));
+        }
+      }
+      expect(nan).toBe(16);
+    } finally {
+      await skyWorker.close();
+    }
+  });
+});

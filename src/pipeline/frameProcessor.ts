@@ -18,7 +18,7 @@ import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
 import { canonicalFocalScale, maskSky, toMetricDepth, validDepthFraction } from "../heads/depth.js";
 import { HeadSwitcher, pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
-import { resizeFloat, resizeLabels } from "../imaging/resize.js";
+import { resizeFloat, resizeFloatAlignCorners, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
 import { backProjectCloud } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
@@ -294,7 +294,12 @@ export class FrameProcessor {
     /** Model-resolution metres → camera resolution, range and coverage applied. */
     const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
       // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
-      const atCamera = depthW === width && depthH === height ? atModel : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+      const atCamera =
+        depthW === width && depthH === height
+          ? atModel
+          : depthSpec.upsample === "align_corners"
+            ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out())
+            : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
       applyDepthRange(atCamera, params.rangeMin, rangeMax);
       for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
       return atCamera;

@@ -18,12 +18,15 @@ Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
       multiple_of: <int>             # default 1
       resize: keep_aspect_lower_bound | stretch        # default keep_aspect_lower_bound
       interpolation: nearest | linear | cubic | area   # default linear
+      resize_on: uint8 | float       # default uint8; float: resize image/255 in float (DA-V2 infer_image)
       mean: [r, g, b]                # required, on the 0..1 scale, R G B order
       std: [r, g, b]                 # required, > 0
       color: rgb | bgr               # default rgb (tensor plane order)
     outputs:
       depth: { name: <graph output>, kind: metric | relative_disparity | relative_depth,
-               max_depth: <metres, required and > 0 for metric; optional clip otherwise> }
+               max_depth: <metres, required and > 0 for metric; optional clip otherwise>,
+               canonical_focal: <pixels > 0, metric only>,
+               upsample: half_pixel | align_corners }   # to the camera; default half_pixel
                                      # required, except that a routed bundle (heads) leaves it out
       segmentation: { name: <graph output>, labels: labels.yaml }   # optional (not written here)
       domain: { name: <graph output>, classes: [a, b, ...] }        # routed only: >= 2 distinct
@@ -54,12 +57,15 @@ INTERPOLATIONS = ("nearest", "linear", "cubic", "area")
 COLOR_ORDERS = ("rgb", "bgr")
 DEPTH_KINDS = ("metric", "relative_disparity", "relative_depth")
 TOP_KEYS = ("name", "file", "trained_on", "warning", "input", "outputs", "heads")
-INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "mean", "std", "color")
-DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal")
+INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "resize_on", "mean", "std", "color")
+DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal", "upsample")
+RESIZE_ON = ("uint8", "float")
+DEPTH_UPSAMPLES = ("half_pixel", "align_corners")
 OUTPUT_KEYS = ("depth", "segmentation", "domain", "confidence", "sky")
 SKY_KEYS = ("name", "threshold")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
-DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb"}
+DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb",
+            "resize_on": "uint8", "upsample": "half_pixel"}
 # ----------------------------------------------------------------------------------------------
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -84,6 +90,8 @@ class InputSpec:
     mean: Tuple[float, float, float] = IMAGENET_MEAN
     std: Tuple[float, float, float] = IMAGENET_STD
     color: str = "rgb"
+    # None: not written (bundle.ts then resizes the uint8 image).
+    resize_on: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class DepthOutput:
     max_depth: Optional[float] = None
     # Canonical-camera metric models (Depth Anything 3 Metric: 300): metres = output * f / canonical_focal.
     canonical_focal: Optional[float] = None
+    # How depthseg resizes the output to the camera; None: not written (half_pixel).
+    upsample: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,8 @@ def validate(doc: ModelYaml) -> None:
         _fail("input.resize", f"unknown resize mode {i.resize!r} (expected {' | '.join(RESIZE_MODES)})")
     if i.interpolation not in INTERPOLATIONS:
         _fail("input.interpolation", f"unknown interpolation {i.interpolation!r} (expected {' | '.join(INTERPOLATIONS)})")
+    if i.resize_on is not None and i.resize_on not in RESIZE_ON:
+        _fail("input.resize_on", f"unknown resize_on {i.resize_on!r} (expected {' | '.join(RESIZE_ON)})")
     if i.color not in COLOR_ORDERS:
         _fail("input.color", f"unknown color order {i.color!r} (expected {' | '.join(COLOR_ORDERS)})")
     for key, triple, positive in (("mean", i.mean, False), ("std", i.std, True)):
@@ -232,6 +244,8 @@ def _check_depth(d: DepthOutput, path: str) -> None:
         _fail(f"{path}.max_depth", "is required for metric depth (metres, > 0)")
     if d.max_depth is not None:
         _check_number(d.max_depth, f"{path}.max_depth", positive=True)
+    if d.upsample is not None and d.upsample not in DEPTH_UPSAMPLES:
+        _fail(f"{path}.upsample", f"unknown upsample {d.upsample!r} (expected {' | '.join(DEPTH_UPSAMPLES)})")
     if d.canonical_focal is not None:
         if d.kind != "metric":
             _fail(f"{path}.canonical_focal", f"applies to metric depth only (this output is {d.kind})")
@@ -289,6 +303,7 @@ def render(doc: ModelYaml) -> str:
         f"  multiple_of: {i.multiple_of}",
         f"  resize: {i.resize}",
         f"  interpolation: {i.interpolation}",
+    ] + ([f"  resize_on: {i.resize_on}"] if i.resize_on is not None else []) + [
         f"  mean: {_triple(i.mean)}",
         f"  std: {_triple(i.std)}",
         f"  color: {i.color}",
@@ -316,6 +331,8 @@ def _depth_flow(d: DepthOutput) -> str:
         text += f", max_depth: {_n(d.max_depth)}"
     if d.canonical_focal is not None:
         text += f", canonical_focal: {_n(d.canonical_focal)}"
+    if d.upsample is not None:
+        text += f", upsample: {d.upsample}"
     return text + " }"
 
 

@@ -318,10 +318,12 @@ def main(argv=None) -> int:
         input=bundle_yaml.InputSpec(
             name="image", height=height, width=width, multiple_of=PATCH,
             resize="keep_aspect_lower_bound" if args.dynamic else "stretch",
-            # Upstream: cv2.INTER_CUBIC on RGB/255, then ImageNet mean/std.
-            interpolation="cubic",
+            # Upstream infer_image: cv2.INTER_CUBIC on the float image RGB/255, then ImageNet mean/std.
+            interpolation="cubic", resize_on="float",
             mean=bundle_yaml.IMAGENET_MEAN, std=bundle_yaml.IMAGENET_STD, color="rgb"),
-        depth=bundle_yaml.DepthOutput(name=output, kind=kind, max_depth=args.max_depth if args.metric else None),
+        # infer_image upsamples the output to the image with bilinear, align_corners=True.
+        depth=bundle_yaml.DepthOutput(name=output, kind=kind, max_depth=args.max_depth if args.metric else None,
+                                      upsample="align_corners"),
         comments=[
             "Exported by tools/export/export_depth_anything_v2.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
