@@ -7,7 +7,7 @@ import { POINT_FIELD_FLOAT32 } from "../geometry/pointcloud2.js";
 import type { Image, PointCloud2 } from "./types.js";
 
 /** A registered depth image (16UC1 millimetres, 0 = none, as RealSense/OpenNI; or 32FC1 metres) in metres, NaN = none. */
-export function depthImageAnchors(image: Image): AnchorMeasurement {
+export function depthImageAnchors(image: Image): Extract<AnchorMeasurement, { kind: "depth_image" }> {
   const { width, height, step, encoding } = image;
   const bytesPerPixel = encoding === "16UC1" || encoding === "mono16" ? 2 : encoding === "32FC1" ? 4 : 0;
   if (bytesPerPixel === 0) {

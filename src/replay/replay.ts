@@ -24,7 +24,7 @@ import { StaticTransforms } from "../geometry/staticTransforms.js";
 import { cloudPlacer } from "../pipeline/anchorPlacement.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
-import { CameraStatsRegistry, cameraPipeline, type AnchorMessage, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
+import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor, checkParamsForModel, type FrameOutputs } from "../pipeline/frameProcessor.js";
 import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
@@ -219,7 +219,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
           errors.push(error.message);
           log(error.message);
         },
-        ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, params.scale.extrinsics, log) } } : {}),
+        ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, () => params.scale.extrinsics, log) } } : {}),
       }),
       tap((result) => {
         handled++;
@@ -404,7 +404,7 @@ function toAnchorInput(message: BagMessage, anchors: AnchorTopic, cameraTopic: s
   try {
     if (anchors.kind === "depth_image") {
       const image = decodeMessage<Image>(IMAGE_TYPE, message.data);
-      return { kind: "anchors", cameraTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) as AnchorMessage };
+      return { kind: "anchors", cameraTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) };
     }
     const cloud = decodeMessage<PointCloud2>(POINT_CLOUD2_TYPE, message.data);
     return { kind: "anchors", cameraTopic, stamp: cloud.header.stamp, anchors: { kind: "cloud", frameId: cloud.header.frame_id, points: cloudPoints(cloud) } };
