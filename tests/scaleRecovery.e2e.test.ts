@@ -178,6 +178,7 @@ describe("scale recovery of a relative model, replayed with anchors", () => {
     expect(result.status[10]!.depth_scale).not.toBe(result.status[5]!.depth_scale);
     // Held frames still carry the held estimate's metres.
     expect(mean(result.absRel.slice(6, 10))).toBeLessThan(1.2 * mean(result.oracle.slice(6, 10)));
+    process.stdout.write(result.summary + "\n");
     expect(result.summary).toMatch(/scale +points on \/lidar\/points: fitted 12, held 4, no estimate 0/);
   });
 });
