@@ -91,7 +91,7 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "Time constant (s) of the filter on the fitted scale and shift; 0 = each frame's own fit." },
   { name: "scale.min_inliers", type: "integer", default: 30, min: 2, max: 1000000, dynamic: true,
     description: "A frame whose fit has fewer inlier anchors keeps the last good estimate (status: scale_age > 0, depth_is_metric false)." },
-  { name: "scale.inlier_tolerance", type: "double", default: 0.05, min: 0.001, max: 1, dynamic: true,
+  { name: "scale.inlier_tolerance", type: "double", default: 0.15, min: 0.001, max: 1, dynamic: true,
     description: "An anchor is an inlier when the fit's depth is within this share of the anchor's metres." },
   { name: "scale.extrinsics.x", type: "double", default: 0.0, min: -1e4, max: 1e4, dynamic: true,
     description: "scale.source points without a TF from the cloud's frame to the camera's: the cloud's frame in the camera optical frame (x right, y down, z forward; metres), p_camera = R(q)·p_cloud + t." },

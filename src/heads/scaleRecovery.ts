@@ -115,8 +115,8 @@ export interface ScaleFilterOptions {
   /** Fewer inliers than this: keep the last estimate. */
   readonly minInliers: number;
   /**
-   * The smoothed estimate is dropped for this frame's fit when, on this frame's anchors, it is
-   * off by more than this many times the fit's own residual (a new scene, not noise).
+   * The smoothed estimate is dropped for this frame's fit when, on this frame's anchors, its
+   * median error is more than this many times the fit's (a new scene, not noise).
    */
   readonly resetFactor?: number;
 }
@@ -140,7 +140,11 @@ export class ScaleFilter {
       return { ...previous, age: timeSec - this.#lastFitAt, held: true, reset: false };
     }
     const resetFactor = this.options.resetFactor ?? 3;
-    const jumped = previous !== undefined && residualOf(previous.scale, previous.shift) > resetFactor * Math.max(fit.residual, 0.01);
+    // Both measured the same way, on this frame's anchors (outliers included): the fit's own
+    // residual counts inliers only and would make every estimate look like a jump.
+    const jumped =
+      previous !== undefined &&
+      residualOf(previous.scale, previous.shift) > resetFactor * Math.max(residualOf(fit.scale, fit.shift), 0.01);
     let scale = fit.scale;
     let shift = fit.shift;
     if (previous && !jumped && this.options.smoothing > 0) {

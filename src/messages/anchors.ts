@@ -3,13 +3,11 @@
 
 import type { AnchorMeasurement } from "../frame.js";
 import { FrameError } from "../errors.js";
+import { POINT_FIELD_FLOAT32 } from "../geometry/pointcloud2.js";
 import type { Image, PointCloud2 } from "./types.js";
 
-/** sensor_msgs/PointField.FLOAT32 */
-const FLOAT32_FIELD = 7;
-
 /** A registered depth image (16UC1 millimetres, 0 = none, as RealSense/OpenNI; or 32FC1 metres) in metres, NaN = none. */
-export function depthImageAnchors(image: Image): AnchorMeasurement {
+export function depthImageAnchors(image: Image): Extract<AnchorMeasurement, { kind: "depth_image" }> {
   const { width, height, step, encoding } = image;
   const bytesPerPixel = encoding === "16UC1" || encoding === "mono16" ? 2 : encoding === "32FC1" ? 4 : 0;
   if (bytesPerPixel === 0) {
@@ -36,7 +34,7 @@ export function cloudPoints(cloud: PointCloud2): Float32Array {
   const offsets = ["x", "y", "z"].map((name) => {
     const field = cloud.fields.find((f) => f.name === name);
     if (!field) throw new FrameError("bad_message", `PointCloud2 has no "${name}" field (fields: ${cloud.fields.map((f) => f.name).join(", ")})`);
-    if (field.datatype !== FLOAT32_FIELD) throw new FrameError("bad_message", `PointCloud2 field "${name}" is datatype ${field.datatype}, not FLOAT32 (7)`);
+    if (field.datatype !== POINT_FIELD_FLOAT32) throw new FrameError("bad_message", `PointCloud2 field "${name}" is datatype ${field.datatype}, not FLOAT32 (7)`);
     if (field.offset + 4 > cloud.point_step) throw new FrameError("bad_message", `PointCloud2 field "${name}" at ${field.offset} lies outside point_step ${cloud.point_step}`);
     return field.offset;
   }) as [number, number, number];

@@ -6,7 +6,8 @@ import { IDENTITY_TRANSFORM, type RigidTransform, type StaticTransforms } from "
 
 export function cloudPlacer(
   transforms: StaticTransforms,
-  extrinsics: RigidTransform,
+  /** Read per cloud: scale.extrinsics may change while running. */
+  extrinsicsNow: () => RigidTransform,
   warn: (line: string) => void,
 ): (cloudFrame: string, cameraFrame: string) => RigidTransform {
   const warned = new Set<string>();
@@ -14,11 +15,12 @@ export function cloudPlacer(
     if (cloudFrame === cameraFrame) return IDENTITY_TRANSFORM;
     const found = transforms.lookup(cameraFrame, cloudFrame);
     if (found) return found;
+    const extrinsics = extrinsicsNow();
     const pair = `${cloudFrame} -> ${cameraFrame}`;
     if (!warned.has(pair)) {
       warned.add(pair);
       warn(
-        `scale anchors: no /tf_static transform from "${cloudFrame}" to "${cameraFrame}"; placing the cloud with scale.extrinsics ` +
+        `scale anchors: no /tf_static transform (replay reads /tf_static from the bag; the live node has none) from "${cloudFrame}" to "${cameraFrame}"; placing the cloud with scale.extrinsics ` +
           `(t = ${extrinsics.translation.join(", ")}, q = ${extrinsics.rotation.map((v) => v.toFixed(4)).join(", ")})`,
       );
     }

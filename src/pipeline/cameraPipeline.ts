@@ -8,7 +8,7 @@ import { transformPoints } from "../heads/scaleAnchors.js";
 import type { RigidTransform } from "../geometry/staticTransforms.js";
 import { FatalError, FrameError, type FrameFailureReason } from "../errors.js";
 import { FrameDecoder, checkStamp, type PendingImage } from "../messages/ingest.js";
-import { StampPairer, type PairingEvent } from "./stampPairer.js";
+import { LOSSLESS_MAX_WAITING_IMAGES, StampPairer, type PairingEvent } from "./stampPairer.js";
 import { LatestWinsState, latestWins } from "./latestWins.js";
 import type { FrameOutputs, FrameProcessor, OutputSelection } from "./frameProcessor.js";
 import { PipelineStats } from "./stats.js";
@@ -193,8 +193,10 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
   const anchorPairerFor = (topic: string) => {
     let pairer = anchorPairers.get(topic);
     if (!pairer) {
-      const lossless = options.lossless ?? false;
-      pairer = new StampPairer(options.syncSlopSec(), lossless ? { lossless } : { maxWaitingImages: LIVE_MAX_IMAGES_WAITING_FOR_ANCHORS });
+      // Never `lossless` here: an image with no anchor message is decided as soon as a later one
+      // shows none will come (anchors arrive in stamp order), so frames stay in order offline too.
+      const maxWaitingImages = options.lossless ? LOSSLESS_MAX_WAITING_IMAGES : LIVE_MAX_IMAGES_WAITING_FOR_ANCHORS;
+      pairer = new StampPairer(options.syncSlopSec(), { maxWaitingImages });
       anchorPairers.set(topic, pairer);
     }
     pairer.slopSec = options.syncSlopSec();

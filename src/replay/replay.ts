@@ -24,7 +24,7 @@ import { StaticTransforms } from "../geometry/staticTransforms.js";
 import { cloudPlacer } from "../pipeline/anchorPlacement.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
-import { CameraStatsRegistry, cameraPipeline, type AnchorMessage, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
+import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
 import { LatestWinsState } from "../pipeline/latestWins.js";
 import { FrameProcessor, checkParamsForModel, type FrameOutputs } from "../pipeline/frameProcessor.js";
 import { OUTPUT_TOPICS, OutputEncoder } from "../messages/outputMessages.js";
@@ -32,7 +32,7 @@ import { DEFAULT_MODEL_DIR } from "../paths.js";
 import { CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, selectCameraTopics, type CameraTopics } from "./cameraTopics.js";
 import { createProgress } from "./progress.js";
 import { imagesToBag, inputKind, type ImageCalibration } from "./imageInput.js";
-import type { ReplaySummary } from "./summary.js";
+import { ScaleSummaryBuilder, type ReplaySummary } from "./summary.js";
 
 export interface ReplayOptions {
   readonly input: string;
@@ -164,6 +164,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         throw asFatal(error, `cannot write ${options.output}`);
       });
     const depthHeads: Record<string, number> = {};
+    const scaleSummary = params.scale.source === "fixed" || bundle.outputs.depth.kind === "metric" ? undefined : new ScaleSummaryBuilder(params.scale.source, anchorTopic?.topic ?? "");
     // Each frame's ~9 MiB of CDR goes into reused buffers: a frame's set is taken when its
     // outputs are encoded and given back once its status is written, when the bag writer has
     // copied every one of its messages (writeRaw resolves after McapWriter.addMessage).
@@ -188,6 +189,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
       },
       writeStatus: async (outputs, cameraStats, totalMs) => {
         if (outputs.depthHead) depthHeads[outputs.depthHead] = (depthHeads[outputs.depthHead] ?? 0) + 1;
+        if (outputs.scale) scaleSummary?.add(outputs.scale, outputs.depthScale, outputs.depthShift);
         const status = encoder.status(outputs, cameraStats, totalMs);
         if (!selectedOutputs.has(status.topic)) return;
         await write(status.topic, status.typeName, status.logTime, encodeMessage(status.typeName, status.message));
@@ -217,7 +219,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
           errors.push(error.message);
           log(error.message);
         },
-        ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, params.scale.extrinsics, log) } } : {}),
+        ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, () => params.scale.extrinsics, log) } } : {}),
       }),
       tap((result) => {
         handled++;
@@ -260,6 +262,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
       outputBytes: writer.bytesWritten,
       compression,
       errors,
+      ...(scaleSummary ? { scale: scaleSummary.build() } : {}),
     };
   });
 }
@@ -401,7 +404,7 @@ function toAnchorInput(message: BagMessage, anchors: AnchorTopic, cameraTopic: s
   try {
     if (anchors.kind === "depth_image") {
       const image = decodeMessage<Image>(IMAGE_TYPE, message.data);
-      return { kind: "anchors", cameraTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) as AnchorMessage };
+      return { kind: "anchors", cameraTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) };
     }
     const cloud = decodeMessage<PointCloud2>(POINT_CLOUD2_TYPE, message.data);
     return { kind: "anchors", cameraTopic, stamp: cloud.header.stamp, anchors: { kind: "cloud", frameId: cloud.header.frame_id, points: cloudPoints(cloud) } };

@@ -33,6 +33,92 @@ export interface ReplaySummary {
   /** Size of the output file, and its chunk compression. */
   readonly outputBytes: number;
   readonly compression: string;
+  /** Scale recovery (scale.source other than fixed, relative models). */
+  readonly scale?: ScaleSummary;
+}
+
+/** How the scale of a relative model was recovered over the run. */
+export interface ScaleSummary {
+  readonly source: string;
+  /** The anchor topic; empty for ground_plane. */
+  readonly topic: string;
+  /** Frames whose own anchors gave the fit. */
+  readonly fitted: number;
+  /** Frames that kept the last good estimate (too few inliers or no anchor message). */
+  readonly held: number;
+  /** Frames before any estimate (depth.scale/depth.shift used). */
+  readonly none: number;
+  /** Estimates that jumped to a frame's fit (first fit, residual jump). */
+  readonly resets: number;
+  /** Per-frame scale and shift of the frames with an estimate. */
+  readonly scales: readonly number[];
+  readonly shifts: readonly number[];
+  readonly inliers: readonly number[];
+  readonly residuals: readonly number[];
+  readonly maxAgeSec: number;
+}
+
+/** Accumulates ScaleSummary over the frames of a run. */
+export class ScaleSummaryBuilder {
+  #fitted = 0;
+  #held = 0;
+  #none = 0;
+  #resets = 0;
+  #maxAge = 0;
+  readonly #scales: number[] = [];
+  readonly #shifts: number[] = [];
+  readonly #inliers: number[] = [];
+  readonly #residuals: number[] = [];
+
+  constructor(readonly source: string, readonly topic: string) {}
+
+  add(report: { estimated: boolean; held: boolean; reset: boolean; inliers: number; residual: number; ageSec: number }, scale: number, shift: number): void {
+    if (!report.estimated) {
+      this.#none++;
+      return;
+    }
+    if (report.held) this.#held++;
+    else this.#fitted++;
+    if (report.reset) this.#resets++;
+    this.#maxAge = Math.max(this.#maxAge, report.ageSec);
+    this.#scales.push(scale);
+    this.#shifts.push(shift);
+    this.#inliers.push(report.inliers);
+    this.#residuals.push(report.residual);
+  }
+
+  build(): ScaleSummary {
+    return {
+      source: this.source,
+      topic: this.topic,
+      fitted: this.#fitted,
+      held: this.#held,
+      none: this.#none,
+      resets: this.#resets,
+      scales: this.#scales,
+      shifts: this.#shifts,
+      inliers: this.#inliers,
+      residuals: this.#residuals,
+      maxAgeSec: this.#maxAge,
+    };
+  }
+}
+
+/** The summary's scale line(s). */
+export function formatScaleSummary(scale: ScaleSummary): string[] {
+  const on = scale.topic ? ` on ${scale.topic}` : "";
+  const counts = `fitted ${scale.fitted}, held ${scale.held}, no estimate ${scale.none}, resets ${scale.resets}`;
+  if (scale.scales.length === 0) return [`  scale      ${scale.source}${on}: ${counts} (no anchors gave a fit: depth.scale/depth.shift were used)`];
+  const median = (values: readonly number[]) => percentile(Float64Array.from(values).sort(), 0.5);
+  const logs = scale.scales.map(Math.log);
+  const meanLog = logs.reduce((a, b) => a + b, 0) / logs.length;
+  const stdLog = Math.sqrt(logs.reduce((a, b) => a + (b - meanLog) ** 2, 0) / logs.length);
+  return [
+    `  scale      ${scale.source}${on}: ${counts}`,
+    `             scale median ${median(scale.scales).toPrecision(5)} (${Math.min(...scale.scales).toPrecision(5)} … ${Math.max(...scale.scales).toPrecision(5)}, ` +
+      `std of log ${(100 * stdLog).toFixed(2)} %), shift median ${median(scale.shifts).toPrecision(4)}; ` +
+      `inliers median ${median(scale.inliers).toFixed(0)}, residual median ${(100 * median(scale.residuals)).toFixed(1)} %, oldest estimate used ${scale.maxAgeSec.toFixed(2)} s`,
+  ];
 }
 
 export function formatSummary(summary: ReplaySummary): string {
@@ -48,6 +134,7 @@ export function formatSummary(summary: ReplaySummary): string {
   ];
   const perFrame = stats.processed > 0 ? `, ${megabytes(summary.outputBytes / stats.processed)} per frame` : "";
   lines.push(`  output     ${megabytes(summary.outputBytes)} (${summary.compression}${perFrame})`);
+  if (summary.scale) lines.push(...formatScaleSummary(summary.scale));
   const heads = Object.entries(summary.depthHeads);
   if (heads.length > 0) lines.push(`  depth head ${heads.map(([head, count]) => `${head} ${count}`).join(", ")}`);
   const reasons = Object.entries(stats.failedByReason);

@@ -47,7 +47,10 @@ import {
   type RclPublisher,
   type RclTimer,
 } from "./rclPort.js";
-import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
+import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
+import { cloudPoints, depthImageAnchors } from "../../messages/anchors.js";
+import { cloudPlacer } from "../../pipeline/anchorPlacement.js";
+import { StaticTransforms } from "../../geometry/staticTransforms.js";
 
 export const NODE_NAME = "depthseg";
 export const DIAGNOSTICS_TOPIC = "/diagnostics";
@@ -178,7 +181,10 @@ export class LiveNode {
 
     const processor = new FrameProcessor(bundle, worker, () => parameters.params);
     live.#startPipeline(processor, () => parameters.params);
-    for (const camera of cameras) live.#subscribe(camera, initial, qos);
+    for (const camera of cameras) {
+      live.#subscribe(camera, initial, qos);
+      live.#subscribeAnchors(camera, initial, qos);
+    }
     for (const name of qos.unmatched()) void logger.warn(`${name} matches no topic of this node; ignored`);
     qos.declareUsed();
 
@@ -316,6 +322,10 @@ export class LiveNode {
         rectify: initial.rectify,
         warn: (line) => this.#log("warn", line),
         onCameraInfoRejected: (error) => this.#logFailure(error),
+        // The live node reads no /tf_static (yet): clouds are placed with scale.extrinsics.
+        ...(initial.scale.source === "depth_image" || initial.scale.source === "points"
+          ? { anchors: { placeCloud: cloudPlacer(new StaticTransforms(), () => params().scale.extrinsics, (line) => this.#log("warn", line)) } }
+          : {}),
       }),
     );
     this.#pipelineDone = new Promise<void>((resolve) => {
@@ -381,6 +391,37 @@ export class LiveNode {
         };
       }, topics.cameraInfo, "camera_info"),
     );
+  }
+
+  /** scale.source depth_image / points: the anchor topic, resolved in the camera's namespace as `image` is. */
+  #subscribeAnchors(camera: CameraIo, params: DepthsegParams, qos: QosResolver): void {
+    const { source, topic } = params.scale;
+    if (source !== "depth_image" && source !== "points") return;
+    const resolved = this.#node.resolveTopicName(topic.startsWith("/") ? topic : join(camera.prefix, topic));
+    // Anchors are not frames: a bad one is logged (rate-limited) and its frames keep the last scale.
+    const push = (make: () => CameraInput) => {
+      try {
+        this.#input.next(make());
+      } catch (error) {
+        const why = error instanceof FrameError ? error.detail : (error as Error).message;
+        this.#logFailure(new FrameError("bad_message", `scale anchors left out: ${why}`, resolved));
+      }
+    };
+    if (source === "depth_image") {
+      this.#node.createSubscription("sensor_msgs/msg/Image", resolved, qos.options(resolved, "subscription", IMAGE_QOS), (msg) =>
+        push(() => {
+          const image = imageFromRcl(msg);
+          return { kind: "anchors", cameraTopic: camera.imageTopic, stamp: image.header.stamp, anchors: depthImageAnchors(image) };
+        }),
+      );
+    } else {
+      this.#node.createSubscription("sensor_msgs/msg/PointCloud2", resolved, qos.options(resolved, "subscription", IMAGE_QOS), (msg) =>
+        push(() => {
+          const cloud = pointCloud2FromRcl(msg);
+          return { kind: "anchors", cameraTopic: camera.imageTopic, stamp: cloud.header.stamp, anchors: { kind: "cloud", frameId: cloud.header.frame_id, points: cloudPoints(cloud) } };
+        }),
+      );
+    }
   }
 
   #cameraFor(imageTopic: string): CameraIo {

@@ -5,7 +5,7 @@
 // incoming arrays are copied into memory of our own.
 
 import type * as rclnodejs from "rclnodejs";
-import type { CameraInfo, CompressedImage, Header, Image, RosMessageMap } from "../../messages/types.js";
+import type { CameraInfo, CompressedImage, Header, Image, PointCloud2, RosMessageMap } from "../../messages/types.js";
 import type { RclMessage, RclMessageTypeName } from "./rclPort.js";
 
 type RclHeader = rclnodejs.std_msgs.msg.Header;
@@ -31,6 +31,20 @@ export function imageFromRcl(msg: RclMessage<"sensor_msgs/msg/Image">): Image {
     is_bigendian: msg.is_bigendian,
     step: msg.step,
     data: bytes(msg.data),
+  };
+}
+
+export function pointCloud2FromRcl(msg: RclMessage<"sensor_msgs/msg/PointCloud2">): PointCloud2 {
+  return {
+    header: headerFromRcl(msg.header),
+    height: msg.height,
+    width: msg.width,
+    fields: msg.fields.map((f) => ({ name: f.name, offset: f.offset, datatype: f.datatype, count: f.count })),
+    is_bigendian: msg.is_bigendian,
+    point_step: msg.point_step,
+    row_step: msg.row_step,
+    data: bytes(msg.data),
+    is_dense: msg.is_dense,
   };
 }
 
