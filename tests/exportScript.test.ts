@@ -28,6 +28,7 @@ import { checkParamsForModel, FrameProcessor } from "../src/pipeline/frameProces
 import type { RgbImage } from "../src/frame.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { FRAME_ID, rgb8, tempDir } from "./support/cameraBag.js";
+import { readF32, type Reference } from "./support/torchReference.js";
 
 const PYTHON = process.env["DEPTHSEG_PYTHON"] ?? "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx"], { stdio: "ignore" }).status === 0;
@@ -50,22 +51,6 @@ function selfTest(script: string, args: string[], name: string): string {
   });
   if (run.status !== 0) throw new Error(`${script} ${args.join(" ")} failed (${run.status}):\n${run.stderr}`);
   return out;
-}
-
-interface RefTensor {
-  file: string;
-  dims: number[];
-}
-interface Reference {
-  tag: string;
-  input: RefTensor;
-  outputs: Record<string, RefTensor>;
-}
-
-async function readF32(path: string): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  // Copy: small files come back as views into a shared pool.
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 async function readIndex(folder: string): Promise<Reference[]> {

@@ -31,6 +31,7 @@ import { loadModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { cameraInfo, readOutputBag, rgb8, stampAt, tempDir, typed, writeCameraBag } from "./support/cameraBag.js";
+import { readF32, type Reference } from "./support/torchReference.js";
 import { cli } from "./support/runCli.js";
 
 const PYTHON = process.env["DEPTHSEG_PYTHON"] ?? "/usr/bin/python3";
@@ -114,21 +115,6 @@ async function exportCase(name: string, family: "da2" | "da3" | "zoe"): Promise<
   const line = run.stdout.trim().split("\n").at(-1)!;
   await writeFile(done, line);
   return JSON.parse(line) as CaseInfo;
-}
-
-interface RefTensor {
-  file: string;
-  dims: number[];
-}
-interface Reference {
-  tag: string;
-  input: RefTensor;
-  outputs: Record<string, RefTensor>;
-}
-
-async function readF32(path: string): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 interface Diff {

@@ -80,8 +80,22 @@ export function resizeFloat(
   out?: Float32Array,
 ): Float32Array {
   checkSize("resizeFloat", newWidth, newHeight);
+  return resizeFloatChannels(data, width, height, 1, newWidth, newHeight, interpolation, out);
+}
+
+/** OpenCV float resize of an interleaved image of `channels` (1 or 3) planes; same size returns `data`. */
+function resizeFloatChannels(
+  data: Float32Array,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+  newWidth: number,
+  newHeight: number,
+  interpolation: Interpolation,
+  out: Float32Array | undefined,
+): Float32Array {
   if (width === newWidth && height === newHeight) return data;
-  const src = borrowMat(data, height, width, cv().CV_32FC1, 1);
+  const src = borrowMat(data, height, width, channels === 1 ? cv().CV_32FC1 : cv().CV_32FC3, channels);
   const resized = src.resize(newHeight, newWidth, 0, 0, interpolationFlag(interpolation));
   keepAlive(data);
   return matToFloat32(resized, out);
@@ -127,11 +141,7 @@ export function resizeRgbFloat(
 ): Float32Array {
   checkSize("resizeRgbFloat", newWidth, newHeight);
   if (data.length !== width * height * 3) throw new RangeError(`resizeRgbFloat: ${data.length} values for ${width}x${height}x3`);
-  if (width === newWidth && height === newHeight) return data;
-  const src = borrowMat(data, height, width, cv().CV_32FC3, 3);
-  const resized = src.resize(newHeight, newWidth, 0, 0, interpolationFlag(interpolation));
-  keepAlive(data);
-  return matToFloat32(resized, out);
+  return resizeFloatChannels(data, width, height, 3, newWidth, newHeight, interpolation, out);
 }
 
 /**
