@@ -140,6 +140,7 @@ describe("live node: topics, types and QoS", () => {
       "/robot/depth/image": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/depth/camera_info": { type: "sensor_msgs/msg/CameraInfo", qos: "reliable volatile keep_last 1" },
       "/robot/depth/colorized": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
+      "/robot/depth/confidence": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/points": { type: "sensor_msgs/msg/PointCloud2", qos: "reliable volatile keep_last 1" },
       "/robot/segmentation/labels": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/segmentation/colorized": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },

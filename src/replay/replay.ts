@@ -209,6 +209,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         select: () => ({
           depthColorized: selection.outputs.has(OUTPUT_TOPICS.depthColorized),
           labelsColorized: selection.outputs.has(OUTPUT_TOPICS.labelsColorized),
+          confidence: selection.outputs.has(OUTPUT_TOPICS.confidence),
         }),
         stats,
         schedulerState: state,

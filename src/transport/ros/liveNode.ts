@@ -311,10 +311,11 @@ export class LiveNode {
         maxInFlight: initial.maxInFlight,
         select: (cameraTopic) => {
           const camera = this.#cameraFor(cameraTopic);
-          // Colourised views cost a colour map per frame: built only while someone watches.
+          // Colourised views and confidence cost a pass per frame: built only while someone watches.
           return {
             depthColorized: hasSubscribers(camera, OUTPUT_TOPICS.depthColorized),
             labelsColorized: hasSubscribers(camera, OUTPUT_TOPICS.labelsColorized),
+            confidence: hasSubscribers(camera, OUTPUT_TOPICS.confidence),
           };
         },
         stats: this.#stats,
@@ -478,6 +479,7 @@ const OUTPUT_TYPES: readonly [name: string, type: OutputTypeName][] = [
   [OUTPUT_TOPICS.depth, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.depthInfo, "sensor_msgs/msg/CameraInfo"],
   [OUTPUT_TOPICS.depthColorized, "sensor_msgs/msg/Image"],
+  [OUTPUT_TOPICS.confidence, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.points, "sensor_msgs/msg/PointCloud2"],
   [OUTPUT_TOPICS.labels, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.labelsColorized, "sensor_msgs/msg/Image"],
