@@ -17,9 +17,9 @@ import { DEPTH_CAMERA_TOPIC, writeScaleBag, type ScaleBag } from "./support/scal
 
 const NS = "/depthseg";
 const floats = (image: Image) => new Float32Array(image.data.slice().buffer);
-// confidence = GAIN·z + OFFSET in the graph: 1 (clipped) nearer than 2 m, 0 (clipped) beyond 5.33 m.
-const GAIN = -0.3;
-const OFFSET = 1.6;
+// confidence = GAIN·z + OFFSET in the graph: 1 (clipped) nearer than 2 m, 0 (clipped) beyond 4.5 m.
+const GAIN = -0.4;
+const OFFSET = 1.8;
 
 let bag: ScaleBag;
 let confidenceModel: string;
@@ -147,8 +147,9 @@ describe("depth/confidence derived when the model has none", () => {
       process.stdout.write(`frame ${f}: scale residual ${status.scale_residual.toFixed(4)}, trust ${trust.toFixed(4)}, highest confidence ${top.toFixed(4)}\n`);
       expect(trust).toBeGreaterThan(0);
       expect(trust).toBeLessThan(1);
-      // Flat pixels reach the cap exactly (the edge term is 1 there).
-      expect(top).toBeCloseTo(trust, 5);
+      // The cap holds, and the flattest pixels (edge term about 1) come within 1 % of it.
+      expect(top).toBeLessThanOrEqual(trust + 1e-6);
+      expect(top).toBeGreaterThan(0.99 * trust);
     }
   });
 });
