@@ -14,7 +14,8 @@
 // generates the missing class itself, so that copy is made anew on every run.
 
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +75,17 @@ function writeDepthsegPrefix(): void {
   writeFileSync(join(index, "packages", "depthseg"), "");
 }
 
+/** Every file under `dir` with a hash of its content, sorted: what the generated classes depend on. */
+function interfaceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return `${path.slice(dir.length)} ${createHash("sha256").update(readFileSync(path)).digest("hex")}`;
+    })
+    .sort();
+}
+
 /** Environment of a process that uses a variant: what `source /opt/ros/jazzy/setup.bash` sets. */
 export function rosEnvironmentFor(variant: RclnodejsVariant): Record<string, string> {
   return {
@@ -91,7 +103,8 @@ export function rosEnvironmentFor(variant: RclnodejsVariant): Record<string, str
 export function prepareRclnodejsPackages(log: (line: string) => void = () => {}): void {
   const locked = lockedRclnodejs();
   writeDepthsegPrefix();
-  const stamp = `${locked.version} ${locked.integrity}\n${readFileSync(join(ROOT, "msg", "PerceptionStatus.msg"), "utf8")}`;
+  // Regenerated when rclnodejs, our .msg or any interface file of the ament prefix changes.
+  const stamp = `${locked.version} ${locked.integrity}\n${readFileSync(join(ROOT, "msg", "PerceptionStatus.msg"), "utf8")}\n${interfaceFiles(ROS_INTERFACES_PREFIX).join("\n")}`;
   let tarball: string | undefined;
   const work = mkdtempSync(join(tmpdir(), "rclnodejs-pkg-"));
   try {

@@ -169,7 +169,7 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
 }
 
 /** x y z float32 and 4 bytes of intensity padding, as LiDAR drivers lay points out. */
-function lidarCloud(stamp: { sec: number; nanosec: number }, points: readonly number[]): PointCloud2 {
+export function lidarCloud(stamp: { sec: number; nanosec: number }, points: readonly number[]): PointCloud2 {
   const count = points.length / 3;
   const data = new Uint8Array(count * 16);
   const view = new DataView(data.buffer);
