@@ -54,13 +54,16 @@ export function withDepthsegInstalled(prefixes: readonly string[]): string[] {
 }
 
 function withoutPackage(pkg: string): string {
-  const prefix = join(RCLNODEJS_ROOT, `ros-without-${pkg.replaceAll("_", "-")}`);
-  if (!existsSync(prefix)) {
-    cpSync(ROS_INTERFACES_PREFIX, prefix, { recursive: true });
-    rmSync(join(prefix, "share", pkg), { recursive: true });
-    for (const index of ["rosidl_interfaces", "packages"]) rmSync(join(prefix, "share", "ament_index", "resource_index", index, pkg));
-  }
-  return prefix;
+  return join(RCLNODEJS_ROOT, `ros-without-${pkg.replaceAll("_", "-")}`);
+}
+
+/** The interface prefix without `pkg`, copied anew (before the tests: it follows files added to the prefix). */
+function writePrefixWithout(pkg: string): void {
+  const prefix = withoutPackage(pkg);
+  rmSync(prefix, { recursive: true, force: true });
+  cpSync(ROS_INTERFACES_PREFIX, prefix, { recursive: true });
+  rmSync(join(prefix, "share", pkg), { recursive: true });
+  for (const index of ["rosidl_interfaces", "packages"]) rmSync(join(prefix, "share", "ament_index", "resource_index", index, pkg));
 }
 
 /** Our package as `colcon build` installs its interfaces: share/depthseg/msg and the ament index. */
@@ -103,6 +106,7 @@ export function rosEnvironmentFor(variant: RclnodejsVariant): Record<string, str
 export function prepareRclnodejsPackages(log: (line: string) => void = () => {}): void {
   const locked = lockedRclnodejs();
   writeDepthsegPrefix();
+  writePrefixWithout("vision_msgs");
   // Regenerated when rclnodejs, our .msg or any interface file of the ament prefix changes.
   const stamp = `${locked.version} ${locked.integrity}\n${readFileSync(join(ROOT, "msg", "PerceptionStatus.msg"), "utf8")}\n${interfaceFiles(ROS_INTERFACES_PREFIX).join("\n")}`;
   let tarball: string | undefined;
