@@ -20,6 +20,9 @@ const floats = (image: Image) => new Float32Array(image.data.slice().buffer);
 // confidence = GAIN·z + OFFSET in the graph: 1 (clipped) nearer than 2 m, 0 (clipped) beyond 4.5 m.
 const GAIN = -0.4;
 const OFFSET = 1.8;
+// expp1: x = GAIN_X·z + OFFSET_X, c = 1 + exp(x); sigmoid(x) is 0.5 at 3 m.
+const GAIN_X = -2;
+const OFFSET_X = 6;
 
 let bag: ScaleBag;
 let confidenceModel: string;
@@ -36,10 +39,10 @@ interface Replayed {
   readonly status: PerceptionStatus[];
 }
 
-async function run(model: string, extra: Record<string, unknown> = {}, topics?: TopicSelection): Promise<Replayed> {
+async function run(model: string, extra: Record<string, unknown> = {}, topics?: TopicSelection, input = bag.path): Promise<Replayed> {
   const output = join(await tempDir(), "out.mcap");
   await replay({
-    input: bag.path,
+    input,
     output,
     params: resolveParameters({ model, execution_providers: ["cpu"], ...extra }),
     realtime: false,
@@ -103,6 +106,33 @@ describe("depth/confidence from the model's confidence output", () => {
     expect(worst).toBeLessThan(1e-5);
     // Both clips and the linear part are exercised.
     expect(Math.min(shares.low, shares.high, shares.between)).toBeGreaterThan(0.02);
+  });
+
+  it("expp1 (Depth Anything 3's 1 + exp(x)): published as 1 - 1/c = sigmoid(x), here where the camera is the model's output size", async () => {
+    // 80x60: the demo's output (half its 160x120 input) is the camera's size, so nothing is resized.
+    const small = await writeScaleBag(join(await tempDir(), "small.mcap"), { frames: 2, seed: 7, anchors: "none", width: 80, height: 60 });
+    const model = await writeConfidenceBundle(join(await tempDir(), "expp1"), GAIN_X, OFFSET_X, "expp1");
+    const result = await run(model, {}, undefined, small.path);
+    let worst = 0;
+    let lo = 1, hi = 0;
+    for (const [f, confidence] of result.confidence.entries()) {
+      expect(confidence).toHaveLength(80 * 60);
+      const depth = result.depth[f]!;
+      for (let i = 0; i < depth.length; i++) {
+        const z = depth[i]!;
+        const want = z > 0 ? 1 / (1 + Math.exp(-(GAIN_X * z + OFFSET_X))) : 0;
+        worst = Math.max(worst, Math.abs(confidence[i]! - want));
+        if (z > 0) {
+          lo = Math.min(lo, confidence[i]!);
+          hi = Math.max(hi, confidence[i]!);
+        }
+      }
+    }
+    process.stdout.write(`model confidence (expp1): max |published - sigmoid(gain·depth + offset)| ${worst.toExponential(2)}, range ${lo.toFixed(3)} … ${hi.toFixed(3)}\n`);
+    expect(worst).toBeLessThan(1e-5);
+    // Spread over 0..1, not clipped to 1 as identity would make every c >= 1.
+    expect(lo).toBeLessThan(0.2);
+    expect(hi).toBeGreaterThan(0.8);
   });
 
   it("is not computed or written unless --topics asks for it, as the colourised views", async () => {

@@ -53,21 +53,30 @@ async function writeDemoWith(dir: string, demo: Buffer, extension: Uint8Array, e
 }
 
 /**
- * The demo (metric) with an output `confidence` = gain·z + offset, z its metres at its output
- * resolution, declared as `outputs.confidence` with activation identity.
+ * The demo (metric) with an output `confidence`, declared as `outputs.confidence`: x = gain·z +
+ * offset (z its metres at its output resolution) with activation identity, or 1 + exp(x) with
+ * activation expp1 (Depth Anything 3's depth_conf).
  */
-export async function writeConfidenceBundle(dir: string, gain: number, offset: number): Promise<string> {
+export async function writeConfidenceBundle(dir: string, gain: number, offset: number, activation: "identity" | "expp1" = "identity"): Promise<string> {
   await mkdir(dir, { recursive: true });
   const demo = await readFile(join(DEFAULT_MODEL_DIR, "model.onnx"));
+  const affine = activation === "identity" ? "confidence" : "confidence_logit";
   const extension = encodeGraph({
     name: "confidence_of_depth",
     nodes: [
       { opType: "Mul", inputs: ["depth", "confidence_gain"], outputs: ["scaled_depth"] },
-      { opType: "Add", inputs: ["scaled_depth", "confidence_offset"], outputs: ["confidence"] },
+      { opType: "Add", inputs: ["scaled_depth", "confidence_offset"], outputs: [affine] },
+      ...(activation === "expp1"
+        ? [
+            { opType: "Exp", inputs: [affine], outputs: ["confidence_exp"] },
+            { opType: "Add", inputs: ["confidence_exp", "confidence_one"], outputs: ["confidence"] },
+          ]
+        : []),
     ],
     initializers: [
       { name: "confidence_gain", dims: [], data: [gain] },
       { name: "confidence_offset", dims: [], data: [offset] },
+      ...(activation === "expp1" ? [{ name: "confidence_one", dims: [], data: [1] }] : []),
     ],
     inputs: [],
     outputs: [{ name: "confidence", dims: [1, 1, "h", "w"] }],
@@ -75,6 +84,6 @@ export async function writeConfidenceBundle(dir: string, gain: number, offset: n
   await writeDemoWith(dir, demo, extension, (yaml) =>
     yaml
       .replace(/^name: .*$/m, "name: demo-with-confidence-test")
-      .replace(/^( {2}depth: .*)$/m, "$1\n  confidence: { name: confidence, activation: identity }"));
+      .replace(/^( {2}depth: .*)$/m, `$1\n  confidence: { name: confidence, activation: ${activation} }`));
   return dir;
 }
