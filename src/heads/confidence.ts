@@ -46,39 +46,56 @@ export function derivedConfidence(
   height: number,
   options: DerivedConfidenceOptions = {},
   out?: Float32Array,
+  /** 2·width·height values of working memory (allocated when absent). */
+  scratch?: Float32Array,
 ): Float32Array {
-  if (depth.length !== width * height) throw new RangeError(`derivedConfidence: ${depth.length} depths for ${width}x${height}`);
+  const pixels = width * height;
+  if (depth.length !== pixels) throw new RangeError(`derivedConfidence: ${depth.length} depths for ${width}x${height}`);
   const edgeStep = options.edgeStep ?? DERIVED_EDGE_STEP;
   const trust = options.fitTrust ?? 1;
   if (!(edgeStep > 0 && Number.isFinite(edgeStep))) throw new RangeError(`derivedConfidence: edgeStep must be finite and > 0, got ${edgeStep}`);
   if (!(trust >= 0 && trust <= 1)) throw new RangeError(`derivedConfidence: fitTrust must be in 0..1, got ${trust}`);
-  const dst = out ?? new Float32Array(depth.length);
+  const dst = out ?? new Float32Array(pixels);
   if (dst === depth) throw new RangeError("derivedConfidence: out must not be the input");
-  if (dst.length !== depth.length) throw new RangeError(`derivedConfidence: out has ${dst.length} values, depth has ${depth.length}`);
+  if (dst.length !== pixels) throw new RangeError(`derivedConfidence: out has ${dst.length} values, depth has ${depth.length}`);
+  const work = scratch ?? new Float32Array(2 * pixels);
+  if (work.length < 2 * pixels) throw new RangeError(`derivedConfidence: scratch has ${work.length} values, needs ${2 * pixels}`);
+  // The 3x3 minimum and maximum are separable: first over each row's 3 neighbours, then over
+  // 3 rows of those. A missing depth (NaN, <= 0, infinite) takes part in neither: it is no
+  // evidence of an edge.
+  const lo = work.subarray(0, pixels);
+  const hi = work.subarray(pixels, 2 * pixels);
   for (let v = 0; v < height; v++) {
+    const row = v * width;
     for (let u = 0; u < width; u++) {
-      const i = v * width + u;
+      let mn = Infinity;
+      let mx = -Infinity;
+      const last = u < width - 1 ? u + 1 : u;
+      for (let x = u > 0 ? u - 1 : u; x <= last; x++) {
+        const n = depth[row + x]!;
+        if (n > 0 && n < Infinity) {
+          if (n < mn) mn = n;
+          if (n > mx) mx = n;
+        }
+      }
+      lo[row + u] = mn;
+      hi[row + u] = mx;
+    }
+  }
+  const scale = 1 / edgeStep;
+  for (let v = 0; v < height; v++) {
+    const above = v > 0 ? -width : 0;
+    const below = v < height - 1 ? width : 0;
+    for (let i = v * width, end = i + width; i < end; i++) {
       const z = depth[i]!;
       if (!(z > 0 && z < Infinity)) {
         dst[i] = 0;
         continue;
       }
-      let lo = z;
-      let hi = z;
-      for (let dv = -1; dv <= 1; dv++) {
-        const y = v + dv;
-        if (y < 0 || y >= height) continue;
-        for (let du = -1; du <= 1; du++) {
-          const x = u + du;
-          if (x < 0 || x >= width) continue;
-          const n = depth[y * width + x]!;
-          // A missing neighbour is no evidence of an edge.
-          if (!(n > 0 && n < Infinity)) continue;
-          if (n < lo) lo = n;
-          else if (n > hi) hi = n;
-        }
-      }
-      const step = (hi - lo) / lo / edgeStep;
+      // The pixel itself is valid, so both are finite.
+      const mn = Math.min(lo[i + above]!, lo[i]!, lo[i + below]!);
+      const mx = Math.max(hi[i + above]!, hi[i]!, hi[i + below]!);
+      const step = ((mx - mn) / mn) * scale;
       dst[i] = trust / (1 + step * step);
     }
   }

@@ -120,8 +120,9 @@ class FrameBuffers {
   labels: Uint16Array | undefined;
   depthColorized: Uint8Array | undefined;
   labelsColorized: Uint8Array | undefined;
-  /** Confidence at model and camera resolution. */
+  /** Confidence at model and camera resolution, and the derived kernel's working memory. */
   modelConfidence: Float32Array | undefined;
+  confidenceScratch: Float32Array | undefined;
   confidence: Float32Array | undefined;
   cloud: Uint8Array | undefined;
 
@@ -350,7 +351,8 @@ export class FrameProcessor {
       } else {
         // Scale recovery active: the fit's agreement with this frame's anchors scales every pixel.
         const trust = scaleReport ? (scaleReport.estimated ? fitTrust(scaleReport.residual, params.scale.inlierTolerance) : 0) : 1;
-        confidence = resizeToCamera(derivedConfidence(modelDepth, depthW, depthH, { fitTrust: trust }, modelConfidence()), cameraConfidence);
+        const scratch = (buffers.confidenceScratch = fit(buffers.confidenceScratch, 2 * modelDepth.length, Float32Array));
+        confidence = resizeToCamera(derivedConfidence(modelDepth, depthW, depthH, { fitTrust: trust }, modelConfidence(), scratch), cameraConfidence);
       }
       // No depth, no trust: range limits and uncovered pixels included.
       for (let i = 0; i < confidence.length; i++) if (!(depth[i]! > 0)) confidence[i] = 0;
