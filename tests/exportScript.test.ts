@@ -231,7 +231,7 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
       // head_switch_frames 1 (ZoeDepth's own per-image routing): this checks the router, not the
       // hysteresis, which would keep the first head for the next 3 frames (routing.test.ts).
       const calibration = pinholeCalibration(width, height, 80, 80, (width - 1) / 2, (height - 1) / 2);
-      const views = { depthColorized: false, labelsColorized: false };
+      const views = { depthColorized: false, labelsColorized: false, confidence: false };
       const runs: [string, Record<string, string>][] = [
         ["auto", picked],
         ["indoor", { dark: "indoor", bright: "indoor" }],
@@ -301,7 +301,9 @@ cases = {
     "two heads, one output": edit(heads=heads(outdoor=D("depth_indoor", "metric", 80.0))),
     "head named like the domain": edit(heads=heads(outdoor=D("domain_logits", "metric", 80.0))),
     "sky and confidence": edit(depth=D("depth", "metric", 80.0, 300.0), domain=None, heads={},
-                               sky=b.SkyOutput("sky", 0.3), confidence=b.ConfidenceOutput("confidence")),
+                               sky=b.SkyOutput("sky", 0.3), confidence=b.ConfidenceOutput("confidence", "expp1")),
+    "confidence activation unknown": edit(depth=D("depth", "metric", 80.0), domain=None, heads={},
+                                          confidence=b.ConfidenceOutput("confidence", "softplus")),
     "sky threshold 0": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("sky", 0.0)),
     "sky named like depth": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("depth", 0.3)),
 }
@@ -356,5 +358,6 @@ describe("tools/export/bundle_yaml.py checks routed bundles, sky and confidence 
     const da3 = await loadModelBundle(join(root, `yaml-case-${cases.findIndex((c) => c.case === "sky and confidence")}`));
     expect(da3.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 });
     expect(da3.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
+    expect(da3.outputs.confidence).toEqual({ name: "confidence", activation: "expp1" });
   });
 });

@@ -15,6 +15,7 @@ import { writeAnalyticBundle } from "../src/inference/fixtures.js";
 import { startInferenceWorker, type InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { PointFieldType } from "../src/messages/types.js";
+import { derivedConfidence } from "../src/heads/confidence.js";
 import { LiveNode } from "../src/transport/ros/liveNode.js";
 import type { RclMessage } from "../src/transport/ros/rclPort.js";
 import { toRclMessage } from "../src/transport/ros/rclMessages.js";
@@ -171,6 +172,7 @@ describe("live node: topics, types and QoS", () => {
       "/robot/depth/image": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/depth/camera_info": { type: "sensor_msgs/msg/CameraInfo", qos: "reliable volatile keep_last 1" },
       "/robot/depth/colorized": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
+      "/robot/depth/confidence": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/points": { type: "sensor_msgs/msg/PointCloud2", qos: "reliable volatile keep_last 1" },
       "/robot/segmentation/labels": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
       "/robot/segmentation/colorized": { type: "sensor_msgs/msg/Image", qos: "reliable volatile keep_last 1" },
@@ -375,6 +377,28 @@ describe("live node: published messages", () => {
     expect(real.standIn.events.filter((e) => e === "publish /segmentation/colorized")).toHaveLength(0);
     const colored = depthColor[0]!;
     expect([colored.encoding, colored.width, colored.height, (colored.data as Uint8Array).length]).toEqual(["rgb8", W, H, W * H * 3]);
+    expect(live.stats.all.failed).toBe(0);
+  });
+
+  it("builds depth/confidence only while it has subscribers: derived from the depth (the analytic model has no confidence output)", async () => {
+    const { peer, live } = await start([]);
+    const status = peer.record<RclMessage<"depthseg/msg/PerceptionStatus">>("depthseg/msg/PerceptionStatus", "/status");
+    sendFrame(peer, stampAt(0));
+    await until(() => status.length === 1, "first status");
+    expect(real.standIn.events.filter((e) => e === "publish /depth/confidence")).toHaveLength(0);
+
+    const confidence = peer.record<RclMessage<"sensor_msgs/msg/Image">>("sensor_msgs/msg/Image", "/depth/confidence");
+    const depth = peer.record<RclMessage<"sensor_msgs/msg/Image">>("sensor_msgs/msg/Image", "/depth/image");
+    sendFrame(peer, stampAt(1));
+    await until(() => confidence.length === 1 && depth.length === 1, "confidence and depth");
+    const image = confidence[0]!;
+    expect([image.encoding, image.width, image.height, image.step]).toEqual(["32FC1", W, H, 4 * W]);
+    const values = new Float32Array(Uint8Array.from(image.data as Uint8Array).buffer);
+    const metres = new Float32Array(Uint8Array.from(depth[0]!.data as Uint8Array).buffer);
+    // Model output = camera resolution here, so it is the kernel on the published depth exactly.
+    expect([...values]).toEqual([...derivedConfidence(metres, W, H)]);
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...values)).toBeLessThanOrEqual(1);
     expect(live.stats.all.failed).toBe(0);
   });
 

@@ -81,7 +81,7 @@ describe("replay output bags", () => {
     expect([...bag.keys()].sort()).toEqual(
       [
         "/cam/camera_info", "/cam/image_raw", "/tf", "/tf_static",
-        ...["depth/image", "depth/camera_info", "depth/colorized", "points", "segmentation/labels", "segmentation/colorized", "segmentation/label_info", "status"].map((t) => `/depthseg/${t}`),
+        ...["depth/image", "depth/camera_info", "depth/colorized", "depth/confidence", "points", "segmentation/labels", "segmentation/colorized", "segmentation/label_info", "status"].map((t) => `/depthseg/${t}`),
       ].sort(),
     );
     expect(bag.get(IMAGE_TOPIC)).toHaveLength(4);

@@ -9,6 +9,7 @@ import { resolveParameters } from "../src/config/parameters.js";
 import type { Image, PerceptionStatus } from "../src/messages/types.js";
 import { replay } from "../src/replay/replay.js";
 import { formatSummary } from "../src/replay/summary.js";
+import { CLASS_FLOOR } from "../src/synthetic/classes.js";
 import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 import { writeRelativeBundle, type RelativeBundle } from "./support/relativeBundle.js";
 import { DEPTH_CAMERA_TOPIC, LIDAR_TOPIC, writeScaleBag, type ScaleBag, type ScaleBagOptions } from "./support/scaleBags.js";
@@ -28,12 +29,15 @@ function absRel(predicted: Float32Array, truth: Float32Array): number {
   return sum / n;
 }
 
-/** AbsRel after the least-squares affine 1/z ≈ a·(1/z_pred) + b on every valid pixel of the ground truth. */
-function oracleAbsRel(predicted: Float32Array, truth: Float32Array): number {
+/**
+ * AbsRel (over the whole image) after the least-squares affine 1/z ≈ a·(1/z_pred) + b on every
+ * valid pixel of the ground truth, or only on those `fitOn` picks.
+ */
+function oracleAbsRel(predicted: Float32Array, truth: Float32Array, fitOn: (i: number) => boolean = () => true): number {
   let sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
   for (let i = 0; i < truth.length; i++) {
     const p = predicted[i]!, g = truth[i]!;
-    if (!(p > 0 && g > 0)) continue;
+    if (!(p > 0 && g > 0) || !fitOn(i)) continue;
     const x = 1 / p, y = 1 / g;
     sx += x; sy += y; sxx += x * x; sxy += x * y; n++;
   }
@@ -46,6 +50,8 @@ function oracleAbsRel(predicted: Float32Array, truth: Float32Array): number {
 interface Run {
   readonly absRel: number[];
   readonly oracle: number[];
+  /** The oracle fitted on the true floor pixels only: the best any floor-only fit can do. */
+  readonly floorOracle: number[];
   readonly status: PerceptionStatus[];
   readonly summary: string;
 }
@@ -70,6 +76,7 @@ async function run(bag: ScaleBag, params: Record<string, unknown>): Promise<Run>
   return {
     absRel: depth.map((d, i) => absRel(d, bag.groundTruth[i]!)),
     oracle: depth.map((d, i) => oracleAbsRel(d, bag.groundTruth[i]!)),
+    floorOracle: depth.map((d, i) => oracleAbsRel(d, bag.groundTruth[i]!, (k) => bag.groundTruthLabels[i]![k] === CLASS_FLOOR)),
     status,
     summary: formatSummary(summary) + "\n" + log.join("\n"),
   };
@@ -102,8 +109,12 @@ const logScales = (run: Run) => run.status.map((s) => Math.log(s.depth_scale));
 
 describe("scale recovery of a relative model, replayed with anchors", () => {
   const SEED = 7;
-  // [source, bag, params, AbsRel bound as a multiple of the oracle's]. The floor alone spans a
-  // short range of depths, so the shift it gives is less sure: measured 1.16x the oracle here.
+  // [source, bag, params, AbsRel bound as a multiple of the oracle's]. ground_plane misses the
+  // issue's 10 % because its anchors are the floor only, not because they are wrong: its plane
+  // depths equal the true depths, and the least-squares oracle fitted on the true floor pixels
+  // (exact metres, exact mask) is itself 1.17x the whole-image oracle on this model (the demo's
+  // errors on the floor are not those elsewhere). The test below holds it to that floor-only
+  // oracle instead (measured 1.16x the whole-image oracle, 0.99x the floor-only one).
   const sources: [string, () => Promise<ScaleBag>, (bag: ScaleBag) => Record<string, unknown>, number][] = [
     ["depth_image", () => bagFor("depth", { frames: FRAMES, seed: SEED, anchors: "depth_image" }),
       () => ({ "scale.source": "depth_image", "scale.topic": DEPTH_CAMERA_TOPIC }), 1.1],
@@ -120,6 +131,7 @@ describe("scale recovery of a relative model, replayed with anchors", () => {
       const report = {
         absRel: mean(result.absRel),
         oracle: mean(result.oracle),
+        floorOracle: mean(result.floorOracle),
         stdLogScale: std(logScales(result).slice(1)),
         inliers: mean(result.status.map((s) => s.scale_inliers)),
         anchors: mean(result.status.map((s) => s.scale_anchors)),
@@ -127,6 +139,8 @@ describe("scale recovery of a relative model, replayed with anchors", () => {
       process.stdout.write(`${name}: ${JSON.stringify(report)}\n${result.summary}\n`);
       expect(result.status.every((s) => s.scale_source === name && s.depth_is_metric && s.scale_age === 0)).toBe(true);
       expect(report.absRel).toBeLessThan(bound * report.oracle);
+      // The floor's own limit: no worse than 5 % above the best fit on the true floor pixels.
+      if (name === "ground_plane") expect(report.absRel).toBeLessThan(1.05 * report.floorOracle);
       // Without recovery (depth.scale 1, shift 0) the metres are far off.
       expect(report.absRel).toBeLessThan(0.1);
       expect(result.summary).toMatch(new RegExp(`scale +${name}.*: fitted ${FRAMES}, held 0, no estimate 0`));

@@ -237,7 +237,7 @@ describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_imag
         pinholeCalibration(image.width, image.height, 80, 80, (image.width - 1) / 2, (image.height - 1) / 2),
       ).frame;
       const params = resolveParameters({ model: bundleDir, execution_providers: ["cpu"] });
-      const outputs = await new FrameProcessor(bundle, worker, () => params).process(frame, { depthColorized: false, labelsColorized: false });
+      const outputs = await new FrameProcessor(bundle, worker, () => params).process(frame, { depthColorized: false, labelsColorized: false, confidence: false });
       return Float32Array.from(outputs.depth);
     } finally {
       await worker.close();

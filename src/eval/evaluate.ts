@@ -176,7 +176,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     for await (const sample of dataset.samples()) {
       let outputs;
       try {
-        outputs = await processor.process(sample.frame, { depthColorized: false, labelsColorized: false });
+        outputs = await processor.process(sample.frame, { depthColorized: false, labelsColorized: false, confidence: false });
       } catch (error) {
         if (error instanceof FrameError) throw new FatalError(`${sample.stem}: ${error.message}`);
         throw error;

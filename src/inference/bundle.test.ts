@@ -106,6 +106,29 @@ describe("loadModelBundle", () => {
     await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
   });
 
+  it("parses outputs.confidence (activation identity by default, or expp1); the graph must have it, and it is fetched", async () => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", "outputs:\n  confidence: { name: conf }\n"));
+    const bundle = await loadModelBundle(dir);
+    expect(bundle.outputs.confidence).toEqual({ name: "conf", activation: "identity" });
+    expect(bundleOutputNames(bundle)).toEqual(["depth", "logits", "conf"]);
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits"])).toThrow(
+      /model\.yaml says outputs\.confidence is output "conf" but the graph's outputs are \["depth","logits"\]/,
+    );
+    const da3 = await loadModelBundle(await bundleDir(VALID.replace("outputs:\n", "outputs:\n  confidence: { name: conf, activation: expp1 }\n")));
+    expect(da3.outputs.confidence).toEqual({ name: "conf", activation: "expp1" });
+    expect((await loadModelBundle(await bundleDir())).outputs.confidence).toBeUndefined();
+  });
+
+  it.each([
+    ["{ name: conf, activation: softplus }", 'outputs.confidence.activation: unknown activation "softplus" (expected identity | expp1)'],
+    ["{ activation: expp1 }", "outputs.confidence.name: is required"],
+    ["{ name: depth }", 'outputs.confidence.name: "depth" is already used by outputs.depth'],
+    ["{ name: conf, range: 1 }", "outputs.confidence.range: unknown field (expected one of name, activation)"],
+  ])("rejects outputs.confidence %s", async (confidence, message) => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  confidence: ${confidence}\n`));
+    await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
+  });
+
   it("parses relative depth without max_depth", async () => {
     const dir = join(root, `b${count++}`);
     await writeAnalyticBundle(dir, { relative: true });

@@ -85,6 +85,21 @@ export interface SkyOutputSpec {
   threshold: number;
 }
 
+/**
+ * How a confidence output's values become the published 0..1 (`depth/confidence`):
+ * identity: already a 0..1 score, clipped to it; expp1: Depth Anything 3's depth_conf activation
+ * (c = 1 + exp(x), so c >= 1, larger = surer), published as 1 - 1/c = sigmoid(x), which keeps
+ * its order and maps it onto 0..1 (clipping would make every pixel 1).
+ */
+export const CONFIDENCE_ACTIVATIONS = ["identity", "expp1"] as const;
+export type ConfidenceActivation = (typeof CONFIDENCE_ACTIVATIONS)[number];
+
+/** A per-pixel confidence map shaped like the depth output, published as depth/confidence. */
+export interface ConfidenceOutputSpec {
+  name: string;
+  activation: ConfidenceActivation;
+}
+
 /** ZoeDepth-style router: argmax over `classes` picks the head of the same name. */
 export interface DomainOutputSpec {
   name: string;
@@ -100,6 +115,7 @@ export interface BundleOutputs {
   segmentation?: SegmentationOutputSpec;
   domain?: DomainOutputSpec;
   sky?: SkyOutputSpec;
+  confidence?: ConfidenceOutputSpec;
 }
 
 export interface ModelBundle {
@@ -120,8 +136,6 @@ export interface ModelBundle {
 
 const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "heads"] as const;
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "resize_on", "mean", "std", "color"] as const;
-// "confidence" is parsed and published on the `scale` branch (issue 12); listed here so exported
-// Depth Anything 3 bundles that declare it load on this branch too -- the merge keeps that parser.
 const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky"] as const;
 const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal", "upsample"] as const;
 
@@ -168,6 +182,7 @@ export function bundleOutputNames(bundle: ModelBundle): string[] {
   if (bundle.outputs.segmentation) names.push(bundle.outputs.segmentation.name);
   if (bundle.outputs.domain) names.push(bundle.outputs.domain.name);
   if (bundle.outputs.sky) names.push(bundle.outputs.sky.name);
+  if (bundle.outputs.confidence) names.push(bundle.outputs.confidence.name);
   for (const head of Object.values(bundle.heads)) names.push(head.name);
   return [...new Set(names)];
 }
@@ -191,6 +206,7 @@ export function validateBundleAgainstGraph(
   if (bundle.outputs.segmentation) wanted.push(["outputs.segmentation", bundle.outputs.segmentation.name]);
   if (bundle.outputs.domain) wanted.push(["outputs.domain", bundle.outputs.domain.name]);
   if (bundle.outputs.sky) wanted.push(["outputs.sky", bundle.outputs.sky.name]);
+  if (bundle.outputs.confidence) wanted.push(["outputs.confidence", bundle.outputs.confidence.name]);
   for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
   for (const [field, name] of wanted) {
     if (!outputNames.includes(name)) {
@@ -221,8 +237,9 @@ export function bundleTensorShapes(bundle: ModelBundle): BundleTensor[] {
   for (const [head, spec] of Object.entries(bundle.heads)) {
     out.push({ field: `heads.${head}`, name: spec.name, shapes: depthOutputShape(), note: "" });
   }
-  const { segmentation, domain, sky } = bundle.outputs;
+  const { segmentation, domain, sky, confidence } = bundle.outputs;
   if (sky) out.push({ field: "outputs.sky", name: sky.name, shapes: depthOutputShape(), note: "" });
+  if (confidence) out.push({ field: "outputs.confidence", name: confidence.name, shapes: depthOutputShape(), note: "" });
   if (segmentation) {
     const classes = segmentation.labels.classes.length;
     out.push({
@@ -396,12 +413,23 @@ async function parseOutputs(
     claim(name, "outputs.sky");
     sky = { name, threshold: f.positive(f.required(s, "outputs.sky", "threshold"), "outputs.sky.threshold") };
   }
+  let confidence: ConfidenceOutputSpec | undefined;
+  if (m["confidence"] !== undefined) {
+    const c = f.map(m["confidence"], "outputs.confidence");
+    f.onlyKeys(c, "outputs.confidence", ["name", "activation"]);
+    const name = f.string(f.required(c, "outputs.confidence", "name"), "outputs.confidence.name");
+    claim(name, "outputs.confidence");
+    const activation =
+      c["activation"] === undefined ? "identity" : f.oneOf(c["activation"], "outputs.confidence.activation", CONFIDENCE_ACTIVATIONS, "activation");
+    confidence = { name, activation };
+  }
   checkRouting(f, domain, heads);
   // checkRouting guarantees a routed bundle's domain has a head for its first class.
   const outputs: BundleOutputs = { depth: depth ?? heads[domain!.classes[0]!]! };
   if (segmentation) outputs.segmentation = segmentation;
   if (domain) outputs.domain = domain;
   if (sky) outputs.sky = sky;
+  if (confidence) outputs.confidence = confidence;
   return outputs;
 }
 

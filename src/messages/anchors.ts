@@ -4,7 +4,16 @@
 import type { AnchorMeasurement } from "../frame.js";
 import { FrameError } from "../errors.js";
 import { POINT_FIELD_FLOAT32 } from "../geometry/pointcloud2.js";
-import type { Image, PointCloud2 } from "./types.js";
+import type { StaticTransforms } from "../geometry/staticTransforms.js";
+import type { Image, PointCloud2, TFMessage } from "./types.js";
+
+/** Each transform of a /tf_static message into the tree (a later one for a child replaces it, as in tf2). */
+export function addStaticTransforms(transforms: StaticTransforms, tf: TFMessage): void {
+  for (const t of tf.transforms) {
+    const { translation: p, rotation: q } = t.transform;
+    transforms.set(t.header.frame_id, t.child_frame_id, { translation: [p.x, p.y, p.z], rotation: [q.x, q.y, q.z, q.w] });
+  }
+}
 
 /** A registered depth image (16UC1 millimetres, 0 = none, as RealSense/OpenNI; or 32FC1 metres) in metres, NaN = none. */
 export function depthImageAnchors(image: Image): Extract<AnchorMeasurement, { kind: "depth_image" }> {

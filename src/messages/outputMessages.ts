@@ -14,6 +14,7 @@ export const OUTPUT_TOPICS = {
   depth: "depth/image",
   depthInfo: "depth/camera_info",
   depthColorized: "depth/colorized",
+  confidence: "depth/confidence",
   points: "points",
   labels: "segmentation/labels",
   labelsColorized: "segmentation/colorized",
@@ -79,6 +80,10 @@ export class OutputEncoder {
     push(OUTPUT_TOPICS.depthInfo, "sensor_msgs/msg/CameraInfo", calibrationToCameraInfo(hdr, frame.calibration));
     if (outputs.depthColorized) {
       push(OUTPUT_TOPICS.depthColorized, "sensor_msgs/msg/Image", rgbImage(hdr, outputs.depthColorized, width, height));
+    }
+    if (outputs.confidence) {
+      // 32FC1 like depth, 0..1 (depth/confidence).
+      push(OUTPUT_TOPICS.confidence, "sensor_msgs/msg/Image", depthImage(hdr, outputs.confidence, width, height));
     }
     const cloud = outputs.cloud;
     push(

@@ -65,7 +65,7 @@ function run(
         sink,
         syncSlopSec: () => 0,
         maxInFlight: 1,
-        select: () => ({ depthColorized: false, labelsColorized: false }),
+        select: () => ({ depthColorized: false, labelsColorized: false, confidence: false }),
         stats: extra.stats ?? new CameraStatsRegistry(),
         lossless: true, // a synchronous source: every frame queues
         ...(extra.warn ? { warn: extra.warn } : {}),
@@ -214,7 +214,7 @@ describe("cameraPipeline pairing", () => {
           sink: okSink,
           syncSlopSec: () => 0,
           maxInFlight: 1,
-          select: () => ({ depthColorized: false, labelsColorized: false }),
+          select: () => ({ depthColorized: false, labelsColorized: false, confidence: false }),
           stats,
           lossless: false,
         }),

@@ -22,7 +22,7 @@ import { FrameProcessor, type FrameOutputs, type OutputSelection } from "./frame
 import { LatestWinsState } from "./latestWins.js";
 
 const TOPIC = "/cam/image_raw";
-const SELECT: OutputSelection = { depthColorized: true, labelsColorized: true };
+const SELECT: OutputSelection = { depthColorized: true, labelsColorized: true, confidence: true };
 /** The analytic model's input: frames of this size skip both resizes, others go through them. */
 const MODEL_W = 8;
 const MODEL_H = 6;

@@ -34,6 +34,7 @@ import {
   floorFromLabels,
   type DepthAnchors,
 } from "../heads/scaleAnchors.js";
+import { confidenceFromModel, derivedConfidence, fitTrust } from "../heads/confidence.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
 /** What the geometry stage produced for one frame; all arrays are at camera resolution. */
@@ -46,6 +47,11 @@ export interface FrameOutputs {
   readonly cloud: PackedPointCloud;
   readonly depthColorized: Uint8Array | undefined;
   readonly labelsColorized: Uint8Array | undefined;
+  /**
+   * 0..1 per camera pixel when selected: the model's (outputs.confidence), else derived from depth
+   * edges and the scale fit (heads/confidence.ts); 0 where the published depth is NaN.
+   */
+  readonly confidence: Float32Array | undefined;
   readonly depthKind: DepthKind;
   readonly depthIsMetric: boolean;
   /** The head that gave this frame's depth (routed models); "" for a model with one depth output. */
@@ -85,10 +91,11 @@ export interface ScaleReport {
   readonly reset: boolean;
 }
 
-/** Which optional products to build; the live node builds colourised views only for subscribers. */
+/** Which optional products to build; the live node builds these only for subscribers. */
 export interface OutputSelection {
   readonly depthColorized: boolean;
   readonly labelsColorized: boolean;
+  readonly confidence: boolean;
 }
 
 /**
@@ -113,6 +120,10 @@ class FrameBuffers {
   labels: Uint16Array | undefined;
   depthColorized: Uint8Array | undefined;
   labelsColorized: Uint8Array | undefined;
+  /** Confidence at model and camera resolution, and the derived kernel's working memory. */
+  modelConfidence: Float32Array | undefined;
+  confidenceScratch: Float32Array | undefined;
+  confidence: Float32Array | undefined;
   cloud: Uint8Array | undefined;
 
   /** Camera image size the buffers were last used for: sets are handed out by size first. */
@@ -291,15 +302,17 @@ export class FrameProcessor {
       skyPixels = maskSky(modelDepth, sky.data, skySpec.threshold);
     }
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
+    /** A depth-shaped model output at camera resolution, resized as depth is. */
+    const resizeToCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array =>
+      depthW === width && depthH === height
+        ? atModel
+        : depthSpec.upsample === "align_corners"
+          ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out())
+          : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
     /** Model-resolution metres → camera resolution, range and coverage applied. */
     const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
       // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
-      const atCamera =
-        depthW === width && depthH === height
-          ? atModel
-          : depthSpec.upsample === "align_corners"
-            ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out())
-            : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+      const atCamera = resizeToCamera(atModel, out);
       applyDepthRange(atCamera, params.rangeMin, rangeMax);
       for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
       return atCamera;
@@ -316,6 +329,34 @@ export class FrameProcessor {
     const cloudDepth = cloudModelDepth
       ? toCamera(cloudModelDepth, () => (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array)))
       : depth;
+
+    let confidence: Float32Array | undefined;
+    if (select.confidence) {
+      const modelConfidence = (): Float32Array => (buffers.modelConfidence = fit(buffers.modelConfidence, modelDepth.length, Float32Array));
+      const cameraConfidence = (): Float32Array => (buffers.confidence = fit(buffers.confidence, width * height, Float32Array));
+      const confSpec = this.bundle.outputs.confidence;
+      if (confSpec) {
+        const raw = result.outputs[confSpec.name];
+        if (!raw) throw new FrameError("inference_failed", `model returned no "${confSpec.name}" output`, frame.cameraTopic, frame.stamp);
+        const [confH, confW] = spatialDims(raw.dims, depthOutputShape(), confSpec.name, frame);
+        if (confH !== depthH || confW !== depthW) {
+          throw new FrameError("inference_failed", `output "${confSpec.name}" is ${confW}x${confH}, depth "${depthSpec.name}" is ${depthW}x${depthH}: the confidence map must match the depth`, frame.cameraTopic, frame.stamp);
+        }
+        // The model's values resized exactly as its depth is, then mapped onto 0..1. A copy at
+        // camera size (or model size when that is the camera's): raw belongs to the worker reply.
+        const atModel = modelConfidence();
+        atModel.set(raw.data);
+        const atCamera = resizeToCamera(atModel, cameraConfidence);
+        confidence = confidenceFromModel(atCamera, confSpec.activation, atCamera);
+      } else {
+        // Scale recovery active: the fit's agreement with this frame's anchors scales every pixel.
+        const trust = scaleReport ? (scaleReport.estimated ? fitTrust(scaleReport.residual, params.scale.inlierTolerance) : 0) : 1;
+        const scratch = (buffers.confidenceScratch = fit(buffers.confidenceScratch, 2 * modelDepth.length, Float32Array));
+        confidence = resizeToCamera(derivedConfidence(modelDepth, depthW, depthH, { fitTrust: trust }, modelConfidence(), scratch), cameraConfidence);
+      }
+      // No depth, no trust: range limits and uncovered pixels included.
+      for (let i = 0; i < confidence.length; i++) if (!(depth[i]! > 0)) confidence[i] = 0;
+    }
 
     let depthColorized: Uint8Array | undefined;
     if (select.depthColorized) {
@@ -356,6 +397,7 @@ export class FrameProcessor {
       cloud,
       depthColorized,
       labelsColorized,
+      confidence,
       depthKind: depthSpec.kind,
       // A relative model's metres are backed only by this frame's own anchors (not a held estimate).
       depthIsMetric: isMetric || (scaleReport !== undefined && scaleReport.estimated && !scaleReport.held),

@@ -19,7 +19,7 @@ import { isSameFile } from "../transport/mcap/fileWritable.js";
 import { CdrBufferPool, decodeMessage, encodeMessage, type FrameCdrBuffers } from "../messages/cdr.js";
 import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image, PointCloud2, RosTypeName, TFMessage } from "../messages/types.js";
-import { cloudPoints, depthImageAnchors } from "../messages/anchors.js";
+import { addStaticTransforms, cloudPoints, depthImageAnchors } from "../messages/anchors.js";
 import { StaticTransforms } from "../geometry/staticTransforms.js";
 import { cloudPlacer } from "../pipeline/anchorPlacement.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
@@ -209,6 +209,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         select: () => ({
           depthColorized: selection.outputs.has(OUTPUT_TOPICS.depthColorized),
           labelsColorized: selection.outputs.has(OUTPUT_TOPICS.labelsColorized),
+          confidence: selection.outputs.has(OUTPUT_TOPICS.confidence),
         }),
         stats,
         schedulerState: state,
@@ -361,7 +362,7 @@ function cameraInputs(
           continue;
         }
         if (anchors?.kind === "cloud" && message.topic === TF_STATIC_TOPIC && message.schemaName === TF_TYPE) {
-          addStaticTransforms(anchors.transforms, message, anchors.log);
+          readStaticTransforms(anchors.transforms, message, anchors.log);
           continue;
         }
         if (message.topic !== topics.imageTopic && message.topic !== topics.cameraInfoTopic) continue;
@@ -415,7 +416,7 @@ function toAnchorInput(message: BagMessage, anchors: AnchorTopic, cameraTopic: s
   }
 }
 
-function addStaticTransforms(transforms: StaticTransforms, message: BagMessage, log: (line: string) => void): void {
+function readStaticTransforms(transforms: StaticTransforms, message: BagMessage, log: (line: string) => void): void {
   let tf: TFMessage;
   try {
     tf = decodeMessage<TFMessage>(TF_TYPE, message.data);
@@ -423,10 +424,7 @@ function addStaticTransforms(transforms: StaticTransforms, message: BagMessage, 
     log(`${message.topic}: unreadable transforms at log time ${message.logTime} left out of placing the scale anchors: ${(error as Error).message}`);
     return;
   }
-  for (const t of tf.transforms) {
-    const { translation: p, rotation: q } = t.transform;
-    transforms.set(t.header.frame_id, t.child_frame_id, { translation: [p.x, p.y, p.z], rotation: [q.x, q.y, q.z, q.w] });
-  }
+  addStaticTransforms(transforms, tf);
 }
 
 /** Resolves after `ms`, or at once when `stop` is aborted. */

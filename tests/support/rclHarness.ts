@@ -88,11 +88,15 @@ export class PeerNode {
     this.#node.spin();
   }
 
-  /** Publishes on `topic` (reliable: matches the node's best-effort subscriptions too). */
-  publish(type: string, topic: string, message: unknown): void {
+  /**
+   * Publishes on `topic` (reliable: matches the node's best-effort subscriptions too); `latched`
+   * as tf2_ros's StaticTransformBroadcaster (transient local, keep last 1), for /tf_static.
+   */
+  publish(type: string, topic: string, message: unknown, options: { latched?: boolean } = {}): void {
     let publisher = this.#publishers.get(topic);
     if (!publisher) {
-      publisher = this.#node.createPublisher(type, topic, { qos: this.#qos(RELIABLE_VOLATILE) });
+      const profile = options.latched ? { ...RELIABLE_LATCHED, depth: 1 } : RELIABLE_VOLATILE;
+      publisher = this.#node.createPublisher(type, topic, { qos: this.#qos(profile) });
       this.#publishers.set(topic, publisher);
     }
     publisher.publish(message);

@@ -14,7 +14,8 @@
 // generates the missing class itself, so that copy is made anew on every run.
 
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,13 +54,16 @@ export function withDepthsegInstalled(prefixes: readonly string[]): string[] {
 }
 
 function withoutPackage(pkg: string): string {
-  const prefix = join(RCLNODEJS_ROOT, `ros-without-${pkg.replaceAll("_", "-")}`);
-  if (!existsSync(prefix)) {
-    cpSync(ROS_INTERFACES_PREFIX, prefix, { recursive: true });
-    rmSync(join(prefix, "share", pkg), { recursive: true });
-    for (const index of ["rosidl_interfaces", "packages"]) rmSync(join(prefix, "share", "ament_index", "resource_index", index, pkg));
-  }
-  return prefix;
+  return join(RCLNODEJS_ROOT, `ros-without-${pkg.replaceAll("_", "-")}`);
+}
+
+/** The interface prefix without `pkg`, copied anew (before the tests: it follows files added to the prefix). */
+function writePrefixWithout(pkg: string): void {
+  const prefix = withoutPackage(pkg);
+  rmSync(prefix, { recursive: true, force: true });
+  cpSync(ROS_INTERFACES_PREFIX, prefix, { recursive: true });
+  rmSync(join(prefix, "share", pkg), { recursive: true });
+  for (const index of ["rosidl_interfaces", "packages"]) rmSync(join(prefix, "share", "ament_index", "resource_index", index, pkg));
 }
 
 /** Our package as `colcon build` installs its interfaces: share/depthseg/msg and the ament index. */
@@ -72,6 +76,17 @@ function writeDepthsegPrefix(): void {
   cpSync(join(ROOT, "msg", "PerceptionStatus.msg"), join(DEPTHSEG_PREFIX, "share", "depthseg", "msg", "PerceptionStatus.msg"));
   writeFileSync(join(index, "rosidl_interfaces", "depthseg"), "msg/PerceptionStatus.msg\n");
   writeFileSync(join(index, "packages", "depthseg"), "");
+}
+
+/** Every file under `dir` with a hash of its content, sorted: what the generated classes depend on. */
+function interfaceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return `${path.slice(dir.length)} ${createHash("sha256").update(readFileSync(path)).digest("hex")}`;
+    })
+    .sort();
 }
 
 /** Environment of a process that uses a variant: what `source /opt/ros/jazzy/setup.bash` sets. */
@@ -91,7 +106,9 @@ export function rosEnvironmentFor(variant: RclnodejsVariant): Record<string, str
 export function prepareRclnodejsPackages(log: (line: string) => void = () => {}): void {
   const locked = lockedRclnodejs();
   writeDepthsegPrefix();
-  const stamp = `${locked.version} ${locked.integrity}\n${readFileSync(join(ROOT, "msg", "PerceptionStatus.msg"), "utf8")}`;
+  writePrefixWithout("vision_msgs");
+  // Regenerated when rclnodejs, our .msg or any interface file of the ament prefix changes.
+  const stamp = `${locked.version} ${locked.integrity}\n${readFileSync(join(ROOT, "msg", "PerceptionStatus.msg"), "utf8")}\n${interfaceFiles(ROS_INTERFACES_PREFIX).join("\n")}`;
   let tarball: string | undefined;
   const work = mkdtempSync(join(tmpdir(), "rclnodejs-pkg-"));
   try {

@@ -49,6 +49,8 @@ export interface ScaleBag {
   readonly path: string;
   /** Metres at camera resolution, per frame. */
   readonly groundTruth: Float32Array[];
+  /** Class ids (src/synthetic/classes.ts) at camera resolution, per frame. */
+  readonly groundTruthLabels: Uint8Array[];
   readonly width: number;
   readonly height: number;
   /** Of the level camera: metres above the floor, and downward pitch (rad). */
@@ -76,6 +78,7 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
   await mkdir(dirname(path), { recursive: true });
   const writer = await BagWriter.create(path);
   const groundTruth: Float32Array[] = [];
+  const groundTruthLabels: Uint8Array[] = [];
   const anchorCounts: number[] = [];
   const target = createRenderTarget(width, height);
   try {
@@ -101,6 +104,7 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
       const frame = renderFrame(scene, options.still ? 0 : index, { calibration, framesPerLoop: 100, target, shadows: true });
       const truth = Float32Array.from(frame.depth);
       groundTruth.push(truth);
+      groundTruthLabels.push(Uint8Array.from(frame.labels));
       await writeFrameMessages(writer, frame, index);
       const { stamp, ns } = frameStamp(index);
       if (options.anchors === "none" || options.withoutAnchors?.(index)) {
@@ -160,6 +164,7 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
   return {
     path,
     groundTruth,
+    groundTruthLabels,
     width,
     height,
     cameraHeight: scene.path.height,
@@ -169,7 +174,7 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
 }
 
 /** x y z float32 and 4 bytes of intensity padding, as LiDAR drivers lay points out. */
-function lidarCloud(stamp: { sec: number; nanosec: number }, points: readonly number[]): PointCloud2 {
+export function lidarCloud(stamp: { sec: number; nanosec: number }, points: readonly number[]): PointCloud2 {
   const count = points.length / 3;
   const data = new Uint8Array(count * 16);
   const view = new DataView(data.buffer);

@@ -30,7 +30,9 @@ Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
                                      # required, except that a routed bundle (heads) leaves it out
       segmentation: { name: <graph output>, labels: labels.yaml }   # optional (not written here)
       domain: { name: <graph output>, classes: [a, b, ...] }        # routed only: >= 2 distinct
-      confidence: { name: <graph output> }                          # optional, shaped like depth
+      confidence: { name: <graph output>, activation: identity | expp1 }  # optional, shaped like depth:
+                                     # published as depth/confidence in 0..1 (identity: clipped;
+                                     # expp1, c = 1 + exp(x) as Depth Anything 3's: 1 - 1/c)
       sky: { name: <graph output>, threshold: <number > 0> }        # optional, shaped like depth:
                                      # pixels whose sky value is >= threshold get NaN depth
     heads:                           # routed only (ZoeDepth-style): exactly one per domain class
@@ -62,6 +64,7 @@ DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal", "upsample")
 RESIZE_ON = ("uint8", "float")
 DEPTH_UPSAMPLES = ("half_pixel", "align_corners")
 OUTPUT_KEYS = ("depth", "segmentation", "domain", "confidence", "sky")
+CONFIDENCE_ACTIVATIONS = ("identity", "expp1")
 SKY_KEYS = ("name", "threshold")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
 DEFAULTS = {"multiple_of": 1, "resize": "keep_aspect_lower_bound", "interpolation": "linear", "color": "rgb",
@@ -114,8 +117,10 @@ class DomainOutput:
 
 @dataclass(frozen=True)
 class ConfidenceOutput:
-    """A per-pixel confidence map shaped like the depth output (Depth Anything 3: depth_conf)."""
+    """A per-pixel confidence map shaped like the depth output (Depth Anything 3: depth_conf,
+    activation expp1)."""
     name: str
+    activation: str = "identity"
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,9 @@ def validate(doc: ModelYaml) -> None:
     if doc.confidence is not None:
         _check_name(doc.confidence.name, "outputs.confidence.name")
         claim(doc.confidence.name, "outputs.confidence")
+        if doc.confidence.activation not in CONFIDENCE_ACTIVATIONS:
+            _fail("outputs.confidence.activation",
+                  f"unknown activation {doc.confidence.activation!r} (expected {' | '.join(CONFIDENCE_ACTIVATIONS)})")
     if doc.sky is not None:
         _check_name(doc.sky.name, "outputs.sky.name")
         claim(doc.sky.name, "outputs.sky")
@@ -315,7 +323,7 @@ def render(doc: ModelYaml) -> str:
         classes = ", ".join(_s(c) for c in doc.domain.classes)
         lines.append(f"  domain: {{ name: {_s(doc.domain.name)}, classes: [{classes}] }}")
     if doc.confidence is not None:
-        lines.append(f"  confidence: {{ name: {_s(doc.confidence.name)} }}")
+        lines.append(f"  confidence: {{ name: {_s(doc.confidence.name)}, activation: {doc.confidence.activation} }}")
     if doc.sky is not None:
         lines.append(f"  sky: {{ name: {_s(doc.sky.name)}, threshold: {_n(doc.sky.threshold)} }}")
     if doc.heads:

@@ -26,7 +26,8 @@ align_corners=True):
               fx, fy of the image as resized for the model -- upstream README's formula). Small,
               Base, Large, Giant and Mono: `kind: relative_depth` (depth up to an unknown scale).
   confidence  any-view models (Small/Base/Large/Giant): upstream's depth_conf ("expp1": 1 + exp(x),
-              so >= 1, larger = more confident). model.yaml `outputs.confidence`.
+              so >= 1, larger = more confident). model.yaml `outputs.confidence` with
+              `activation: expp1` (depthseg publishes 1 - 1/c, in 0..1).
   sky         Mono and Metric: upstream's sky map (ReLU). Upstream treats sky >= 0.3 as sky
               (compute_sky_mask) and overwrites it with the 99th percentile of the other depths;
               depthseg publishes those pixels as NaN instead (model.yaml
@@ -335,7 +336,7 @@ def main(argv=None) -> int:
             name="image", height=height, width=width, multiple_of=PATCH, resize="stretch",
             interpolation=interpolation, mean=bundle_yaml.IMAGENET_MEAN, std=bundle_yaml.IMAGENET_STD, color="rgb"),
         depth=depth,
-        confidence=bundle_yaml.ConfidenceOutput(name="confidence") if "confidence" in outputs else None,
+        confidence=bundle_yaml.ConfidenceOutput(name="confidence", activation="expp1") if "confidence" in outputs else None,
         sky=bundle_yaml.SkyOutput(name="sky", threshold=args.sky_threshold) if "sky" in outputs else None,
         comments=[
             "Exported by tools/export/export_depth_anything_3.py"

@@ -26,6 +26,7 @@ import {
   IMAGE_QOS,
   LATCHED_QOS,
   OUTPUT_QOS,
+  TF_STATIC_LISTENER_QOS,
   applyQosOverrides,
   describeQos,
   unmatchedQosOverrides,
@@ -47,8 +48,9 @@ import {
   type RclPublisher,
   type RclTimer,
 } from "./rclPort.js";
-import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
-import { cloudPoints, depthImageAnchors } from "../../messages/anchors.js";
+import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, tfMessageFromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
+import { addStaticTransforms, cloudPoints, depthImageAnchors } from "../../messages/anchors.js";
+import { TF_STATIC_TOPIC } from "../../replay/outputTopics.js";
 import { cloudPlacer } from "../../pipeline/anchorPlacement.js";
 import { StaticTransforms } from "../../geometry/staticTransforms.js";
 
@@ -180,7 +182,10 @@ export class LiveNode {
     const live = new LiveNode({ rcl, node, destroyNode, cleanups, cameras, diagnostics, stats });
 
     const processor = new FrameProcessor(bundle, worker, () => parameters.params);
-    live.#startPipeline(processor, () => parameters.params);
+    // scale.source points: the clouds are placed with the robot's /tf_static tree (read below).
+    const transforms = new StaticTransforms();
+    live.#startPipeline(processor, () => parameters.params, transforms);
+    if (initial.scale.source === "points") live.#subscribeStaticTransforms(transforms, qos);
     for (const camera of cameras) {
       live.#subscribe(camera, initial, qos);
       live.#subscribeAnchors(camera, initial, qos);
@@ -289,7 +294,7 @@ export class LiveNode {
     }
   }
 
-  #startPipeline(processor: FrameProcessor, params: () => DepthsegParams): void {
+  #startPipeline(processor: FrameProcessor, params: () => DepthsegParams, transforms: StaticTransforms): void {
     const initial = params();
     const sink: FrameSink = {
       writeOutputs: async (outputs) => {
@@ -311,10 +316,11 @@ export class LiveNode {
         maxInFlight: initial.maxInFlight,
         select: (cameraTopic) => {
           const camera = this.#cameraFor(cameraTopic);
-          // Colourised views cost a colour map per frame: built only while someone watches.
+          // Colourised views and confidence cost a pass per frame: built only while someone watches.
           return {
             depthColorized: hasSubscribers(camera, OUTPUT_TOPICS.depthColorized),
             labelsColorized: hasSubscribers(camera, OUTPUT_TOPICS.labelsColorized),
+            confidence: hasSubscribers(camera, OUTPUT_TOPICS.confidence),
           };
         },
         stats: this.#stats,
@@ -322,9 +328,13 @@ export class LiveNode {
         rectify: initial.rectify,
         warn: (line) => this.#log("warn", line),
         onCameraInfoRejected: (error) => this.#logFailure(error),
-        // The live node reads no /tf_static (yet): clouds are placed with scale.extrinsics.
+        // Clouds are placed with /tf_static when it links their frame to the camera's, else with scale.extrinsics.
         ...(initial.scale.source === "depth_image" || initial.scale.source === "points"
-          ? { anchors: { placeCloud: cloudPlacer(new StaticTransforms(), () => params().scale.extrinsics, (line) => this.#log("warn", line)) } }
+          ? {
+              anchors: {
+                placeCloud: cloudPlacer(transforms, () => params().scale.extrinsics, (line) => this.#log("warn", line), (line) => this.#log("info", line)),
+              },
+            }
           : {}),
       }),
     );
@@ -424,6 +434,18 @@ export class LiveNode {
     }
   }
 
+  /** /tf_static into `transforms`, as tf2_ros's static listener reads it (latched: earlier publications arrive too). */
+  #subscribeStaticTransforms(transforms: StaticTransforms, qos: QosResolver): void {
+    const topic = this.#node.resolveTopicName(TF_STATIC_TOPIC);
+    this.#node.createSubscription("tf2_msgs/msg/TFMessage", topic, qos.options(topic, "subscription", TF_STATIC_LISTENER_QOS), (msg) => {
+      try {
+        addStaticTransforms(transforms, tfMessageFromRcl(msg));
+      } catch (error) {
+        this.#logFailure(new FrameError("bad_message", `transforms left out of placing the scale anchors: ${(error as Error).message}`, topic));
+      }
+    });
+  }
+
   #cameraFor(imageTopic: string): CameraIo {
     const camera = this.#cameras.find((c) => c.imageTopic === imageTopic);
     if (!camera) throw new FatalError(`internal: no camera for ${imageTopic}`);
@@ -478,6 +500,7 @@ const OUTPUT_TYPES: readonly [name: string, type: OutputTypeName][] = [
   [OUTPUT_TOPICS.depth, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.depthInfo, "sensor_msgs/msg/CameraInfo"],
   [OUTPUT_TOPICS.depthColorized, "sensor_msgs/msg/Image"],
+  [OUTPUT_TOPICS.confidence, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.points, "sensor_msgs/msg/PointCloud2"],
   [OUTPUT_TOPICS.labels, "sensor_msgs/msg/Image"],
   [OUTPUT_TOPICS.labelsColorized, "sensor_msgs/msg/Image"],

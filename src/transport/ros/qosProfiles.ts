@@ -33,6 +33,12 @@ export const CAMERA_INFO_QOS: QosProfile = { history: "keep_last", depth: 5, rel
 export const OUTPUT_QOS: QosProfile = { history: "keep_last", depth: 1, reliability: "reliable", durability: "volatile" };
 /** LabelInfo: published once; transient local so late subscribers still get it. */
 export const LATCHED_QOS: QosProfile = { history: "keep_last", depth: 1, reliability: "reliable", durability: "transient_local" };
+/**
+ * /tf_static as tf2_ros's TransformListener subscribes to it (tf2_ros/qos.hpp StaticListenerQoS:
+ * reliable, transient local, keep last 100), so the latched transforms published before the node
+ * started still arrive.
+ */
+export const TF_STATIC_LISTENER_QOS: QosProfile = { history: "keep_last", depth: 100, reliability: "reliable", durability: "transient_local" };
 /** /diagnostics: as diagnostic_updater publishes it. */
 export const DIAGNOSTICS_QOS: QosProfile = { history: "keep_last", depth: 10, reliability: "reliable", durability: "volatile" };
 

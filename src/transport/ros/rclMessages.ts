@@ -5,7 +5,7 @@
 // incoming arrays are copied into memory of our own.
 
 import type * as rclnodejs from "rclnodejs";
-import type { CameraInfo, CompressedImage, Header, Image, PointCloud2, RosMessageMap } from "../../messages/types.js";
+import type { CameraInfo, CompressedImage, Header, Image, PointCloud2, RosMessageMap, TFMessage } from "../../messages/types.js";
 import type { RclMessage, RclMessageTypeName } from "./rclPort.js";
 
 type RclHeader = rclnodejs.std_msgs.msg.Header;
@@ -45,6 +45,19 @@ export function pointCloud2FromRcl(msg: RclMessage<"sensor_msgs/msg/PointCloud2"
     row_step: msg.row_step,
     data: bytes(msg.data),
     is_dense: msg.is_dense,
+  };
+}
+
+export function tfMessageFromRcl(msg: RclMessage<"tf2_msgs/msg/TFMessage">): TFMessage {
+  return {
+    transforms: msg.transforms.map((t) => ({
+      header: headerFromRcl(t.header),
+      child_frame_id: t.child_frame_id,
+      transform: {
+        translation: { x: t.transform.translation.x, y: t.transform.translation.y, z: t.transform.translation.z },
+        rotation: { x: t.transform.rotation.x, y: t.transform.rotation.y, z: t.transform.rotation.z, w: t.transform.rotation.w },
+      },
+    })),
   };
 }
 

@@ -18,6 +18,7 @@ export type RclMessageTypeName =
   | "sensor_msgs/msg/CompressedImage"
   | "sensor_msgs/msg/CameraInfo"
   | "sensor_msgs/msg/PointCloud2"
+  | "tf2_msgs/msg/TFMessage"
   | "vision_msgs/msg/LabelInfo"
   | "diagnostic_msgs/msg/DiagnosticArray"
   | "depthseg/msg/PerceptionStatus";
