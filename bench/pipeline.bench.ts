@@ -1,8 +1,9 @@
 // `npm run bench`: the speed targets of the pipeline around session.run, each printed with its
 // measured ratio and PASS/FAIL, plus per-stage times of one 640x480 camera frame.
 //
-//   npm run bench [-- --json out.json] [--models tiny,demo] [--frames 120] [--runs 100] [--warmup 10]
-//                    [--demo-frames 12] [--demo-runs 6] [--rss-frames 300] [--kernel-runs 200]
+//   npm run bench [-- --json out.json] [--models tiny,demo,vits] [--frames 120] [--runs 100] [--warmup 10]
+//                    [--demo-frames 12] [--demo-runs 6] [--vits-frames 3] [--vits-runs 2]
+//                    [--rss-frames 300] [--kernel-runs 200]
 //                    [--providers cpu] [--intra-op-threads 0]
 //
 // Machines are noisy, so the project reports speed as ratios measured in one run, never as
@@ -39,6 +40,7 @@ import { LatestWinsState } from "../src/pipeline/latestWins.js";
 import { DEFAULT_MODEL_DIR, TINY_MODEL_DIR } from "../src/paths.js"; // DEFAULT_MODEL_DIR is models/demo
 import { backProjectXyz } from "../tests/support/twoPassPointCloud.js";
 import { drawScene } from "../tools/make-sample-bag.js";
+import { vitsGraphs } from "./vitsGraph.js";
 
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -67,12 +69,14 @@ const TARGETS = {
 const { values: args } = parseArgs({
   options: {
     json: { type: "string" },
-    models: { type: "string", default: "tiny,demo" },
+    models: { type: "string", default: "tiny,demo,vits" },
     frames: { type: "string", default: "120" },
     runs: { type: "string", default: "100" },
     warmup: { type: "string", default: "10" },
     "demo-frames": { type: "string", default: "12" },
     "demo-runs": { type: "string", default: "6" },
+    "vits-frames": { type: "string", default: "3" },
+    "vits-runs": { type: "string", default: "2" },
     "rss-frames": { type: "string", default: "300" },
     "kernel-runs": { type: "string", default: "200" },
     providers: { type: "string", default: "cpu" },
@@ -84,12 +88,14 @@ const RUNS = positiveInt("runs", args.runs);
 const WARMUP = positiveInt("warmup", args.warmup, true);
 const DEMO_FRAMES = positiveInt("demo-frames", args["demo-frames"]);
 const DEMO_RUNS = positiveInt("demo-runs", args["demo-runs"]);
+const VITS_FRAMES = positiveInt("vits-frames", args["vits-frames"]);
+const VITS_RUNS = positiveInt("vits-runs", args["vits-runs"]);
 const RSS_FRAMES = positiveInt("rss-frames", args["rss-frames"], true);
 const KERNEL_RUNS = positiveInt("kernel-runs", args["kernel-runs"]);
 const PROVIDERS = args.providers.split(",").map((p) => p.trim()).filter(Boolean);
 const INTRA_OP_THREADS = positiveInt("intra-op-threads", args["intra-op-threads"], true);
 const MODELS = args.models.split(",").map((m) => m.trim()).filter(Boolean);
-for (const m of MODELS) if (m !== "tiny" && m !== "demo") throw new Error(`--models takes tiny and/or demo, got "${m}"`);
+for (const m of MODELS) if (m !== "tiny" && m !== "demo" && m !== "vits") throw new Error(`--models takes tiny, demo and/or vits, got "${m}"`);
 
 // ---------------------------------------------------------------------------------------------
 // Statistics
@@ -301,6 +307,8 @@ function paramsWith(maxInFlight: number): DepthsegParams {
 
 interface ModelRun {
   readonly name: string;
+  /** Model input, WxH. */
+  readonly input: string;
   readonly bare: Summary;
   /** Per frame, pipeline max_in_flight 1: mean latency minus the worker's mean session.run. */
   readonly overheadMs: number;
@@ -309,7 +317,8 @@ interface ModelRun {
   readonly overlap: number;
 }
 
-async function benchModel(label: string, dir: string, modelInput: "bundle" | "camera", runs: number, warmup: number, frames: number): Promise<ModelRun> {
+/** `bareRepeat`: bare session.run is timed bareRepeat x runs times at the start and again at the end. */
+async function benchModel(label: string, dir: string, modelInput: "bundle" | "camera", runs: number, warmup: number, frames: number, bareRepeat = 3): Promise<ModelRun> {
   const loaded = await loadModelBundle(dir);
   // "camera": the graph runs at the camera's 640x480, as a GPU deployment would feed it.
   const bundle: ModelBundle = modelInput === "camera" ? { ...loaded, input: { ...loaded.input, width: WIDTH, height: HEIGHT } } : loaded;
@@ -330,7 +339,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
   const session: InferenceSession = bare.session;
   const feed = { [bundle.input.name]: new Tensor("float32", baseTensor.data.slice(), baseTensor.dims) };
   const bareRun = () => session.run(feed, outputNames);
-  const bareBefore = await measure(3 * runs, 3 * warmup, bareRun);
+  const bareBefore = await measure(bareRepeat * runs, bareRepeat * warmup, bareRun);
 
   const worker = await InferenceWorker.start({
     bundle,
@@ -385,7 +394,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
 
     const serial = await runPipeline(bundle, worker, frames, 1);
     const overlapped = await runPipeline(bundle, worker, frames, 2);
-    const bareAfter = await measure(3 * runs, 3 * warmup, bareRun);
+    const bareAfter = await measure(bareRepeat * runs, bareRepeat * warmup, bareRun);
 
     const pick = (stage: keyof StageTimings) => processorTimings.map((t) => t[stage] ?? NaN);
     const bareAll = summarize([...bareBefore, ...bareAfter]);
@@ -412,7 +421,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
     const overlap = overlapped.fps / boundFps;
 
     lines.push(`model ${label}: ${bundle.name} on ${worker.provider}, model input ${inputSize.width}x${inputSize.height} (${modelInput === "camera" ? "the camera's size, overriding model.yaml" : "model.yaml"}), outputs ${outputNames.join(", ")}`);
-    lines.push(`isolated: ${runs} timed runs after ${warmup} warm-up each (bare session.run: 3x, at start and end); pipeline: ${frames} frames at max_in_flight 1, then 2`);
+    lines.push(`isolated: ${runs} timed runs after ${warmup} warm-up each (bare session.run: ${bareRepeat}x, at start and end); pipeline: ${frames} frames at max_in_flight 1, then 2`);
     lines.push(
       `${"stage (ms)".padEnd(24)}${"median".padStart(8)}${"p95".padStart(8)}${"mean".padStart(8)}  ` +
         `${"pipe p50".padStart(9)}${"pipe p95".padStart(9)}${"pipe mean".padStart(10)}   what`,
@@ -449,7 +458,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
       overlapBoundFps: boundFps,
       overlap,
     };
-    return { name: label, bare: bareAll, overheadMs, overheadOverBare, gcMsPerFrame: serial.gcMsPerFrame, overlap };
+    return { name: label, input: `${inputSize.width}x${inputSize.height}`, bare: bareAll, overheadMs, overheadOverBare, gcMsPerFrame: serial.gcMsPerFrame, overlap };
   } finally {
     await worker.close();
     await session.release();
@@ -484,15 +493,30 @@ async function rssRun(frames: number): Promise<void> {
 
 const modelRuns: ModelRun[] = [];
 for (const m of MODELS) {
-  modelRuns.push(
-    m === "tiny"
-      ? await benchModel("tiny", TINY_MODEL_DIR, "bundle", RUNS, WARMUP, FRAMES)
-      : await benchModel("demo", DEFAULT_MODEL_DIR, "camera", DEMO_RUNS, Math.min(WARMUP, 2), DEMO_FRAMES),
-  );
+  if (m === "tiny") modelRuns.push(await benchModel("tiny", TINY_MODEL_DIR, "bundle", RUNS, WARMUP, FRAMES));
+  else if (m === "demo") modelRuns.push(await benchModel("demo", DEFAULT_MODEL_DIR, "camera", DEMO_RUNS, Math.min(WARMUP, 2), DEMO_FRAMES));
+  else {
+    // ~1 s a session.run on a 2-core CPU: few runs, one warm-up, bare session.run once at each end.
+    const graphs = vitsGraphs(BENCH_DIR);
+    if (typeof graphs === "string") {
+      lines.push(graphs, "");
+      target("all but session.run / session.run (vits)", NaN, TARGETS.overheadOverSessionRun, "max", graphs);
+    } else {
+      for (const graph of graphs) modelRuns.push(await benchModel(graph.label, graph.dir, "bundle", VITS_RUNS, 1, VITS_FRAMES, 1));
+    }
+  }
 }
 if (RSS_FRAMES > 0) await rssRun(RSS_FRAMES);
 gcObserver.disconnect();
 
+if (modelRuns.length > 0) {
+  lines.push("session.run and everything else per 640x480 frame, by model (ms; pipeline at max_in_flight 1, GC included):");
+  lines.push(`  ${"model".padEnd(16)}${"input".padStart(9)}${"session.run".padStart(13)}${"all else".padStart(10)}${"ratio".padStart(8)}`);
+  for (const run of modelRuns) {
+    lines.push(`  ${run.name.padEnd(16)}${run.input.padStart(9)}${ms(run.bare.median).padStart(13)}${ms(run.overheadMs).padStart(10)}${run.overheadOverBare.toFixed(3).padStart(8)}`);
+  }
+  lines.push("");
+}
 for (const run of modelRuns) {
   target(`all but session.run / session.run (${run.name})`, run.overheadOverBare, TARGETS.overheadOverSessionRun, "max",
     `${run.overheadMs.toFixed(2)} ms vs ${run.bare.median.toFixed(2)} ms`);
