@@ -62,8 +62,13 @@ const TARGETS = {
   gcMsPerFrame: 1,
   /** RSS over the long run: median of the last fifth over the median of the second tenth. */
   rssGrowth: 1.05,
-  /** max_in_flight 2: frames/s over 1 / slowest stage (main thread vs worker session.run). */
-  overlap: 0.8,
+  /**
+   * max_in_flight 2: frames/s over 1 / slowest stage (main thread vs worker session.run). Without
+   * overlap it would be 1 / (sum of both stages): about 0.5 of the bound where the stages are
+   * equal (tiny, demo on this CPU), ~0.97 where session.run dominates (ViT-S), so the row
+   * discriminates only for the former; each model's line prints the serial rate next to it.
+   */
+  overlap: 0.9,
 } as const;
 
 const { values: args } = parseArgs({
@@ -315,6 +320,8 @@ interface ModelRun {
   readonly overheadOverBare: number;
   readonly gcMsPerFrame: number;
   readonly overlap: number;
+  /** 1 / (sum of the stages) over 1 / slowest stage: what no overlap at all would score. */
+  readonly serialOverBound: number;
 }
 
 /** `bareRepeat`: bare session.run is timed bareRepeat x runs times at the start and again at the end. */
@@ -418,6 +425,8 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
     // The two stages that can overlap are the main thread's work and the worker's session.run.
     const slowestMs = Math.max(overheadMs, serial.sessionRun.mean);
     const boundFps = 1000 / slowestMs;
+    // Stages one after the other: the rate max_in_flight 2 must beat.
+    const serialBoundFps = 1000 / (overheadMs + serial.sessionRun.mean);
     const overlap = overlapped.fps / boundFps;
 
     lines.push(`model ${label}: ${bundle.name} on ${worker.provider}, model input ${inputSize.width}x${inputSize.height} (${modelInput === "camera" ? "the camera's size, overriding model.yaml" : "model.yaml"}), outputs ${outputNames.join(", ")}`);
@@ -440,7 +449,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
     lines.push(`${"pipeline throughput".padEnd(24)}${serial.fps.toFixed(1).padStart(8)} frames/s at max_in_flight 1, ${overlapped.fps.toFixed(1)} at max_in_flight 2`);
     lines.push(`${"pipeline main-thread GC".padEnd(24)}${ms(serial.gcMsPerFrame)} ms/frame (${serial.gcCount} pauses), ${serial.gcInInferenceMsPerFrame.toFixed(2)} of it inside inference round trips; CDR ${(serial.bytesPerFrame / 2 ** 20).toFixed(1)} MiB/frame`);
     lines.push(`${"all but session.run".padEnd(24)}${ms(overheadMs)} ms/frame = ${overheadOverBare.toFixed(2)}x bare session.run (${bareAll.median.toFixed(2)} ms)`);
-    lines.push(`${"overlap bound".padEnd(24)}${boundFps.toFixed(1).padStart(8)} frames/s = 1 / max(main thread ${overheadMs.toFixed(1)} ms, session.run ${serial.sessionRun.mean.toFixed(1)} ms); measured ${overlapped.fps.toFixed(1)}`);
+    lines.push(`${"overlap bound".padEnd(24)}${boundFps.toFixed(1).padStart(8)} frames/s = 1 / max(main thread ${overheadMs.toFixed(1)} ms, session.run ${serial.sessionRun.mean.toFixed(1)} ms); measured ${overlapped.fps.toFixed(1)} at max_in_flight 2 (${(overlapped.fps / boundFps).toFixed(2)} of the bound; no overlap would give ${serialBoundFps.toFixed(1)} = ${(serialBoundFps / boundFps).toFixed(2)})`);
     lines.push(`bare session.run end / start ${(summarize(bareAfter).median / summarize(bareBefore).median).toFixed(2)} (drift; far from 1 = noisy machine)`);
     lines.push("");
 
@@ -458,7 +467,7 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
       overlapBoundFps: boundFps,
       overlap,
     };
-    return { name: label, input: `${inputSize.width}x${inputSize.height}`, bare: bareAll, overheadMs, overheadOverBare, gcMsPerFrame: serial.gcMsPerFrame, overlap };
+    return { name: label, input: `${inputSize.width}x${inputSize.height}`, bare: bareAll, overheadMs, overheadOverBare, gcMsPerFrame: serial.gcMsPerFrame, overlap, serialOverBound: serialBoundFps / boundFps };
   } finally {
     await worker.close();
     await session.release();
@@ -511,7 +520,7 @@ gcObserver.disconnect();
 
 if (modelRuns.length > 0) {
   lines.push("session.run and everything else per 640x480 frame, by model (ms; pipeline at max_in_flight 1, GC included):");
-  lines.push(`  ${"model".padEnd(16)}${"input".padStart(9)}${"session.run".padStart(13)}${"all else".padStart(10)}${"ratio".padStart(8)}`);
+  lines.push(`  ${"model".padEnd(16)}${"in WxH".padStart(9)}${"session.run".padStart(13)}${"all else".padStart(10)}${"ratio".padStart(8)}`);
   for (const run of modelRuns) {
     lines.push(`  ${run.name.padEnd(16)}${run.input.padStart(9)}${ms(run.bare.median).padStart(13)}${ms(run.overheadMs).padStart(10)}${run.overheadOverBare.toFixed(3).padStart(8)}`);
   }
@@ -521,7 +530,8 @@ for (const run of modelRuns) {
   target(`all but session.run / session.run (${run.name})`, run.overheadOverBare, TARGETS.overheadOverSessionRun, "max",
     `${run.overheadMs.toFixed(2)} ms vs ${run.bare.median.toFixed(2)} ms`);
   target(`main-thread GC ms/frame (${run.name})`, run.gcMsPerFrame, TARGETS.gcMsPerFrame, "max", "pipeline run, max_in_flight 1");
-  target(`max_in_flight 2 fps / (1 / slowest stage) (${run.name})`, run.overlap, TARGETS.overlap, "min", "slowest of main thread and session.run");
+  target(`max_in_flight 2 fps / (1 / slowest stage) (${run.name})`, run.overlap, TARGETS.overlap, "min",
+    `slowest of main thread and session.run; no overlap would give ${run.serialOverBound.toFixed(2)}`);
 }
 
 const environment = {
