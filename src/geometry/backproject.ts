@@ -52,8 +52,11 @@ const WASM_PAGE = 65536;
 /** The 16-byte rgb loads of the last 4 pixels read up to 4 bytes past the image. */
 const RGB_SLACK = 16;
 
+/** WebAssembly (32-bit) memory ends at 4 GiB. */
+const WASM_MEMORY_LIMIT = 2 ** 32;
+
 function align16(offset: number): number {
-  return (offset + 15) & ~15;
+  return Math.ceil(offset / 16) * 16;
 }
 
 /**
@@ -88,6 +91,9 @@ export class CloudBuffer {
     const rgbAt = align16(labelsAt + 2 * pixels);
     const colsAt = align16(rgbAt + 3 * pixels + RGB_SLACK);
     const end = colsAt + 8 * gridWidth;
+    if (end > WASM_MEMORY_LIMIT) {
+      throw new RangeError(`backProjectCloud: a ${width}x${height} image needs ${end} bytes of kernel memory, over the 4 GiB WebAssembly limit`);
+    }
     const have = this.#memory.buffer.byteLength;
     if (end > have) this.#memory.grow(Math.ceil((end - have) / WASM_PAGE));
     const memory = this.#memory.buffer;
