@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration, PinholeIntrinsics } from "../frame.js";
 import { backProjectToXyz, cloudXyz, twoPassPointCloud } from "../../tests/support/twoPassPointCloud.js";
-import { backProjectCloud } from "./backproject.js";
+import { backProjectCloud, CloudBuffer } from "./backproject.js";
 import { POINT_FIELDS, POINT_STEP } from "./pointcloud2.js";
 import { decimateIntrinsics, intrinsicsFromCalibration } from "./intrinsics.js";
 
@@ -119,7 +119,9 @@ describe("backProjectCloud", () => {
     expect(Array.from(cloudXyz(res).subarray(9, 12))).toEqual([1, 1, 1]);
     expect(() => backProjectToXyz(new Float32Array(3), intr, wide)).toThrow(RangeError);
     expect(() => backProjectCloud(new Float32Array(4), intr, wide, none, new Uint8Array(4 * POINT_STEP - 1))).toThrow(RangeError);
-    expect(() => backProjectCloud(new Float32Array(4), intr, wide, none, new Uint8Array(4 * POINT_STEP + 2).subarray(2))).toThrow(RangeError);
+    // Plain bytes get a copy of the kernel's output, so they need no alignment.
+    const unaligned = new Uint8Array(4 * POINT_STEP + 2).subarray(2);
+    expect(Array.from(backProjectCloud(new Float32Array([1, 1, 1, 1]), intr, wide, none, unaligned).data)).toEqual(Array.from(res.data));
     expect(() => backProjectToXyz(new Float32Array(4), intr, { decimation: 1, minRange: 2, maxRange: 1 })).toThrow(RangeError);
     expect(() => backProjectCloud(new Float32Array(4), intr, wide, { ...none, rgb: new Uint8Array(11) })).toThrow(/rgb has 11 bytes/);
     expect(() => backProjectCloud(new Float32Array(4), intr, wide, { ...none, labels: new Uint16Array(3) })).toThrow(/labels has 3/);
@@ -162,14 +164,21 @@ describe("backProjectCloud", () => {
     depth[depth.length - 1] = NaN;
     const rgb = Uint8Array.from({ length: 3 * width * height }, () => Math.floor(rand() * 256));
     const labels = Uint16Array.from({ length: width * height }, () => Math.floor(rand() * 65536));
+    const inPlace = new CloudBuffer();
+    backProjectCloud(new Float32Array(4).fill(0xa5), { width: 2, height: 2, fx: 1, fy: 1, cx: 0, cy: 0 }, wide,
+      { rgb: undefined, labels: undefined, unlabelled: 3 }, inPlace);
     for (const decimation of [1, 2, 3, 4]) {
       for (const range of [{ minRange: 0, maxRange: Infinity }, { minRange: 0.5, maxRange: 9 }]) {
         const opts = { decimation, ...range };
         for (const [r, l] of [[rgb, labels], [undefined, undefined], [rgb, undefined]] as const) {
           const reference = twoPassPointCloud(depth, intr, opts, r, l, 65535);
-          // A dirty reused buffer: every byte must be written.
+          // A dirty reused buffer (every byte must be written), then in place in a CloudBuffer
+          // that last held another cloud.
           const out = new Uint8Array(reference.data.length).fill(0x5a);
-          const cloud = backProjectCloud(depth, intr, opts, { rgb: r, labels: l, unlabelled: 65535 }, out);
+          const copied = backProjectCloud(depth, intr, opts, { rgb: r, labels: l, unlabelled: 65535 }, out);
+          expect(copied.data).toBe(out);
+          const cloud = backProjectCloud(depth, intr, opts, { rgb: r, labels: l, unlabelled: 65535 }, inPlace);
+          expect(cloud.data.findIndex((byte, i) => byte !== out[i])).toBe(-1);
           expect([cloud.width, cloud.height, cloud.rowStep, cloud.pointStep]).toEqual([reference.width, reference.height, reference.rowStep, reference.pointStep]);
           expect(cloud.fields).toBe(reference.fields);
           const differing = cloud.data.findIndex((byte, i) => byte !== reference.data[i]);
@@ -179,5 +188,50 @@ describe("backProjectCloud", () => {
         }
       }
     }
+  });
+
+  it("tests float32 depths against the float64 range exactly, also where the bounds have no float32", () => {
+    const f32 = (x: number) => Math.fround(x);
+    const next = (x: number, step: number) => {
+      const bits = new Uint32Array(new Float32Array([x]).buffer);
+      bits[0]! += step;
+      return new Float32Array(bits.buffer)[0]!;
+    };
+    // fround(0.7) < 0.7 and fround(0.3) > 0.3: a float32 comparison with the rounded bounds
+    // would keep the first depth and drop the last.
+    expect(f32(0.7)).toBeLessThan(0.7);
+    expect(f32(0.3)).toBeGreaterThan(0.3);
+    const depth = new Float32Array([f32(0.7), next(f32(0.7), 1), next(f32(0.3), -1), f32(0.3)]);
+    const intr: PinholeIntrinsics = { width: 4, height: 1, fx: 1, fy: 1, cx: 0, cy: 0 };
+    const z = (minRange: number, maxRange: number) =>
+      Array.from(cloudXyz(backProjectCloud(depth, intr, { decimation: 1, minRange, maxRange }, { rgb: undefined, labels: undefined, unlabelled: 0 })))
+        .filter((_, i) => i % 3 === 2);
+    expect(z(0.7, 10).map(Number.isNaN)).toEqual([true, false, true, true]);
+    expect(z(0, 0.3).map(Number.isNaN)).toEqual([true, true, false, true]);
+    // A finite bound beyond float32's range keeps the largest float32 and drops +Inf.
+    const far = new Float32Array([3.4028234663852886e38, Infinity, 1, 1]);
+    const cloud = backProjectCloud(far, intr, { decimation: 1, minRange: 0, maxRange: 1e39 }, { rgb: undefined, labels: undefined, unlabelled: 0 });
+    expect(Array.from(cloudXyz(cloud)).filter((_, i) => i % 3 === 2).map(Number.isNaN)).toEqual([false, true, false, false]);
+  });
+
+  it("fills a CloudBuffer in place, and grows it for a bigger cloud (detaching the previous bytes)", () => {
+    const buffer = new CloudBuffer();
+    const attrs = { rgb: undefined, labels: undefined, unlabelled: 5 };
+    const small: PinholeIntrinsics = { width: 4, height: 2, fx: 1, fy: 1, cx: 0, cy: 0 };
+    const first = backProjectCloud(new Float32Array(8).fill(2), small, wide, attrs, buffer);
+    const again = backProjectCloud(new Float32Array(8).fill(3), small, wide, attrs, buffer);
+    expect(again.data.buffer).toBe(first.data.buffer);
+    expect(new DataView(again.data.buffer).getFloat32(8, true)).toBe(3);
+    // 640x480 needs ~9 MB of the memory's 64 KiB: a grow, after which the old view is empty.
+    const big: PinholeIntrinsics = { width: 640, height: 480, fx: 500, fy: 500, cx: 320, cy: 240 };
+    const grown = backProjectCloud(new Float32Array(640 * 480).fill(1.5), big, wide, attrs, buffer);
+    expect(grown.data.length).toBe(640 * 480 * POINT_STEP);
+    expect(again.data.length).toBe(0);
+    const view = new DataView(grown.data.buffer, grown.data.byteOffset);
+    const last = (640 * 480 - 1) * POINT_STEP;
+    expect([view.getFloat32(last, true), view.getFloat32(last + 4, true), view.getFloat32(last + 8, true)]).toEqual([
+      Math.fround((639 - 320) * 1.5 / 500), Math.fround((479 - 240) * 1.5 / 500), 1.5,
+    ]);
+    expect(view.getUint32(last + 16, true)).toBe(5);
   });
 });

@@ -122,7 +122,8 @@ interface SinkRecord {
   readonly index: number;
   readonly snapshot: Snapshot;
   readonly depth: Float32Array;
-  readonly cloud: Uint8Array;
+  /** The memory behind the cloud's bytes (a CloudBuffer's: each fill is a new view of it). */
+  readonly cloud: ArrayBufferLike;
 }
 
 /** The real pipeline; the sink is slow on even frames, so with 2 in flight frames overlap. */
@@ -138,7 +139,7 @@ async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
     // Read at the very end of the sink's lifetime: a later frame writing into this frame's
     // buffers before release would show here.
     writeStatus: async (outputs) => {
-      records.push({ index: outputs.frame.stamp.sec - 100, snapshot: snapshot(outputs), depth: outputs.depth, cloud: outputs.cloud.data });
+      records.push({ index: outputs.frame.stamp.sec - 100, snapshot: snapshot(outputs), depth: outputs.depth, cloud: outputs.cloud.data.buffer });
     },
   };
   const source = new Observable<CameraInput>((subscriber) => {
@@ -224,7 +225,8 @@ describe("FrameProcessor buffer reuse", () => {
     processor.release(a);
     const c = await processor.process(frameOf(2), SELECT);
     expect(c.depth).toBe(a.depth);
-    expect(c.cloud.data).toBe(a.cloud.data);
+    expect(c.cloud.data.buffer).toBe(a.cloud.data.buffer);
+    expect(b.cloud.data.buffer).not.toBe(a.cloud.data.buffer);
     const d = await processor.process(frameOf(3), SELECT);
     expect(d.depth).not.toBe(c.depth);
     expect(d.depth).not.toBe(b.depth);

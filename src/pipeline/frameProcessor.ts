@@ -20,11 +20,10 @@ import { HeadSwitcher, pickDomain } from "../heads/routing.js";
 import { argmaxLabels } from "../heads/segmentation.js";
 import { resizeFloat, resizeFloatAlignCorners, resizeLabels } from "../imaging/resize.js";
 import { colorizeDepth, colorizeLabels } from "../imaging/colormap.js";
-import { backProjectCloud } from "../geometry/backproject.js";
+import { backProjectCloud, CloudBuffer } from "../geometry/backproject.js";
 import { applyDepthRange } from "../geometry/depthRange.js";
-import { decimatedSize } from "../geometry/intrinsics.js";
 import { removeFlyingPixels } from "../geometry/flyingPixels.js";
-import { POINT_STEP, type PackedPointCloud } from "../geometry/pointcloud2.js";
+import type { PackedPointCloud } from "../geometry/pointcloud2.js";
 import { ParameterError, type DepthsegParams, type ScaleSource } from "../config/parameters.js";
 import { fitInverseDepth, relativeDepthError, ScaleFilter } from "../heads/scaleRecovery.js";
 import {
@@ -124,7 +123,8 @@ class FrameBuffers {
   modelConfidence: Float32Array | undefined;
   confidenceScratch: Float32Array | undefined;
   confidence: Float32Array | undefined;
-  cloud: Uint8Array | undefined;
+  /** The cloud's bytes, filled in place by the kernel (resized by it, for any grid). */
+  cloud: CloudBuffer | undefined;
 
   /** Camera image size the buffers were last used for: sets are handed out by size first. */
   constructor(public size: string) {}
@@ -377,15 +377,13 @@ export class FrameProcessor {
 
     t0 = performance.now();
     const decimation = params.decimation;
-    const grid = decimatedSize(frame.intrinsics.width, frame.intrinsics.height, decimation);
-    const gridPoints = grid.width * grid.height;
     // One pass: x y z rgb label of each grid point straight into the cloud's bytes.
     const cloud = backProjectCloud(
       cloudDepth,
       frame.intrinsics,
       { decimation, minRange: 0, maxRange: Infinity },
       { rgb: frame.image.data, labels, unlabelled: this.#unlabelled },
-      (buffers.cloud = fit(buffers.cloud, POINT_STEP * gridPoints, Uint8Array)),
+      (buffers.cloud ??= new CloudBuffer()),
     );
     timings.backproject = performance.now() - t0;
 

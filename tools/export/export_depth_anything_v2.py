@@ -42,7 +42,9 @@ xFormers attention (if installed) cannot be exported and is switched off for the
 
 Segmentation outputs / labels are out of scope here: this writes a depth-only bundle.
 --self-test exports a small stand-in network with the same interface instead of a checkpoint
-(see standins.py) and needs neither the repo nor weights.
+(see standins.py) and needs neither the repo nor weights. --random-weights exports the full
+ViT-S/14 + DPT architecture (standins.py's DepthAnythingV2SmallArchitecture) with random weights,
+for `npm run bench`: the real model's compute and sizes, meaningless depth.
 """
 
 from __future__ import annotations
@@ -253,7 +255,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
+    p.add_argument("--random-weights", action="store_true",
+                   help="export the --encoder architecture (vits only) as defined in standins.py, with random weights: "
+                        "the real model's compute for speed benchmarks, without the repo or a checkpoint")
     args = p.parse_args(argv)
+    if args.random_weights and (args.self_test or args.checkpoint or args.metric):
+        p.error("--random-weights excludes --self-test, --checkpoint and --metric")
+    if args.random_weights and args.encoder != "vits":
+        p.error("--random-weights has the vits architecture only")
     if args.dynamic and args.camera:
         p.error("--dynamic and --camera are exclusive")
     if args.height % PATCH or args.width % PATCH:
@@ -264,8 +273,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--max-depth must be > 0")
     if not args.metric and args.max_depth is not None:
         p.error("--max-depth applies to --metric models only")
-    if not args.self_test and not args.checkpoint:
-        p.error("--checkpoint is required (or --self-test)")
+    if not args.self_test and not args.random_weights and not args.checkpoint:
+        p.error("--checkpoint is required (or --self-test, --random-weights)")
     return args
 
 
@@ -282,6 +291,10 @@ def main(argv=None) -> int:
         from standins import StandInDepthAnythingV2  # noqa: PLC0415
         net = StandInDepthAnythingV2(metric=args.metric, max_depth=args.max_depth or 20.0).eval()
         encoder = "standin"
+    elif args.random_weights:
+        from standins import DepthAnythingV2SmallArchitecture  # noqa: PLC0415
+        net = DepthAnythingV2SmallArchitecture().eval()
+        encoder = "vits"
     else:
         net = build_upstream(os.path.abspath(args.repo), args.encoder, args.checkpoint, args.metric, args.max_depth)
         encoder = args.encoder
@@ -311,7 +324,8 @@ def main(argv=None) -> int:
     kind = "metric" if args.metric else "relative_disparity"
     name = args.name or ("depth-anything-v2-" + SIZE_NAMES.get(encoder, encoder)
                          + (f"-metric-{int(args.max_depth)}m" if args.metric else "-relative")
-                         + ("-selftest" if args.self_test else ""))
+                         + ("-selftest" if args.self_test else "")
+                         + ("-random-weights" if args.random_weights else ""))
     doc = bundle_yaml.ModelYaml(
         name=name,
         file="model.onnx",
@@ -326,7 +340,8 @@ def main(argv=None) -> int:
                                       upsample="align_corners"),
         comments=[
             "Exported by tools/export/export_depth_anything_v2.py"
-            + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
+            + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else "")
+            + (" --random-weights (the vits architecture, random weights: the depth means nothing)" if args.random_weights else ""),
             f"encoder {encoder}, {'metric, max ' + str(args.max_depth) + ' m' if args.metric else 'relative disparity'}, "
             f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}",
         ] + ([] if args.metric else [

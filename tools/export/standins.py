@@ -201,3 +201,153 @@ class StandInZoeDepthNK(nn.Module):
         vote = torch.softmax(domain_logits.sum(dim=0, keepdim=True), dim=-1)
         name = ["nyu", "kitti"][torch.argmax(vote, dim=-1).squeeze().item()]
         return {"domain_logits": domain_logits, "metric_depth": self.heads[name](feat)}
+
+
+# --- Depth Anything V2 Small, the architecture at full size (random weights) ------------------
+#
+# For `npm run bench` (bench/vitsGraph.ts): a graph with the compute of the model users run, built
+# without the upstream repository or a checkpoint. The shapes follow upstream's
+# depth_anything_v2/dpt.py (DepthAnythingV2 with encoder 'vits': DPTHead(384, features=64,
+# out_channels=[48, 96, 192, 384]), intermediate layers [2, 5, 8, 11]) and
+# depth_anything_v2/dinov2.py (vit_small: patch 14, width 384, 12 blocks, 6 heads, MLP 4x,
+# LayerScale, a 37x37 position table for 518 px). Weights are random (seeded); the depth means
+# nothing, the operator mix and sizes are the real model's.
+
+class _Attention(nn.Module):
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * (c // self.heads) ** -0.5, qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block with LayerScale, as DINOv2's NestedTensorBlock."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = _Attention(dim, heads)
+        self.ls1 = nn.Parameter(torch.full((dim,), 1e-5))
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.ls2 = nn.Parameter(torch.full((dim,), 1e-5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.ls1 * self.attn(self.norm1(x))
+        return x + self.ls2 * self.mlp(self.norm2(x))
+
+
+class ViTSmall14(StandInViT):
+    """DINOv2 ViT-S/14: the StandInViT interface (position resampling included) at full size."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=384, grid=37, depth=0)
+        self.blocks = nn.ModuleList(_Block(384, 6) for _ in range(12))
+        self.norm = nn.LayerNorm(384, eps=1e-6)
+
+    def get_intermediate_layers(self, x: torch.Tensor, n: Sequence[int], return_class_token: bool = False):
+        b, _, w, h = x.shape
+        t = self.patch_embed(x).flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], dim=1)
+        t = t + self.interpolate_pos_encoding(t, w, h)
+        picked: List[torch.Tensor] = []
+        for i, block in enumerate(self.blocks):
+            t = block(t)
+            if i in n:
+                picked.append(self.norm(t))
+        pairs = tuple((o[:, 1:], o[:, 0]) for o in picked)
+        return pairs if return_class_token else tuple(p for p, _ in pairs)
+
+
+class _ResidualConvUnit(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(features, features, 3, padding=1)
+        self.conv2 = nn.Conv2d(features, features, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(F.relu(x))))
+
+
+class _FusionBlock(nn.Module):
+    """DPT's FeatureFusionBlock: add the skip (through a residual unit), refine, upsample x2 (or to
+    the next level's size), 1x1 conv."""
+
+    def __init__(self, features: int, has_skip: bool) -> None:
+        super().__init__()
+        self.skip = _ResidualConvUnit(features) if has_skip else None
+        self.refine = _ResidualConvUnit(features)
+        self.out_conv = nn.Conv2d(features, features, 1)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor = None, size=None) -> torch.Tensor:
+        if skip is not None:
+            x = x + self.skip(skip)
+        x = self.refine(x)
+        if size is None:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        else:
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=True)
+        return self.out_conv(x)
+
+
+class DPTHeadSmall(nn.Module):
+    """DPTHead(384, features=64, out_channels=[48, 96, 192, 384], use_clstoken=False)."""
+
+    def __init__(self, dim: int = 384, features: int = 64, out_channels: Sequence[int] = (48, 96, 192, 384)) -> None:
+        super().__init__()
+        self.projects = nn.ModuleList(nn.Conv2d(dim, c, 1) for c in out_channels)
+        self.resize_layers = nn.ModuleList([
+            nn.ConvTranspose2d(out_channels[0], out_channels[0], kernel_size=4, stride=4),
+            nn.ConvTranspose2d(out_channels[1], out_channels[1], kernel_size=2, stride=2),
+            nn.Identity(),
+            nn.Conv2d(out_channels[3], out_channels[3], kernel_size=3, stride=2, padding=1),
+        ])
+        self.layer_rn = nn.ModuleList(nn.Conv2d(c, features, 3, padding=1, bias=False) for c in out_channels)
+        self.refine = nn.ModuleList(_FusionBlock(features, has_skip=i < 3) for i in range(4))
+        self.output_conv1 = nn.Conv2d(features, features // 2, 3, padding=1)
+        self.output_conv2 = nn.Sequential(nn.Conv2d(features // 2, 32, 3, padding=1), nn.ReLU(True),
+                                          nn.Conv2d(32, 1, 1), nn.ReLU(True))
+
+    def forward(self, features, patch_h, patch_w) -> torch.Tensor:
+        levels = []
+        for i, (x, _) in enumerate(features):
+            x = x.permute(0, 2, 1).reshape(x.shape[0], x.shape[-1], patch_h, patch_w)
+            levels.append(self.layer_rn[i](self.resize_layers[i](self.projects[i](x))))
+        l1, l2, l3, l4 = levels
+        path = self.refine[3](l4, size=l3.shape[2:])
+        path = self.refine[2](path, l3, size=l2.shape[2:])
+        path = self.refine[1](path, l2, size=l1.shape[2:])
+        path = self.refine[0](path, l1)
+        out = self.output_conv1(path)
+        # As upstream: int() of the patch grid, the size a trace freezes (the exporter's --dynamic
+        # patch frees it).
+        out = F.interpolate(out, (int(patch_h * PATCH), int(patch_w * PATCH)), mode="bilinear", align_corners=True)
+        return self.output_conv2(out)
+
+
+class DepthAnythingV2SmallArchitecture(nn.Module):
+    """DepthAnythingV2(encoder='vits') with random weights: forward(x [B,3,H,W]) -> [B,H,W]."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.encoder = "vits"
+        self.pretrained = ViTSmall14()
+        self.depth_head = DPTHeadSmall()
+        # Random weights give a ReLU'd output of mostly zeros, which depthseg rejects as invalid
+        # depth; a positive last bias makes the disparity positive (~1) everywhere.
+        with torch.no_grad():
+            self.depth_head.output_conv2[2].bias.fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        patch_h, patch_w = x.shape[-2] // PATCH, x.shape[-1] // PATCH
+        features = self.pretrained.get_intermediate_layers(x, [2, 5, 8, 11], return_class_token=True)
+        return F.relu(self.depth_head(features, patch_h, patch_w)).squeeze(1)
