@@ -39,6 +39,7 @@ import { LatestWinsState } from "../src/pipeline/latestWins.js";
 import { DEFAULT_MODEL_DIR, TINY_MODEL_DIR } from "../src/paths.js"; // DEFAULT_MODEL_DIR is models/demo
 import { backProjectXyz } from "../tests/support/twoPassPointCloud.js";
 import { drawScene } from "../tools/make-sample-bag.js";
+import { target, targetLines, targetRows } from "./targets.js";
 
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -148,21 +149,6 @@ function gcEntriesDelivered(): Promise<void> {
 function gcBetween(from: number, to: number): { ms: number; count: number } {
   const inside = gcPauses.filter((gc) => gc.start >= from && gc.start <= to);
   return { ms: inside.reduce((sum, gc) => sum + gc.duration, 0), count: inside.length };
-}
-
-interface TargetRow {
-  readonly target: string;
-  readonly measured: number;
-  readonly limit: number;
-  /** "max": measured must be <= limit; "min": >= limit. */
-  readonly kind: "max" | "min";
-  readonly pass: boolean | undefined;
-  readonly note: string;
-}
-const targetRows: TargetRow[] = [];
-function target(name: string, measured: number, limit: number, kind: "max" | "min", note: string): void {
-  const pass = Number.isFinite(measured) ? (kind === "max" ? measured <= limit : measured >= limit) : undefined;
-  targetRows.push({ target: name, measured, limit, kind, pass, note });
 }
 
 const started = performance.now();
@@ -505,10 +491,7 @@ const headerLines = [
 ];
 lines.unshift(...headerLines);
 lines.push("targets (issue 13; ratios measured in this run):");
-for (const t of targetRows) {
-  const verdict = t.pass === undefined ? "SKIP" : t.pass ? "PASS" : "FAIL";
-  lines.push(`  ${verdict}  ${t.target.padEnd(52)} ${Number.isFinite(t.measured) ? t.measured.toFixed(2).padStart(7) : "      -"} ${t.kind === "max" ? "<=" : ">="} ${String(t.limit).padEnd(4)}  ${t.note}`);
-}
+lines.push(...targetLines());
 lines.push(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 console.log(lines.join("\n"));
 
