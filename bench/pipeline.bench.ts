@@ -39,6 +39,7 @@ import { LatestWinsState } from "../src/pipeline/latestWins.js";
 import { DEFAULT_MODEL_DIR, TINY_MODEL_DIR } from "../src/paths.js"; // DEFAULT_MODEL_DIR is models/demo
 import { backProjectXyz } from "../tests/support/twoPassPointCloud.js";
 import { drawScene } from "../tools/make-sample-bag.js";
+import { benchMcapWrite, replayMessages } from "./mcapWrite.js";
 import { target, targetLines, targetRows } from "./targets.js";
 
 const WIDTH = 640;
@@ -63,6 +64,8 @@ const TARGETS = {
   rssGrowth: 1.05,
   /** max_in_flight 2: frames/s over 1 / slowest stage (main thread vs worker session.run). */
   overlap: 0.8,
+  /** Output MCAP (BagWriter, uncompressed chunks) ms/frame over a raw write of the same bytes. */
+  mcapOverRawWrite: 1.5,
 } as const;
 
 const { values: args } = parseArgs({
@@ -76,6 +79,8 @@ const { values: args } = parseArgs({
     "demo-runs": { type: "string", default: "6" },
     "rss-frames": { type: "string", default: "300" },
     "kernel-runs": { type: "string", default: "200" },
+    "mcap-frames": { type: "string", default: "20" },
+    "mcap-rounds": { type: "string", default: "3" },
     providers: { type: "string", default: "cpu" },
     "intra-op-threads": { type: "string", default: "0" },
   },
@@ -87,6 +92,8 @@ const DEMO_FRAMES = positiveInt("demo-frames", args["demo-frames"]);
 const DEMO_RUNS = positiveInt("demo-runs", args["demo-runs"]);
 const RSS_FRAMES = positiveInt("rss-frames", args["rss-frames"], true);
 const KERNEL_RUNS = positiveInt("kernel-runs", args["kernel-runs"]);
+const MCAP_FRAMES = positiveInt("mcap-frames", args["mcap-frames"], true);
+const MCAP_ROUNDS = positiveInt("mcap-rounds", args["mcap-rounds"]);
 const PROVIDERS = args.providers.split(",").map((p) => p.trim()).filter(Boolean);
 const INTRA_OP_THREADS = positiveInt("intra-op-threads", args["intra-op-threads"], true);
 const MODELS = args.models.split(",").map((m) => m.trim()).filter(Boolean);
@@ -456,6 +463,31 @@ async function rssRun(frames: number): Promise<void> {
   }
 }
 
+/** Output MCAP writing vs a raw write of the same bytes (bench/mcapWrite.ts). */
+async function mcapWriteRun(frames: number, rounds: number): Promise<void> {
+  const bundle = await loadModelBundle(TINY_MODEL_DIR);
+  const params = paramsWith(1);
+  const worker = await InferenceWorker.start({ bundle, providers: params.executionProviders, intraOpThreads: params.intraOpThreads, interOpThreads: params.interOpThreads });
+  let messages;
+  try {
+    messages = await replayMessages(bundle, worker, DISTINCT_FRAMES, pendingImage, calibration, SELECT);
+  } finally {
+    await worker.close();
+  }
+  const result = await benchMcapWrite(messages, frames, rounds);
+  const median = (way: keyof typeof result.msPerFrame) => summarize(result.msPerFrame[way]).median;
+  const ratio = (way: keyof typeof result.msPerFrame) => summarize(result.msPerFrame[way].map((v, i) => v / result.msPerFrame.raw[i]!)).median;
+  lines.push(`output MCAP writing, ${frames} frames x ${rounds} rounds (after 1 warm-up), ${(result.bytesPerFrame / 2 ** 20).toFixed(2)} MiB of CDR per frame (tiny model's outputs + camera), ms/frame (median of rounds; x = over raw, per round):`);
+  lines.push(`  ${"raw FileHandle.write of the same bytes".padEnd(44)}${ms(median("raw"))}`);
+  lines.push(`  ${"before: @mcap/core McapWriter".padEnd(44)}${ms(median("before"))}  ${ratio("before").toFixed(2)}x`);
+  lines.push(`  ${"after: BagWriter (McapFileWriter), none".padEnd(44)}${ms(median("after"))}  ${ratio("after").toFixed(2)}x`);
+  lines.push(`  ${"BagWriter, zstd chunks (replay default)".padEnd(44)}${ms(median("zstd"))}  ${ratio("zstd").toFixed(2)}x  (${(result.fileBytesPerFrame.zstd / 2 ** 20).toFixed(2)} MiB/frame on disk)`);
+  lines.push("");
+  target("output MCAP write / raw write of the same bytes", ratio("after"), TARGETS.mcapOverRawWrite, "max",
+    `${median("after").toFixed(2)} vs ${median("raw").toFixed(2)} ms/frame (before: McapWriter ${median("before").toFixed(2)} ms, ${ratio("before").toFixed(2)}x)`);
+  json.mcapWrite = { frames, rounds, ...result };
+}
+
 const modelRuns: ModelRun[] = [];
 for (const m of MODELS) {
   modelRuns.push(
@@ -465,6 +497,7 @@ for (const m of MODELS) {
   );
 }
 if (RSS_FRAMES > 0) await rssRun(RSS_FRAMES);
+if (MCAP_FRAMES > 0) await mcapWriteRun(MCAP_FRAMES, MCAP_ROUNDS);
 gcObserver.disconnect();
 
 for (const run of modelRuns) {

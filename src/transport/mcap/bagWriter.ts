@@ -39,7 +39,6 @@ interface ChannelEntry {
 export class BagWriter {
   readonly #writer: McapFileWriter;
   readonly #file: PartialFile;
-  readonly #writable: FileWritable;
   readonly #offeredQos: (topic: string) => QosProfile | undefined;
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #topicTypes = new Map<string, RosTypeName>();
@@ -53,18 +52,16 @@ export class BagWriter {
     readonly path: string,
     file: PartialFile,
     writer: McapFileWriter,
-    writable: FileWritable,
     offeredQos: (topic: string) => QosProfile | undefined,
   ) {
     this.#file = file;
     this.#writer = writer;
-    this.#writable = writable;
     this.#offeredQos = offeredQos;
   }
 
   /** Bytes written to the file so far (the whole file once closed). */
   get bytesWritten(): number {
-    return Number(this.#writable.position());
+    return Number(this.#writer.position);
   }
 
   /** Where the bag is until close() gives it its name. */
@@ -83,7 +80,7 @@ export class BagWriter {
         ...(compressChunk === undefined ? {} : { compressChunk }),
       });
       await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
-      return new BagWriter(path, file, writer, writable, options.offeredQos ?? (() => undefined));
+      return new BagWriter(path, file, writer, options.offeredQos ?? (() => undefined));
     } catch (error) {
       await file.discard();
       throw error;

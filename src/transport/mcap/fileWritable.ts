@@ -9,9 +9,9 @@ import { basename, dirname, join, resolve } from "node:path";
 
 import type { IWritable } from "@mcap/core";
 
-import type { VectorWritable } from "./mcapFileWriter.js";
+import type { PositionalWritable } from "./mcapFileWriter.js";
 
-export class FileWritable implements IWritable, VectorWritable {
+export class FileWritable implements IWritable, PositionalWritable {
   #position = 0n;
 
   constructor(private readonly file: FileHandle) {}
@@ -26,12 +26,17 @@ export class FileWritable implements IWritable, VectorWritable {
     this.#position += BigInt(buffer.byteLength);
   }
 
-  /** One writev per call (more only when the kernel writes part of it); no part is copied. */
-  async writev(parts: readonly Uint8Array[]): Promise<void> {
+  /**
+   * One positional writev per call (more only when the kernel writes part of it); no part is
+   * copied. `position()` becomes the end of the furthest byte written.
+   */
+  async writeAt(parts: readonly Uint8Array[], position: bigint): Promise<void> {
     let pending = parts.filter((part) => part.byteLength > 0);
+    let at = Number(position);
     while (pending.length > 0) {
-      const { bytesWritten } = await this.file.writev(pending);
-      this.#position += BigInt(bytesWritten);
+      const { bytesWritten } = await this.file.writev(pending, at);
+      at += bytesWritten;
+      if (BigInt(at) > this.#position) this.#position = BigInt(at);
       let left = bytesWritten;
       let done = 0;
       while (done < pending.length && left >= pending[done]!.byteLength) left -= pending[done++]!.byteLength;

@@ -1,11 +1,12 @@
 // An MCAP writer (https://mcap.dev/spec) that writes depthseg's multi-megabyte messages at disk
 // speed. @mcap/core's McapWriter (2.2.2) copies every message into its chunk buffer, copies the
 // chunk twice more (BufferBuilder.buffer slices, then the Chunk record) and runs @foxglove/crc's
-// JS CRC over it twice (chunk CRC, data-section CRC): ~4x the cost of writing the bytes. Here a
-// chunk's records are handed to one writev as they are (small records copied into a reused
-// buffer, a large message's payload written from the caller's own buffer), the chunk CRC is
-// node:zlib's native crc32, and the data-section CRC is combined from it (crc32Combine) instead
-// of read again. Small records and the summary are serialised by @mcap/core's McapRecordBuilder;
+// JS CRC over it twice (chunk CRC, data-section CRC): ~20x the cost of writing the bytes. Here a
+// chunk's records are handed to one positional writev as they are (small records copied into a
+// reused buffer, a large message's payload written from the caller's own buffer); while the
+// file system writes them (libuv's thread pool), the main thread computes the chunk CRC with
+// node:zlib's native crc32, then writes the Chunk record's header in front of them. The
+// data-section CRC is combined from the chunk's (crc32Combine) instead of read again. Small records and the summary are serialised by @mcap/core's McapRecordBuilder;
 // for messages under LARGE_MESSAGE_BYTES the file is byte for byte what McapWriter writes with
 // the same options (mcapFileWriter.test.ts checks it).
 
@@ -15,16 +16,14 @@ import type { ChunkCompressor } from "./chunkCompression.js";
 import { crc32, crc32Combine } from "./crc32.js";
 import { RECORD_HEADER_BYTES } from "./records.js";
 
-/** Where records go: appended in order; the writer awaits each call before the next. */
-export interface VectorWritable {
-  /** Appends `parts` in order; resolves once all of them are written (their memory is free again). */
-  writev(parts: readonly Uint8Array[]): Promise<void>;
-  /** Bytes written so far. */
-  position(): bigint;
+/** A file written at explicit offsets (a chunk's header is written after its records). */
+export interface PositionalWritable {
+  /** Writes `parts` one after the other from byte `position`; resolves once all are written (their memory is free again). */
+  writeAt(parts: readonly Uint8Array[], position: bigint): Promise<void>;
 }
 
 export interface McapFileWriterOptions {
-  readonly writable: VectorWritable;
+  readonly writable: PositionalWritable;
   /** A chunk is closed once its records exceed this many bytes (default 1 MiB, as McapWriter). */
   readonly chunkSize?: number;
   /** Chunk compression; none when absent. */
@@ -87,7 +86,9 @@ class ChunkBuffer {
  * Foxglove expect. Calls must not overlap (each awaited before the next), as McapWriter's.
  */
 export class McapFileWriter {
-  readonly #writable: VectorWritable;
+  readonly #writable: PositionalWritable;
+  /** Where the next record goes: the file's length once the last call has resolved. */
+  #position = 0n;
   readonly #chunkSize: number;
   readonly #compressChunk: ChunkCompressor | undefined;
   readonly #schemas = new Map<number, McapTypes.Schema>();
@@ -124,6 +125,11 @@ export class McapFileWriter {
     this.#writable = options.writable;
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#compressChunk = options.compressChunk;
+  }
+
+  /** Bytes written (the whole file once end() resolved). */
+  get position(): bigint {
+    return this.#position;
   }
 
   async start(header: McapTypes.Header): Promise<void> {
@@ -198,7 +204,7 @@ export class McapFileWriter {
     const records = this.#records;
     records.writeDataEnd({ dataSectionCrc: this.#dataCrc });
     const dataEndBytes = records.length;
-    const summaryStart = this.#writable.position() + BigInt(dataEndBytes);
+    const summaryStart = this.#position + BigInt(dataEndBytes);
     const offsets: McapTypes.SummaryOffset[] = [];
     const group = (groupOpcode: Opcode, write: () => bigint): void => {
       const groupStart = summaryStart + BigInt(records.length - dataEndBytes);
@@ -242,7 +248,9 @@ export class McapFileWriter {
     const bytes = this.#records.buffer;
     this.#records.reset();
     this.#dataCrc = crc32(bytes, this.#dataCrc);
-    await this.#writable.writev([bytes]);
+    const at = this.#position;
+    this.#position += BigInt(bytes.byteLength);
+    await this.#writable.writeAt([bytes], at);
   }
 
   async #finishChunk(): Promise<void> {
@@ -250,28 +258,15 @@ export class McapFileWriter {
     const copied = this.#chunk.contents();
     const payload = this.#chunkPayload;
     const uncompressedSize = copied.byteLength + (payload?.byteLength ?? 0);
-    const uncompressedCrc = payload === undefined ? crc32(copied) : crc32(payload, crc32(copied));
     const compressed = this.#compressChunk?.(copied);
     const compression = compressed?.compression ?? "";
     const records = compressed === undefined ? (payload === undefined ? [copied] : [copied, payload]) : [compressed.compressedData];
     const recordsSize = compressed?.compressedData.byteLength ?? uncompressedSize;
-    const recordsCrc = compressed === undefined ? uncompressedCrc : crc32(compressed.compressedData);
 
     const compressionBytes = utf8.encode(compression);
     const header = new Uint8Array(RECORD_HEADER_BYTES + CHUNK_FIELDS_BEFORE_COMPRESSION + 4 + compressionBytes.byteLength + CHUNK_FIELDS_AFTER_COMPRESSION);
-    const view = new DataView(header.buffer);
+    const chunkStartOffset = this.#position;
     const chunkLength = BigInt(header.byteLength + recordsSize);
-    view.setUint8(0, Opcode.CHUNK);
-    view.setBigUint64(1, chunkLength - BigInt(RECORD_HEADER_BYTES), true);
-    view.setBigUint64(9, this.#chunkStart, true);
-    view.setBigUint64(17, this.#chunkEnd, true);
-    view.setBigUint64(25, BigInt(uncompressedSize), true);
-    view.setUint32(33, uncompressedCrc, true);
-    view.setUint32(37, compressionBytes.byteLength, true);
-    header.set(compressionBytes, 41);
-    view.setBigUint64(41 + compressionBytes.byteLength, BigInt(recordsSize), true);
-
-    const chunkStartOffset = this.#writable.position();
     const messageIndexStart = chunkStartOffset + chunkLength;
     const messageIndexOffsets = new Map<number, bigint>();
     let messageIndexLength = 0n;
@@ -281,6 +276,33 @@ export class McapFileWriter {
     }
     const messageIndexes = this.#records.buffer;
     this.#records.reset();
+    this.#position = messageIndexStart + messageIndexLength;
+
+    // The records and message indexes go to the file while the CRCs are computed here.
+    const written = this.#writable.writeAt([...records, messageIndexes], chunkStartOffset + BigInt(header.byteLength));
+    let uncompressedCrc: number;
+    let recordsCrc: number;
+    try {
+      uncompressedCrc = payload === undefined ? crc32(copied) : crc32(payload, crc32(copied));
+      recordsCrc = compressed === undefined ? uncompressedCrc : crc32(compressed.compressedData);
+    } finally {
+      await written;
+    }
+    const view = new DataView(header.buffer);
+    view.setUint8(0, Opcode.CHUNK);
+    view.setBigUint64(1, chunkLength - BigInt(RECORD_HEADER_BYTES), true);
+    view.setBigUint64(9, this.#chunkStart, true);
+    view.setBigUint64(17, this.#chunkEnd, true);
+    view.setBigUint64(25, BigInt(uncompressedSize), true);
+    view.setUint32(33, uncompressedCrc, true);
+    view.setUint32(37, compressionBytes.byteLength, true);
+    header.set(compressionBytes, 41);
+    view.setBigUint64(41 + compressionBytes.byteLength, BigInt(recordsSize), true);
+    // Until this lands the chunk's first bytes are a hole: a reader of the unfinished file sees
+    // the chunks before it, as with a chunk cut off by a crash.
+    await this.#writable.writeAt([header], chunkStartOffset);
+
+    this.#dataCrc = crc32(messageIndexes, crc32Combine(crc32(header, this.#dataCrc), recordsCrc, recordsSize));
     this.#chunkIndexes.push({
       messageStartTime: this.#chunkStart,
       messageEndTime: this.#chunkEnd,
@@ -293,9 +315,6 @@ export class McapFileWriter {
       uncompressedSize: BigInt(uncompressedSize),
     });
     this.#statistics.chunkCount++;
-    this.#dataCrc = crc32(messageIndexes, crc32Combine(crc32(header, this.#dataCrc), recordsCrc, recordsSize));
-
-    await this.#writable.writev([header, ...records, messageIndexes]);
     this.#chunk.length = 0;
     this.#chunkPayload = undefined;
     this.#chunkMessages = 0;
