@@ -8,6 +8,7 @@
 //   zstd    BagWriter with zstd chunks (replay's default; compression is CPU work on top)
 // Each writer gets a fresh file in the OS temp folder, deleted after its round. Timed: the awaited
 // writes of every frame (as replay's sink awaits them); not timed: open, the summary, fsync, close.
+// Main-thread GC pauses are summed over each writer's whole round (what its garbage costs).
 
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -79,21 +80,35 @@ export interface McapWriteResult {
   readonly msPerFrame: Record<Way, number[]>;
   readonly bytesPerFrame: number;
   readonly fileBytesPerFrame: Record<Way, number>;
+  /** Per way: main-thread GC pause ms per frame over its timed rounds. */
+  readonly gcMsPerFrame: Record<Way, number>;
 }
 
 /** Writes `frames` frames (cycling through `messages`) `rounds` times each way. */
-export async function benchMcapWrite(messages: readonly EncodedMessage[][], frames: number, rounds: number): Promise<McapWriteResult> {
+export async function benchMcapWrite(
+  messages: readonly EncodedMessage[][],
+  frames: number,
+  rounds: number,
+  /** GC pause ms between two performance.now() times (the bench's PerformanceObserver). */
+  gcMs: (from: number, to: number) => Promise<number>,
+): Promise<McapWriteResult> {
   const dir = await mkdtemp(join(tmpdir(), "depthseg-bench-mcap-"));
   const msPerFrame: Record<Way, number[]> = { raw: [], before: [], after: [], zstd: [] };
   const fileBytesPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
+  const gcMsPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
   const frameAt = (i: number) => messages[i % messages.length]!;
   try {
     // One untimed warm-up round, then the timed ones.
     for (let round = 0; round <= rounds; round++) {
       for (const way of WAYS) {
         const path = join(dir, `${way}.mcap`);
+        const from = performance.now();
         const ms = await writeOnce(way, path, frames, frameAt);
-        if (round > 0) msPerFrame[way].push(ms / frames);
+        const gc = await gcMs(from, performance.now());
+        if (round > 0) {
+          msPerFrame[way].push(ms / frames);
+          gcMsPerFrame[way] += gc / (frames * rounds);
+        }
         fileBytesPerFrame[way] = (await stat(path)).size / frames;
         await rm(path, { force: true });
       }
@@ -102,7 +117,7 @@ export async function benchMcapWrite(messages: readonly EncodedMessage[][], fram
     await rm(dir, { recursive: true, force: true });
   }
   const bytesPerFrame = messages.reduce((sum, frame) => sum + frame.reduce((s, m) => s + m.bytes.byteLength, 0), 0) / messages.length;
-  return { msPerFrame, bytesPerFrame, fileBytesPerFrame };
+  return { msPerFrame, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
 }
 
 /** Milliseconds spent in the awaited writes of all frames. */
