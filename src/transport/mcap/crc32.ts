@@ -23,32 +23,39 @@ function square(into: Uint32Array, matrix: Uint32Array): void {
   for (let n = 0; n < 32; n++) into[n] = times(matrix, matrix[n]!);
 }
 
+/** ZERO_BYTES[k]: the operator that advances a CRC over 2^k zero bytes (built on first use). */
+const ZERO_BYTES: Uint32Array[] = [];
+
+function zeroBytesOperator(k: number): Uint32Array {
+  if (ZERO_BYTES.length === 0) {
+    let op = new Uint32Array(32); // one zero bit
+    op[0] = POLYNOMIAL;
+    for (let n = 1, row = 1; n < 32; n++, row <<= 1) op[n] = row;
+    for (let bits = 0; bits < 3; bits++) {
+      const next = new Uint32Array(32);
+      square(next, op);
+      op = next;
+    }
+    ZERO_BYTES.push(op);
+  }
+  while (ZERO_BYTES.length <= k) {
+    const next = new Uint32Array(32);
+    square(next, ZERO_BYTES[ZERO_BYTES.length - 1]!);
+    ZERO_BYTES.push(next);
+  }
+  return ZERO_BYTES[k]!;
+}
+
 /**
  * CRC-32 of A followed by B from crc(A), crc(B) and B's length: crc(A) is advanced over
- * `lengthB` zero bytes (by repeated squaring of the one-zero-bit operator, O(log lengthB)) and
- * crc(B) xored in. zlib's crc32_combine, which node:zlib does not expose.
+ * `lengthB` zero bytes (one precomputed operator per set bit of the length) and crc(B) xored
+ * in. zlib's crc32_combine, which node:zlib does not expose.
  */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (!Number.isSafeInteger(lengthB) || lengthB < 0) throw new RangeError(`crc32Combine: length ${lengthB} is not a byte count`);
-  if (lengthB === 0) return crcA >>> 0;
-  const even = new Uint32Array(32); // operator for an even power of two zero bits
-  const odd = new Uint32Array(32);
-  odd[0] = POLYNOMIAL; // one zero bit
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  square(even, odd); // two zero bits
-  square(odd, even); // four zero bits
   let crc = crcA >>> 0;
-  let remaining = lengthB;
-  // The first squaring below makes the operator for one zero byte; each next one doubles it.
-  for (;;) {
-    square(even, odd);
-    if (remaining % 2 === 1) crc = times(even, crc);
-    remaining = Math.floor(remaining / 2);
-    if (remaining === 0) break;
-    square(odd, even);
-    if (remaining % 2 === 1) crc = times(odd, crc);
-    remaining = Math.floor(remaining / 2);
-    if (remaining === 0) break;
+  for (let k = 0, remaining = lengthB; remaining > 0; k++, remaining = Math.floor(remaining / 2)) {
+    if (remaining % 2 === 1) crc = times(zeroBytesOperator(k), crc);
   }
   return (crc ^ crcB) >>> 0;
 }
