@@ -1,9 +1,9 @@
 // Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
-// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per channel, statistics and summary so `ros2 bag info`,
-// `ros2 bag play` and Foxglove open it, by McapFileWriter (large messages written from their own buffer, at disk speed). Records are streamed to disk chunk by chunk, into a
-// temporary file that close() renames to `path` (fileWritable.ts): until then, the frames
-// written are in complete chunks that stream readers and `mcap recover` read.
-
+// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per
+// channel, statistics and summary so `ros2 bag info`, `ros2 bag play` and Foxglove open it.
+// McapFileWriter writes the records (large messages from their own buffer, at disk speed), chunk
+// by chunk, into a temporary file that close() renames to `path` (fileWritable.ts): until then,
+// the frames written are in complete chunks that stream readers and `mcap recover` read.
 import { encodeMessage } from "../../messages/cdr.js";
 import { rosTypeSchema } from "../../messages/definitions.js";
 import type { RosMessageMap, RosTypeName } from "../../messages/types.js";

@@ -1,14 +1,15 @@
 // An MCAP writer (https://mcap.dev/spec) that writes depthseg's multi-megabyte messages at disk
 // speed. @mcap/core's McapWriter (2.2.2) copies every message into its chunk buffer, copies the
 // chunk twice more (BufferBuilder.buffer slices, then the Chunk record) and runs @foxglove/crc's
-// JS CRC over it twice (chunk CRC, data-section CRC): ~20x the cost of writing the bytes. Here a
-// chunk's records are handed to one positional writev as they are (small records copied into a
-// reused buffer, a large message's payload written from the caller's own buffer); while the
-// file system writes them (libuv's thread pool), the main thread computes the chunk CRC with
-// node:zlib's native crc32, then writes the Chunk record's header in front of them. The
-// data-section CRC is combined from the chunk's (crc32Combine) instead of read again. Small records and the summary are serialised by @mcap/core's McapRecordBuilder;
-// for messages under LARGE_MESSAGE_BYTES the file is byte for byte what McapWriter writes with
-// the same options (mcapFileWriter.test.ts checks it).
+// JS CRC over it twice (chunk CRC, data-section CRC): 5-20x the cost of writing the bytes here
+// (bench/README.md). Here a chunk's records are handed to one positional writev as they are
+// (small records copied into a reused buffer, a large message's payload written from the
+// caller's own buffer); while the file system writes them (libuv's thread pool), the main thread
+// computes the chunk CRC with node:zlib's native crc32, then writes the Chunk record's header in
+// front of them. The data-section CRC is combined from the chunk's (crc32Combine) instead of read
+// again. Small records and the summary are serialised by @mcap/core's McapRecordBuilder; for
+// messages under LARGE_MESSAGE_BYTES the file is byte for byte what McapWriter writes with the
+// same options (mcapFileWriter.test.ts checks it).
 
 import { McapRecordBuilder, Opcode, type McapTypes } from "@mcap/core";
 
