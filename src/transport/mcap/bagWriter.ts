@@ -4,6 +4,7 @@
 // McapFileWriter writes the records (large messages from their own buffer, at disk speed), chunk
 // by chunk, into a temporary file that close() renames to `path` (fileWritable.ts): until then,
 // the frames written are in complete chunks that stream readers and `mcap recover` read.
+
 import { encodeMessage } from "../../messages/cdr.js";
 import { rosTypeSchema } from "../../messages/definitions.js";
 import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
