@@ -143,11 +143,11 @@ describe("replay when the output cannot be written", () => {
     const input = await writeBag(join(dir, "late.mcap"), entries);
     const output = join(dir, "late.out.mcap");
     // Small frames fit one chunk: the first write to disk after the header is at close.
-    const realWrite = FileWritable.prototype.write;
+    const realWrite = FileWritable.prototype.writeAt;
     let calls = 0;
-    vi.spyOn(FileWritable.prototype, "write").mockImplementation(function (this: FileWritable, buffer) {
+    vi.spyOn(FileWritable.prototype, "writeAt").mockImplementation(function (this: FileWritable, parts, position) {
       if (++calls > 1) return Promise.reject(new Error("ENOSPC: no space left on device, write"));
-      return realWrite.call(this, buffer);
+      return realWrite.call(this, parts, position);
     });
     const run = replay({
       input,

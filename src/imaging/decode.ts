@@ -46,6 +46,8 @@ export interface DecodeCompressedOptions {
    * (ingest checks it against the CameraInfo).
    */
   readonly checkSize?: (width: number, height: number) => void;
+  /** Where the rgb8 pixels go when it has the decoded image's size (a reused buffer); else new. */
+  readonly out?: Uint8Array;
 }
 
 /**
@@ -85,7 +87,12 @@ export function decodeCompressedImage(format: string, data: Uint8Array, options:
     throw new FrameError("corrupt_compressed_image", `${data.length} bytes of well-formed ${codec} (format "${format}") did not decode`);
   }
   const rgb = order === "bgr" ? mat.cvtColor(COLOR_BGR2RGB) : mat;
-  return { width: rgb.cols, height: rgb.rows, data: matToUint8(rgb) };
+  const out = options.out?.length === rgb.rows * rgb.cols * 3 ? options.out : undefined;
+  const image = { width: rgb.cols, height: rgb.rows, data: matToUint8(rgb, out) };
+  // Freed now, not at the next full GC (opencv.ts, "Temporary Mats").
+  rgb.release();
+  mat.release();
+  return image;
 }
 
 function megapixels(pixels: number): string {

@@ -60,7 +60,9 @@ export function resizeRgb(
   const src = borrowMat(img.data, img.height, img.width, cv().CV_8UC3, 3);
   const resized = src.resize(height, width, 0, 0, interpolationFlag(interpolation));
   keepAlive(img.data);
-  return { width, height, data: matToUint8(resized, out) };
+  const data = matToUint8(resized, out);
+  resized.release(); // freed now, not at the next full GC (opencv.ts, "Temporary Mats")
+  return { width, height, data };
 }
 
 /**
@@ -98,7 +100,9 @@ function resizeFloatChannels(
   const src = borrowMat(data, height, width, channels === 1 ? cv().CV_32FC1 : cv().CV_32FC3, channels);
   const resized = src.resize(newHeight, newWidth, 0, 0, interpolationFlag(interpolation));
   keepAlive(data);
-  return matToFloat32(resized, out);
+  const result = matToFloat32(resized, out);
+  resized.release(); // freed now, not at the next full GC (opencv.ts, "Temporary Mats")
+  return result;
 }
 
 /**
@@ -122,7 +126,9 @@ export function resizeLabels(
   const src = borrowMat(data, height, width, cv().CV_16UC1, 1);
   const resized = src.resize(newHeight, newWidth, 0, 0, INTER_NEAREST_EXACT);
   keepAlive(data);
-  return matToUint16(resized, out);
+  const result = matToUint16(resized, out);
+  resized.release(); // freed now, not at the next full GC (opencv.ts, "Temporary Mats")
+  return result;
 }
 
 /**

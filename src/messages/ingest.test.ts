@@ -2,6 +2,7 @@ import { resolveParameters } from "../config/parameters.js";
 import { describe, expect, it } from "vitest";
 import type { CameraCalibration } from "../frame.js";
 import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
+import { encodePng } from "../imaging/decode.js";
 import { FrameDecoder, decodeFrame, unrectifiedDistortionWarning, type PendingImage } from "./ingest.js";
 import { header } from "./outputs.js";
 
@@ -110,5 +111,45 @@ describe("decodeFrame and a binned, cropped CameraInfo", () => {
     const rect = decodeFrame(pending("/a/image_raw"), cropped, { rectify: true }).frame;
     const raw = decodeFrame(pending("/a/image_raw"), cropped).frame;
     expect(Buffer.compare(raw.image.data, rect.image.data)).not.toBe(0);
+  });
+});
+
+describe("FrameDecoder.recycle", () => {
+  function jpegPending(seed: number): PendingImage {
+    const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 7 + seed * 40) & 255);
+    const stamp = { sec: 2, nanosec: seed };
+    return {
+      cameraTopic: "/c",
+      stamp,
+      frameId: "cam",
+      image: { encoding: "compressed", message: { header: header(stamp, "cam"), format: "png", data: encodePng({ width: W, height: H, data: rgb }) } },
+      receivedAt: 0,
+    };
+  }
+
+  it("decodes the next compressed image into a recycled frame's buffer, with that image's pixels", () => {
+    const decoder = new FrameDecoder();
+    const first = decoder.decode(jpegPending(1), rectified).frame;
+    const firstPixels = first.image.data.slice();
+    decoder.recycle(first);
+    const second = decoder.decode(jpegPending(2), rectified).frame;
+    expect(second.image.data).toBe(first.image.data);
+    expect(Buffer.from(second.image.data).equals(Buffer.from(decodeFrame(jpegPending(2), rectified).frame.image.data))).toBe(true);
+    expect(Buffer.from(second.image.data).equals(Buffer.from(firstPixels))).toBe(false);
+    // Not recycled: a new buffer.
+    expect(decoder.decode(jpegPending(3), rectified).frame.image.data).not.toBe(second.image.data);
+  });
+
+  it("keeps no view into a larger buffer, and ignores a buffer of another size", () => {
+    const decoder = new FrameDecoder();
+    const frame = decoder.decode(jpegPending(1), rectified).frame;
+    const shared = new Uint8Array(2 * W * H * 3);
+    decoder.recycle({ ...frame, image: { ...frame.image, data: shared.subarray(0, W * H * 3) } });
+    expect(decoder.decode(jpegPending(2), rectified).frame.image.data.buffer).not.toBe(shared.buffer);
+    const small = new Uint8Array(3);
+    decoder.recycle({ ...frame, image: { ...frame.image, data: small } });
+    const next = decoder.decode(jpegPending(2), rectified).frame.image.data;
+    expect(next).not.toBe(small);
+    expect(next.length).toBe(W * H * 3);
   });
 });

@@ -36,6 +36,8 @@ export interface DecodeOptions {
    * convention a rectified image shares the raw stream's CameraInfo and is described by P.
    */
   readonly rectify?: boolean;
+  /** A buffer the decoded rgb8 pixels of a compressed image may go into (used when its size fits). */
+  readonly out?: Uint8Array;
 }
 
 /** builtin_interfaces/Time.nanosec is below one second. */
@@ -70,6 +72,7 @@ export function decodeFrame(
         : decodeCompressedImage(pending.image.message.format, pending.image.message.data, {
             // Before decoding: a header claiming a huge image must not get its memory first.
             checkSize: (width, height) => checkCalibrationMatchesImage(calibration, width, height),
+            ...(options.out ? { out: options.out } : {}),
           });
     checkCalibrationMatchesImage(calibration, decoded.width, decoded.height);
     // A CameraInfo of unset size (0x0, accepted above as "unknown") describes this image.
@@ -124,8 +127,12 @@ export function rectifiedTopicWarning(cameraTopic: string, calibration: CameraCa
     "the image is undistorted again; set rectify: false for rectified input";
 }
 
+/** Free decoded images kept for reuse: one per frame in flight is enough (max_in_flight is small). */
+const MAX_FREE_IMAGES = 4;
+
 export class FrameDecoder {
   readonly #warned = new Set<string>();
+  readonly #free: Uint8Array[] = [];
 
   constructor(readonly options: FrameDecoderOptions = {}) {}
 
@@ -137,6 +144,18 @@ export class FrameDecoder {
         this.options.warn?.(warning);
       }
     }
-    return decodeFrame(pending, calibration, { rectify: this.options.rectify ?? false });
+    const out = this.#free.pop();
+    return decodeFrame(pending, calibration, { rectify: this.options.rectify ?? false, ...(out ? { out } : {}) });
+  }
+
+  /**
+   * Gives a decoded frame's pixels back for a later decode to overwrite. Lifetime rule, as
+   * FrameProcessor.release's: only once nothing reads `frame.image` any more.
+   */
+  recycle(frame: Frame): void {
+    const data = frame.image.data;
+    // Only whole buffers: a view could share its memory with something else.
+    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return;
+    if (this.#free.length < MAX_FREE_IMAGES && !this.#free.includes(data)) this.#free.push(data);
   }
 }

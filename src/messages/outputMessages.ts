@@ -49,6 +49,8 @@ export class OutputEncoder {
   /** One more than the largest class id: ids at or above it are unlabelled in the label image. */
   readonly #labelIdBound: number;
   #labelInfoSent = false;
+  /** The mono8 label image's bytes, reused frame after frame (see encode). */
+  #labelBytes: Uint8Array | undefined;
 
   constructor(options: OutputEncoderOptions) {
     this.#namespace = options.namespace.replace(/\/+$/, "");
@@ -62,7 +64,14 @@ export class OutputEncoder {
     return this.#namespace ? `${this.#namespace}/${name}` : name;
   }
 
-  /** Every output of the frame except `status` (which needs the frame's final latency). */
+  /**
+   * Every output of the frame except `status` (which needs the frame's final latency). The
+   * arrays are the frame's own (FrameOutputs' lifetime), except the mono8 label image's bytes,
+   * which this encoder reuses: they are valid until its next encode(). Both sinks consume the
+   * messages at once (CDR-encoded for a bag, published synchronously by a live node). The
+   * buffer is a whole ArrayBuffer of its own: rclnodejs sends a typed array's bytes from the
+   * start of its ArrayBuffer, so a view into a larger one would publish the wrong bytes.
+   */
   encode(outputs: FrameOutputs): OutputMessage[] {
     const { frame } = outputs;
     const { width, height } = frame.image;
@@ -100,7 +109,9 @@ export class OutputEncoder {
       }),
     );
     if (outputs.labels) {
-      push(OUTPUT_TOPICS.labels, "sensor_msgs/msg/Image", labelImage(hdr, outputs.labels, width, height, this.#labelIdBound));
+      if (this.#labelBytes?.length !== width * height) this.#labelBytes = new Uint8Array(width * height);
+      const image = labelImage(hdr, outputs.labels, width, height, this.#labelIdBound, this.#labelBytes);
+      push(OUTPUT_TOPICS.labels, "sensor_msgs/msg/Image", image);
     }
     if (outputs.labelsColorized) {
       push(OUTPUT_TOPICS.labelsColorized, "sensor_msgs/msg/Image", rgbImage(hdr, outputs.labelsColorized, width, height));

@@ -71,6 +71,17 @@ describe("labelImage", () => {
     expect(Array.from(msg.data)).toEqual([0, 1, 254, 255, 255, 255]);
   });
 
+  it("writes mono8 into `out` when it has the image's length (every byte), else into a new buffer", () => {
+    const out = new Uint8Array(4).fill(77);
+    const msg = labelImage(HDR, new Uint16Array([3, 0, 9, 1]), 2, 2, 5, out);
+    expect(msg.data).toBe(out);
+    expect(Array.from(out)).toEqual([3, 0, 255, 1]);
+    const wrong = new Uint8Array(3);
+    const fresh = labelImage(HDR, new Uint16Array([1, 1, 1, 1]), 2, 2, 5, wrong);
+    expect(fresh.data).not.toBe(wrong);
+    expect(Array.from(fresh.data)).toEqual([1, 1, 1, 1]);
+  });
+
   it("maps ids >= classCount to unlabelled", () => {
     const msg = labelImage(HDR, new Uint16Array([0, 1, 2, 3]), 2, 2, 2);
     expect(Array.from(msg.data)).toEqual([0, 1, 255, 255]);

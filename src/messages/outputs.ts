@@ -47,6 +47,7 @@ export function rgbImage(hdr: Header, rgb: Uint8Array, width: number, height: nu
  * Class-id image. Rule: with classCount <= 255 the ids 0..254 fit a byte and the image is
  * mono8 with 255 = unlabelled; otherwise it is 16UC1 (little-endian) with 65535 = unlabelled.
  * Any input value >= classCount is written as the unlabelled value. Max classCount 65535.
+ * A mono8 image's bytes go into `out` when it has the right length (a reused buffer), else new.
  */
 export function labelImage(
   hdr: Header,
@@ -54,13 +55,14 @@ export function labelImage(
   width: number,
   height: number,
   classCount: number,
+  out?: Uint8Array,
 ): Image {
   requirePixels("labels", labels.length, width, height, 1);
   if (!Number.isInteger(classCount) || classCount < 0 || classCount > UNLABELLED_16UC1) {
     throw new RangeError(`classCount must be an integer in 0..${UNLABELLED_16UC1}, got ${classCount}`);
   }
   if (classCount <= UNLABELLED_MONO8) {
-    const data = new Uint8Array(labels.length);
+    const data = out?.length === labels.length ? out : new Uint8Array(labels.length);
     for (let i = 0; i < labels.length; i++) {
       const v = labels[i]!;
       data[i] = v < classCount ? v : UNLABELLED_MONO8;

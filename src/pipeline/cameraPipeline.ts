@@ -236,6 +236,7 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
         const result = failed(invalid);
         await options.sink.writeStatus(outputs, options.stats.camera(pending.cameraTopic), elapsedSince(pending.receivedAt));
         options.processor.release(outputs);
+        decoder.recycle(frame);
         return result;
       }
       timings.encode = await options.sink.writeOutputs(outputs);
@@ -245,8 +246,9 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
       // Lifetime rule: the sink has resolved, so nothing reads this frame's arrays any more (the
       // sink copies what it keeps); a later frame may now overwrite them. A frame whose sink
       // failed is not released: its buffers are left to the garbage collector, in case the
-      // failed sink still holds them.
+      // failed sink still holds them. The decoded image goes back to the decoder likewise.
       options.processor.release(outputs);
+      decoder.recycle(frame);
       return { ok: true, outputs, receivedAt: pending.receivedAt };
     } catch (error) {
       // A FatalError (the inference worker is gone, the output cannot be written) fails every

@@ -15,6 +15,7 @@ import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
 import { loadModelBundle, type ModelBundle } from "../inference/bundle.js";
 import { writeAnalyticBundle } from "../inference/fixtures.js";
 import { InferenceWorker } from "../inference/inferenceWorker.js";
+import { encodePng } from "../imaging/decode.js";
 import { decodeFrame, type PendingImage } from "../messages/ingest.js";
 import { analyticDepth } from "../onnx/builders.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "./cameraPipeline.js";
@@ -51,12 +52,19 @@ function calibrationFor(width: number, height: number): CameraCalibration {
   return pinholeCalibration(width, height, 20, 22, (width - 1) / 2, (height - 1) / 2);
 }
 
-function pending(index: number, image: RgbImage): PendingImage {
+type InputKind = "raw" | "png";
+
+/** PNG (lossless) goes through the compressed decode, whose pixels FrameDecoder recycles. */
+function pending(index: number, image: RgbImage, input: InputKind = "raw"): PendingImage {
+  const raw = rgb8(stampOf(index), image);
   return {
     cameraTopic: TOPIC,
     stamp: stampOf(index),
     frameId: FRAME_ID,
-    image: { encoding: "raw", message: rgb8(stampOf(index), image) },
+    image:
+      input === "raw"
+        ? { encoding: "raw", message: raw }
+        : { encoding: "compressed", message: { header: raw.header, format: "rgb8; png compressed bgr8", data: encodePng(image) } },
     receivedAt: performance.now(),
   };
 }
@@ -68,6 +76,8 @@ interface Snapshot {
   readonly depthColorized: Buffer;
   readonly labelsColorized: Buffer;
   readonly cloud: Buffer;
+  /** The decoded camera image (recycled by the decoder once the frame is released). */
+  readonly image: Buffer;
 }
 
 function bytes(array: Float32Array | Uint16Array | Uint8Array | undefined): Buffer {
@@ -82,6 +92,7 @@ function snapshot(outputs: FrameOutputs): Snapshot {
     depthColorized: bytes(outputs.depthColorized),
     labelsColorized: bytes(outputs.labelsColorized),
     cloud: bytes(outputs.cloud.data),
+    image: bytes(outputs.frame.image.data),
   };
 }
 
@@ -124,10 +135,11 @@ interface SinkRecord {
   readonly depth: Float32Array;
   /** The memory behind the cloud's bytes (a CloudBuffer's: each fill is a new view of it). */
   readonly cloud: ArrayBufferLike;
+  readonly image: Uint8Array;
 }
 
 /** The real pipeline; the sink is slow on even frames, so with 2 in flight frames overlap. */
-async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
+async function runPipeline(params: DepthsegParams, input: InputKind): Promise<SinkRecord[]> {
   const processor = new FrameProcessor(bundle, worker, () => params);
   const state = new LatestWinsState();
   const records: SinkRecord[] = [];
@@ -139,7 +151,7 @@ async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
     // Read at the very end of the sink's lifetime: a later frame writing into this frame's
     // buffers before release would show here.
     writeStatus: async (outputs) => {
-      records.push({ index: outputs.frame.stamp.sec - 100, snapshot: snapshot(outputs), depth: outputs.depth, cloud: outputs.cloud.data.buffer });
+      records.push({ index: outputs.frame.stamp.sec - 100, snapshot: snapshot(outputs), depth: outputs.depth, cloud: outputs.cloud.data.buffer, image: outputs.frame.image.data });
     },
   };
   const source = new Observable<CameraInput>((subscriber) => {
@@ -147,7 +159,7 @@ async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
       for (const [index, image] of IMAGES.entries()) {
         await state.whenReady();
         subscriber.next({ kind: "info", cameraTopic: TOPIC, stamp: stampOf(index), calibration: calibrationFor(image.width, image.height) });
-        subscriber.next({ kind: "image", pending: pending(index, image) });
+        subscriber.next({ kind: "image", pending: pending(index, image, input) });
       }
       subscriber.complete();
     };
@@ -172,16 +184,16 @@ async function runPipeline(params: DepthsegParams): Promise<SinkRecord[]> {
 }
 
 describe("FrameProcessor buffer reuse", () => {
-  for (const [maxInFlight, decimation] of [[1, 1], [2, 1], [2, 2]] as const) {
-    it(`every frame gets its own values (max_in_flight ${maxInFlight}, decimation ${decimation})`, async () => {
+  for (const [maxInFlight, decimation, input] of [[1, 1, "raw"], [2, 1, "raw"], [2, 2, "raw"], [1, 1, "png"], [2, 1, "png"]] as const) {
+    it(`every frame gets its own values (max_in_flight ${maxInFlight}, decimation ${decimation}, ${input} images)`, async () => {
       const params = resolveParameters({ max_in_flight: maxInFlight, "pointcloud.decimation": decimation, execution_providers: ["cpu"] });
       const expected = await references(params);
-      const records = await runPipeline(params);
+      const records = await runPipeline(params, input);
       expect(records.map((r) => r.index)).toEqual(IMAGES.map((_, i) => i));
 
       for (const [i, record] of records.entries()) {
         const want = expected[i]!;
-        for (const key of ["depth", "labels", "depthColorized", "labelsColorized", "cloud"] as const) {
+        for (const key of ["depth", "labels", "depthColorized", "labelsColorized", "cloud", "image"] as const) {
           expect(record.snapshot[key].equals(want[key]), `frame ${i} ${key}`).toBe(true);
         }
         // Consecutive inputs differ, so a stale buffer could not pass as the right answer.
@@ -206,6 +218,9 @@ describe("FrameProcessor buffer reuse", () => {
       expect(distinct(large.map((r) => r.depth))).toBeLessThanOrEqual(maxInFlight);
       expect(distinct(large.map((r) => r.cloud))).toBeLessThanOrEqual(maxInFlight);
       expect(distinct(small.map((r) => r.depth))).toBeLessThanOrEqual(maxInFlight);
+      // Decoded compressed images too (FrameDecoder.recycle): the 7 large frames share a few
+      // buffers (one per frame in flight, plus those lost where the size changes).
+      if (input === "png") expect(distinct(large.map((r) => r.image))).toBeLessThanOrEqual(maxInFlight + 2);
       // A resolution change reallocates: no 16x12 frame shares a cloud with an 8x6 one.
       const smallClouds = new Set(small.map((r) => r.cloud));
       expect(large.some((r) => smallClouds.has(r.cloud))).toBe(false);

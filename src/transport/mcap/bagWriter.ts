@@ -1,10 +1,9 @@
 // Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
-// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per channel, statistics and summary so `ros2 bag info`,
-// `ros2 bag play` and Foxglove open it. Records are streamed to disk chunk by chunk, into a
-// temporary file that close() renames to `path` (fileWritable.ts): until then, the frames
-// written are in complete chunks that stream readers and `mcap recover` read.
-
-import { McapWriter } from "@mcap/core";
+// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per
+// channel, statistics and summary so `ros2 bag info`, `ros2 bag play` and Foxglove open it.
+// McapFileWriter writes the records (large messages from their own buffer, at disk speed), chunk
+// by chunk, into a temporary file that close() renames to `path` (fileWritable.ts): until then,
+// the frames written are in complete chunks that stream readers and `mcap recover` read.
 
 import { encodeMessage } from "../../messages/cdr.js";
 import { rosTypeSchema } from "../../messages/definitions.js";
@@ -12,6 +11,7 @@ import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
 import type { QosProfile } from "../ros/qosProfiles.js";
 import { chunkCompressor, type ChunkCompression } from "./chunkCompression.js";
 import { FileWritable, PartialFile } from "./fileWritable.js";
+import { McapFileWriter } from "./mcapFileWriter.js";
 import { offeredQosYaml } from "./offeredQos.js";
 
 export interface BagWriterOptions {
@@ -38,14 +38,13 @@ interface ChannelEntry {
 }
 
 export class BagWriter {
-  readonly #writer: McapWriter;
+  readonly #writer: McapFileWriter;
   readonly #file: PartialFile;
-  readonly #writable: FileWritable;
   readonly #offeredQos: (topic: string) => QosProfile | undefined;
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #topicTypes = new Map<string, RosTypeName>();
   readonly #schemaIds = new Map<RosTypeName, number>();
-  // McapWriter corrupts the file if calls overlap, so every operation is chained here.
+  // The MCAP writer corrupts the file if calls overlap, so every operation is chained here.
   #tail: Promise<void> = Promise.resolve();
   #failure: unknown = undefined;
   #closed = false;
@@ -53,19 +52,17 @@ export class BagWriter {
   private constructor(
     readonly path: string,
     file: PartialFile,
-    writer: McapWriter,
-    writable: FileWritable,
+    writer: McapFileWriter,
     offeredQos: (topic: string) => QosProfile | undefined,
   ) {
     this.#file = file;
     this.#writer = writer;
-    this.#writable = writable;
     this.#offeredQos = offeredQos;
   }
 
   /** Bytes written to the file so far (the whole file once closed). */
   get bytesWritten(): number {
-    return Number(this.#writable.position());
+    return Number(this.#writer.position);
   }
 
   /** Where the bag is until close() gives it its name. */
@@ -78,18 +75,13 @@ export class BagWriter {
     try {
       const compressChunk = await chunkCompressor(options.compression ?? "none");
       const writable = new FileWritable(file.handle);
-      const writer = new McapWriter({
+      const writer = new McapFileWriter({
         writable,
-        useStatistics: true,
-        useSummaryOffsets: true,
-        useChunks: true,
-        useMessageIndex: true,
-        useChunkIndex: true,
         ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
         ...(compressChunk === undefined ? {} : { compressChunk }),
       });
       await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
-      return new BagWriter(path, file, writer, writable, options.offeredQos ?? (() => undefined));
+      return new BagWriter(path, file, writer, options.offeredQos ?? (() => undefined));
     } catch (error) {
       await file.discard();
       throw error;
@@ -109,7 +101,11 @@ export class BagWriter {
     return this.writeRaw(topic, typeName, logTime, bytes, publishTime);
   }
 
-  /** Appends already encoded bytes as is (also for building deliberately broken inputs). */
+  /**
+   * Appends already encoded bytes as is (also for building deliberately broken inputs). The
+   * writer holds `bytes` until the returned promise resolves (copied or written to the file):
+   * only then may the caller reuse that memory.
+   */
   writeRaw(
     topic: string,
     typeName: RosTypeName,
@@ -125,7 +121,7 @@ export class BagWriter {
     }
     this.#topicTypes.set(topic, typeName);
     return this.#enqueue(async () => {
-      const channel = this.#channels.get(topic) ?? (await this.#registerChannel(topic, typeName));
+      const channel = this.#channels.get(topic) ?? this.#registerChannel(topic, typeName);
       const sequence = channel.sequence;
       channel.sequence = (channel.sequence + 1) >>> 0;
       await this.#writer.addMessage({ channelId: channel.id, sequence, logTime, publishTime, data: bytes });
@@ -174,18 +170,18 @@ export class BagWriter {
     return run;
   }
 
-  async #registerChannel(topic: string, typeName: RosTypeName): Promise<ChannelEntry> {
+  #registerChannel(topic: string, typeName: RosTypeName): ChannelEntry {
     let schemaId = this.#schemaIds.get(typeName);
     if (schemaId === undefined) {
       const { schemaText } = rosTypeSchema(typeName);
-      schemaId = await this.#writer.registerSchema({
+      schemaId = this.#writer.registerSchema({
         name: typeName,
         encoding: "ros2msg",
         data: new TextEncoder().encode(schemaText),
       });
       this.#schemaIds.set(typeName, schemaId);
     }
-    const id = await this.#writer.registerChannel({
+    const id = this.#writer.registerChannel({
       topic,
       schemaId,
       messageEncoding: "cdr",

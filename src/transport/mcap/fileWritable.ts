@@ -1,4 +1,4 @@
-// Output files. Each record batch McapWriter hands us goes straight to disk (a recording never
+// Output files. Each record batch the MCAP writer hands us goes straight to disk (a recording never
 // has to fit in memory, and a chunk is on disk as soon as it is complete), into a temporary file
 // beside the target that is renamed into place once complete: a failed or interrupted run never
 // leaves a half-written file under the final name.
@@ -9,7 +9,9 @@ import { basename, dirname, join, resolve } from "node:path";
 
 import type { IWritable } from "@mcap/core";
 
-export class FileWritable implements IWritable {
+import type { PositionalWritable } from "./mcapFileWriter.js";
+
+export class FileWritable implements IWritable, PositionalWritable {
   #position = 0n;
 
   constructor(private readonly file: FileHandle) {}
@@ -22,6 +24,25 @@ export class FileWritable implements IWritable {
       done += bytesWritten;
     }
     this.#position += BigInt(buffer.byteLength);
+  }
+
+  /**
+   * One positional writev per call (more only when the kernel writes part of it); no part is
+   * copied. `position()` becomes the end of the furthest byte written.
+   */
+  async writeAt(parts: readonly Uint8Array[], position: bigint): Promise<void> {
+    let pending = parts.filter((part) => part.byteLength > 0);
+    let at = Number(position);
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.file.writev(pending, at);
+      at += bytesWritten;
+      if (BigInt(at) > this.#position) this.#position = BigInt(at);
+      let left = bytesWritten;
+      let done = 0;
+      while (done < pending.length && left >= pending[done]!.byteLength) left -= pending[done++]!.byteLength;
+      pending = pending.slice(done);
+      if (left > 0) pending[0] = pending[0]!.subarray(left);
+    }
   }
 
   position(): bigint {

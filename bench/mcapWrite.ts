@@ -1,0 +1,188 @@
+// Output MCAP writing against a raw write of the same bytes (issue 13: <= 1.5x). The messages are
+// a real replay's: the tiny model's outputs of 640x480 frames (depth 32FC1, both colourised views,
+// cloud, labels, label info, status) plus the camera passed through (CompressedImage, CameraInfo),
+// CDR-encoded once; then, alternating in rounds so drift hits all alike, the same bytes go to
+//   raw     FileHandle.write of each message's bytes, one after the other (the disk-speed floor)
+//   before  @mcap/core's McapWriter (what BagWriter used; same options) over FileWritable
+//   after   BagWriter (McapFileWriter), compression none
+//   zstd    BagWriter with zstd chunks (replay's default; compression is CPU work on top)
+// Each writer gets a fresh file in the OS temp folder, deleted after its round. Timed: the awaited
+// writes of every frame (as replay's sink awaits them); not timed: open, the summary, fsync, close.
+// Main-thread GC pauses are summed over each writer's whole round (what its garbage costs).
+
+import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { McapWriter } from "@mcap/core";
+import type { CameraCalibration } from "../src/frame.js";
+import type { ModelBundle } from "../src/inference/bundle.js";
+import type { InferenceWorker } from "../src/inference/inferenceWorker.js";
+import { calibrationToCameraInfo } from "../src/messages/camera.js";
+import { encodeMessage } from "../src/messages/cdr.js";
+import { rosTypeSchema } from "../src/messages/definitions.js";
+import { decodeFrame, type PendingImage } from "../src/messages/ingest.js";
+import { OutputEncoder } from "../src/messages/outputMessages.js";
+import type { CompressedImage, RosTypeName } from "../src/messages/types.js";
+import { CameraStatsRegistry } from "../src/pipeline/cameraPipeline.js";
+import { FrameProcessor, type OutputSelection } from "../src/pipeline/frameProcessor.js";
+import { resolveParameters } from "../src/config/parameters.js";
+import { stampToNanoseconds } from "../src/frame.js";
+import { BagWriter } from "../src/transport/mcap/bagWriter.js";
+import { FileWritable } from "../src/transport/mcap/fileWritable.js";
+
+export interface EncodedMessage {
+  readonly topic: string;
+  readonly typeName: RosTypeName;
+  readonly logTime: bigint;
+  readonly bytes: Uint8Array;
+}
+
+/** Each frame's messages in the order replay writes them (camera, outputs, status). */
+export async function replayMessages(
+  bundle: ModelBundle,
+  worker: InferenceWorker,
+  count: number,
+  image: (index: number) => PendingImage,
+  calibration: CameraCalibration,
+  select: OutputSelection,
+): Promise<EncodedMessage[][]> {
+  const params = resolveParameters({});
+  const processor = new FrameProcessor(bundle, worker, () => params);
+  const encoder = new OutputEncoder({ namespace: params.outputNamespace, bundle, provider: worker.provider });
+  const stats = new CameraStatsRegistry();
+  const frames: EncodedMessage[][] = [];
+  for (let i = 0; i < count; i++) {
+    const pending = image(i);
+    const { frame } = decodeFrame(pending, calibration);
+    const outputs = await processor.process(frame, select);
+    const logTime = stampToNanoseconds(frame.stamp);
+    const compressed = pending.image.message as CompressedImage;
+    const messages: EncodedMessage[] = [
+      { topic: pending.cameraTopic, typeName: "sensor_msgs/msg/CompressedImage", logTime, bytes: encodeMessage("sensor_msgs/msg/CompressedImage", compressed) },
+      { topic: "/camera/color/camera_info", typeName: "sensor_msgs/msg/CameraInfo", logTime, bytes: encodeMessage("sensor_msgs/msg/CameraInfo", calibrationToCameraInfo(compressed.header, calibration)) },
+    ];
+    const status = encoder.status(outputs, stats.camera(pending.cameraTopic), 0);
+    for (const out of [...encoder.encode(outputs), status]) {
+      messages.push({ topic: out.topic, typeName: out.typeName, logTime: out.logTime, bytes: encodeMessage(out.typeName, out.message) });
+    }
+    processor.release(outputs);
+    frames.push(messages);
+  }
+  return frames;
+}
+
+type Way = "raw" | "before" | "after" | "zstd";
+const WAYS: readonly Way[] = ["raw", "before", "after", "zstd"];
+
+export interface McapWriteResult {
+  /** Per way: ms per frame of each round. */
+  readonly msPerFrame: Record<Way, number[]>;
+  readonly bytesPerFrame: number;
+  readonly fileBytesPerFrame: Record<Way, number>;
+  /** Per way: main-thread GC pause ms per frame over its timed rounds. */
+  readonly gcMsPerFrame: Record<Way, number>;
+}
+
+/** Writes `frames` frames (cycling through `messages`) `rounds` times each way. */
+export async function benchMcapWrite(
+  messages: readonly EncodedMessage[][],
+  frames: number,
+  rounds: number,
+  /** GC pause ms between two performance.now() times (the bench's PerformanceObserver). */
+  gcMs: (from: number, to: number) => Promise<number>,
+): Promise<McapWriteResult> {
+  const dir = await mkdtemp(join(tmpdir(), "depthseg-bench-mcap-"));
+  const msPerFrame: Record<Way, number[]> = { raw: [], before: [], after: [], zstd: [] };
+  const fileBytesPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
+  const gcMsPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
+  const frameAt = (i: number) => messages[i % messages.length]!;
+  try {
+    // One untimed warm-up round, then the timed ones.
+    for (let round = 0; round <= rounds; round++) {
+      for (const way of WAYS) {
+        const path = join(dir, `${way}.mcap`);
+        const from = performance.now();
+        const ms = await writeOnce(way, path, frames, frameAt);
+        const gc = await gcMs(from, performance.now());
+        if (round > 0) {
+          msPerFrame[way].push(ms / frames);
+          gcMsPerFrame[way] += gc / (frames * rounds);
+        }
+        fileBytesPerFrame[way] = (await stat(path)).size / frames;
+        await rm(path, { force: true });
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const bytesPerFrame = messages.reduce((sum, frame) => sum + frame.reduce((s, m) => s + m.bytes.byteLength, 0), 0) / messages.length;
+  return { msPerFrame, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
+}
+
+/** Milliseconds spent in the awaited writes of all frames. */
+async function writeOnce(way: Way, path: string, frames: number, frameAt: (i: number) => readonly EncodedMessage[]): Promise<number> {
+  let ms = 0;
+  if (way === "raw") {
+    const file = await open(path, "w");
+    try {
+      for (let i = 0; i < frames; i++) {
+        const t0 = performance.now();
+        for (const m of frameAt(i)) {
+          for (let done = 0; done < m.bytes.byteLength; ) done += (await file.write(m.bytes, done, m.bytes.byteLength - done)).bytesWritten;
+        }
+        ms += performance.now() - t0;
+      }
+    } finally {
+      await file.close();
+    }
+    return ms;
+  }
+  if (way === "before") {
+    const file = await open(path, "w");
+    try {
+      const writer = new McapWriter({ writable: new FileWritable(file), useStatistics: true, useSummaryOffsets: true, useChunks: true, useMessageIndex: true, useChunkIndex: true });
+      await writer.start({ profile: "ros2", library: "depthseg" });
+      const channels = new Map<string, number>();
+      const schemas = new Map<string, number>();
+      const sequences = new Map<number, number>();
+      for (let i = 0; i < frames; i++) {
+        const t0 = performance.now();
+        for (const m of frameAt(i)) {
+          // As BagWriter registered them before: schema and channel on first use.
+          let channelId = channels.get(m.topic);
+          if (channelId === undefined) {
+            let schemaId = schemas.get(m.typeName);
+            if (schemaId === undefined) {
+              schemaId = await writer.registerSchema({ name: m.typeName, encoding: "ros2msg", data: new TextEncoder().encode(rosTypeSchema(m.typeName).schemaText) });
+              schemas.set(m.typeName, schemaId);
+            }
+            channelId = await writer.registerChannel({ topic: m.topic, schemaId, messageEncoding: "cdr", metadata: new Map([["offered_qos_profiles", ""]]) });
+            channels.set(m.topic, channelId);
+          }
+          const sequence = sequences.get(channelId) ?? 0;
+          sequences.set(channelId, sequence + 1);
+          await writer.addMessage({ channelId, sequence, logTime: m.logTime, publishTime: m.logTime, data: m.bytes });
+        }
+        ms += performance.now() - t0;
+      }
+      await writer.end();
+    } finally {
+      await file.close();
+    }
+    return ms;
+  }
+  const writer = await BagWriter.create(path, { compression: way === "zstd" ? "zstd" : "none" });
+  try {
+    for (let i = 0; i < frames; i++) {
+      const t0 = performance.now();
+      for (const m of frameAt(i)) await writer.writeRaw(m.topic, m.typeName, m.logTime, m.bytes);
+      ms += performance.now() - t0;
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+  return ms;
+}
