@@ -6,7 +6,7 @@ import { InferenceSession } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FatalError } from "../errors.js";
 import { bundleOutputNames, loadModelBundle, validateBundleAgainstGraph } from "./bundle.js";
-import { analyticModelYaml, writeAnalyticBundle } from "./fixtures.js";
+import { analyticModelYaml, writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
 
 let root: string;
 let count = 0;
