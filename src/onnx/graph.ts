@@ -213,7 +213,7 @@ export function removeOutputs(model: OnnxModel, names: readonly string[]): void 
   const drop = new Set(names);
   graph.output = graph.output.filter((v) => !drop.has(v.name ?? ""));
   const needed = new Set(graph.output.map((v) => v.name ?? ""));
-  const kept: OnnxTypes.NodeProto[] = [];
+  const kept: Node[] = [];
   for (let i = graph.node.length - 1; i >= 0; i--) {
     const n = graph.node[i]!;
     if ((n.output ?? []).some((o) => needed.has(o))) {
