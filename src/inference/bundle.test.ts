@@ -106,6 +106,26 @@ describe("loadModelBundle", () => {
     await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
   });
 
+  it("parses outputs.features (for fit-head); the graph must have it, and a run does not fetch it", async () => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", "outputs:\n  features: { name: feats, stride: 2 }\n"));
+    const bundle = await loadModelBundle(dir);
+    expect(bundle.outputs.features).toEqual({ name: "feats", stride: 2 });
+    expect(bundleOutputNames(bundle)).not.toContain("feats");
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits"])).toThrow(
+      /model\.yaml says outputs\.features is output "feats" but the graph's outputs are \["depth","logits"\]/,
+    );
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits", "feats"])).not.toThrow();
+  });
+
+  it.each([
+    ["{ name: feats }", "outputs.features.stride: is required"],
+    ["{ name: feats, stride: 0 }", "outputs.features.stride: must be an integer in 1..1024, got 0"],
+    ["{ name: depth, stride: 2 }", 'outputs.features.name: "depth" is already used by outputs.depth'],
+  ])("rejects outputs.features %s", async (features, message) => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  features: ${features}\n`));
+    await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
+  });
+
   it("parses relative depth without max_depth", async () => {
     const dir = join(root, `b${count++}`);
     await writeAnalyticBundle(dir, { relative: true });

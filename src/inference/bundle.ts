@@ -91,6 +91,16 @@ export interface DomainOutputSpec {
   classes: string[];
 }
 
+/**
+ * An intermediate feature map exposed as a graph output for fitting segmentation heads
+ * (`depthseg fit-head`): [1, C, h, w] with h, w the model input's height and width / `stride`
+ * (rounded as the network rounds). Not fetched when running the bundle.
+ */
+export interface FeaturesOutputSpec {
+  name: string;
+  stride: number;
+}
+
 export interface BundleOutputs {
   /**
    * The depth output. A routed bundle (with `heads`) has no `outputs.depth` in model.yaml: this is
@@ -100,6 +110,7 @@ export interface BundleOutputs {
   segmentation?: SegmentationOutputSpec;
   domain?: DomainOutputSpec;
   sky?: SkyOutputSpec;
+  features?: FeaturesOutputSpec;
 }
 
 export interface ModelBundle {
@@ -122,7 +133,7 @@ const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "resize_on", "mean", "std", "color"] as const;
 // "confidence" is parsed and published on the `scale` branch (issue 12); listed here so exported
 // Depth Anything 3 bundles that declare it load on this branch too -- the merge keeps that parser.
-const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky"] as const;
+const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky", "features"] as const;
 const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal", "upsample"] as const;
 
 export async function loadModelBundle(dir: string): Promise<ModelBundle> {
@@ -161,7 +172,7 @@ function optionalText(f: Fields, value: unknown, path: string): string | undefin
   return value === undefined ? undefined : f.string(value, path).trim();
 }
 
-/** Every graph output the bundle reads, de-duplicated, in a stable order. */
+/** Every graph output a run reads, de-duplicated, in a stable order (features only fit-head reads). */
 export function bundleOutputNames(bundle: ModelBundle): string[] {
   // A routed bundle's outputs.depth is one of its heads, listed below.
   const names = [bundle.outputs.depth.name];
@@ -192,6 +203,7 @@ export function validateBundleAgainstGraph(
   if (bundle.outputs.domain) wanted.push(["outputs.domain", bundle.outputs.domain.name]);
   if (bundle.outputs.sky) wanted.push(["outputs.sky", bundle.outputs.sky.name]);
   for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
+  if (bundle.outputs.features) wanted.push(["outputs.features", bundle.outputs.features.name]);
   for (const [field, name] of wanted) {
     if (!outputNames.includes(name)) {
       problems.push(`model.yaml says ${field} is output "${name}" but the graph's outputs are ${outputs}`);
@@ -396,12 +408,21 @@ async function parseOutputs(
     claim(name, "outputs.sky");
     sky = { name, threshold: f.positive(f.required(s, "outputs.sky", "threshold"), "outputs.sky.threshold") };
   }
+  let features: FeaturesOutputSpec | undefined;
+  if (m["features"] !== undefined) {
+    const s = f.map(m["features"], "outputs.features");
+    f.onlyKeys(s, "outputs.features", ["name", "stride"]);
+    const name = f.string(f.required(s, "outputs.features", "name"), "outputs.features.name");
+    claim(name, "outputs.features");
+    features = { name, stride: f.integer(f.required(s, "outputs.features", "stride"), "outputs.features.stride", 1, 1024) };
+  }
   checkRouting(f, domain, heads);
   // checkRouting guarantees a routed bundle's domain has a head for its first class.
   const outputs: BundleOutputs = { depth: depth ?? heads[domain!.classes[0]!]! };
   if (segmentation) outputs.segmentation = segmentation;
   if (domain) outputs.domain = domain;
   if (sky) outputs.sky = sky;
+  if (features) outputs.features = features;
   return outputs;
 }
 
