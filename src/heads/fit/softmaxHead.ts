@@ -164,9 +164,15 @@ export function fitSoftmaxHead(train: LabelledSamples, val: LabelledSamples, opt
 function channelStats(x: Float32Array, n: number, C: number): { mean: Float64Array; std: Float64Array } {
   const mean = new Float64Array(C);
   const std = new Float64Array(C);
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) mean[c] += x[i * C + c]!;
-  for (let c = 0; c < C; c++) mean[c] /= n;
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) std[c] += (x[i * C + c]! - mean[c]!) ** 2;
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += x[i * C + c]!;
+    const m = sum / n;
+    let squares = 0;
+    for (let i = 0; i < n; i++) squares += (x[i * C + c]! - m) ** 2;
+    mean[c] = m;
+    std[c] = squares;
+  }
   // A constant channel (a dead ReLU) keeps scale 1: dividing by ~0 would blow its weight up.
   for (let c = 0; c < C; c++) std[c] = Math.sqrt(std[c]! / n) || 1;
   return { mean, std };
@@ -181,7 +187,7 @@ function standardise(x: Float32Array, n: number, C: number, mean: Float64Array, 
 /** Weight n / (K_present · n_k) per class, so every labelled class counts the same in the loss. */
 function balancedWeights(classes: Int32Array, K: number): Float64Array {
   const counts = new Float64Array(K);
-  for (const k of classes) counts[k]++;
+  for (const k of classes) counts[k] = counts[k]! + 1;
   const present = counts.filter((c) => c > 0).length;
   return counts.map((c) => (c > 0 ? classes.length / (present * c) : 0));
 }
@@ -265,9 +271,9 @@ function forwardBackward(
       for (let k = 0; k < layer.outC; k++) {
         const dk = d[k]!;
         if (dk === 0) continue;
-        g.b[k] += dk;
+        g.b[k] = g.b[k]! + dk;
         const row = k * layer.inC;
-        for (let c = 0; c < layer.inC; c++) g.w[row + c] += dk * input[c]!;
+        for (let c = 0; c < layer.inC; c++) g.w[row + c] = g.w[row + c]! + dk * input[c]!;
       }
       if (l > 0) {
         const below = deltas[l - 1]!;
