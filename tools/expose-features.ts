@@ -36,7 +36,9 @@ const dims = result[values.name]!.dims;
 await session.release();
 if (dims.length !== 4) throw new Error(`${values.tensor} has shape [${dims.join(", ")}]; features must be [N, C, h, w]`);
 const stride = Number(values.stride);
-if (Math.round(height / dims[2]!) !== stride || Math.round(width / dims[3]!) !== stride) {
+// Strided convolutions round odd sizes up (or down): h is floor or ceil of height / stride.
+const fits = (size: number, cells: number): boolean => cells === Math.floor(size / stride) || cells === Math.ceil(size / stride);
+if (!fits(height, dims[2]!) || !fits(width, dims[3]!)) {
   throw new Error(`${values.tensor} is ${dims[2]}x${dims[3]} for a ${height}x${width} input: its stride is not ${stride}`);
 }
 exposeTensor(model, values.tensor, values.name, dims[1]!);

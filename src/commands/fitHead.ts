@@ -137,7 +137,8 @@ async function run(args: readonly string[]): Promise<number> {
       `depthseg fit-head: ${record.head} head on ${record.features.name} (${record.features.channels} channels, stride ${record.features.stride}) ` +
         `from ${record.frames.length} frame(s) of ${record.data}, ${record.samples.train} training pixels; ` +
         `epoch ${record.bestEpoch} of ${record.epochs} kept (train loss ${record.trainLoss.toFixed(4)}, val loss ${record.valLoss.toFixed(4)})`,
-      `time: ${seconds.toFixed(1)} s (features ${record.seconds.features.toFixed(1)} s, fit ${record.seconds.fit.toFixed(1)} s; ${record.seconds.perTrainingFrame.toFixed(2)} s per training frame)`,
+      `time: ${seconds.toFixed(1)} s in all; features of --data ${record.seconds.features.toFixed(1)} s, fit ${record.seconds.fit.toFixed(1)} s: ` +
+        `${record.seconds.perFrame.toFixed(2)} s per frame of --data`,
       `wrote ${result.bundleDir} (model.onnx, model.yaml, labels.yaml, ${FIT_RECORD})`,
       "",
       `validation: ${record.validation.source}, ${record.validation.frames.length} frame(s), at the feature grid (${metrics.pixels} cells)`,

@@ -79,7 +79,8 @@ export interface FitRecord {
   /** On the validation frames at the feature grid's resolution. */
   readonly valMIoU: number;
   readonly valPixelAccuracy: number;
-  readonly seconds: { readonly features: number; readonly fit: number; readonly perTrainingFrame: number };
+  /** features: --data's frames through the model; fit: sampling excluded, the optimisation. */
+  readonly seconds: { readonly features: number; readonly fit: number; readonly perFrame: number };
 }
 
 export interface FitHeadResult {
@@ -118,6 +119,8 @@ export async function fitHead(options: FitHeadOptions): Promise<FitHeadResult> {
 
     const featureStart = performance.now();
     const trainAll = await readFrames(options.data, "--data", options, bundle, session, table, labelsPath, options.frames);
+    // Reading, decoding and running the model on --data's frames (--val's are not counted).
+    const featureSeconds = (performance.now() - featureStart) / 1000;
     let trainFrames = trainAll;
     let valFrames: FrameFeatures[] = [];
     let valSource: string;
@@ -133,7 +136,6 @@ export async function fitHead(options: FitHeadOptions): Promise<FitHeadResult> {
       valSource = `a fifth of the samples of ${options.data}'s only frame (no held-out frame: the metrics are not on unseen frames)`;
       options.log("one frame and no --val: validating on held-out pixels of the training frame; give --val for a real held-out score");
     }
-    const featureSeconds = (performance.now() - featureStart) / 1000;
 
     const channels = trainAll[0]!.channels;
     const K = labels.classes.length;
@@ -185,7 +187,8 @@ export async function fitHead(options: FitHeadOptions): Promise<FitHeadResult> {
       valLoss: head.valLoss,
       valMIoU: metrics.mIoU,
       valPixelAccuracy: metrics.pixelAccuracy,
-      seconds: { features: featureSeconds, fit: fitSeconds, perTrainingFrame: (featureSeconds + fitSeconds) / trainFrames.length },
+      // Per frame of --data used (training and held-out): what labelling one more frame costs.
+      seconds: { features: featureSeconds, fit: fitSeconds, perFrame: (featureSeconds + fitSeconds) / trainAll.length },
     };
     await writeFittedBundle(bundle, head, out, await readFile(labelsPath, "utf8"), record);
     return { bundleDir: out, record, metrics, head };
