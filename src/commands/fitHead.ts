@@ -34,6 +34,7 @@ Options:
       --execution-providers P  comma-separated ONNX Runtime providers (default cpu)
   -q, --quiet                  no progress bar
   -h, --help                   this text
+      --version                depthseg's version
 `;
 
 async function run(args: readonly string[]): Promise<number> {
