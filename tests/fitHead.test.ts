@@ -9,16 +9,17 @@ import { InferenceSession, Tensor } from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveParameters } from "../src/config/parameters.js";
 import { evaluate } from "../src/eval/evaluate.js";
+import { ConfusionMatrix } from "../src/eval/segmentationMetrics.js";
 import { FITTED_LOGITS, fitHead, type FitHeadOptions, type FitHeadResult } from "../src/heads/fit/fitHead.js";
 import { applyHead } from "../src/heads/fit/softmaxHead.js";
 import { loadModelBundle } from "../src/inference/bundle.js";
 import { countNodes, decodeModel, graphInputNames } from "../src/onnx/graph.js";
-import { DEFAULT_MODEL_DIR } from "../src/paths.js";
+import { DEFAULT_MODEL_DIR, SAMPLE_BAG } from "../src/paths.js";
 import { generateScene, renderFrame, syntheticCalibration } from "../src/synthetic/index.js";
 import { FolderDatasetWriter } from "../src/synthetic/folder.js";
 import { encodePngGrey } from "../src/synthetic/png.js";
 import { writeAnalyticBundle } from "./support/analyticBundle.js";
-import { tempDir } from "./support/cameraBag.js";
+import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 import { cli } from "./support/runCli.js";
 
 const calibration = syntheticCalibration(320, 240);
@@ -136,6 +137,25 @@ describe("depthseg fit-head on the demo model's encoder features", () => {
     // The fit's own validation (feature grid) agrees with the full-resolution eval within a few points.
     expect(Math.abs(report.segmentation!.mIoU - fitted.metrics.mIoU)).toBeLessThan(0.05);
     expect(fitted.metrics.classes.filter((c) => c.gtPixels > 0)).toHaveLength(6);
+  });
+
+  it("works unchanged in replay: the published labels agree with the sample bag's ground truth", async () => {
+    const out = join(root, "replayed.mcap");
+    const { code, stderr } = await cli("replay", SAMPLE_BAG, "--model", fitted.bundleDir, "--out", out, "--quiet");
+    expect(code, stderr).toBe(0);
+    const truth = typed(await readOutputBag(SAMPLE_BAG), "/camera/labels/ground_truth", "sensor_msgs/msg/Image");
+    const published = typed(await readOutputBag(out), "/depthseg/segmentation/labels", "sensor_msgs/msg/Image");
+    expect(published).toHaveLength(truth.length);
+    expect(published.length).toBeGreaterThan(0);
+    const confusion = new ConfusionMatrix(fitted.metrics.classes);
+    published.forEach((labels, i) => {
+      const gt = truth[i]!;
+      expect([labels.width, labels.height, labels.encoding]).toEqual([gt.width, gt.height, "mono8"]);
+      confusion.accumulate(gt.data, labels.data);
+    });
+    const { mIoU, pixelAccuracy } = confusion.metrics();
+    // A constant "wall" answer would score pixel accuracy ~0.6 but mIoU ~0.1.
+    expect(mIoU).toBeGreaterThan(0.4);
   });
 
   it("from the command line: prints the per-class table and mIoU, and the MLP head fits too", async () => {
