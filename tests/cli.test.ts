@@ -93,6 +93,7 @@ describe("depthseg replay: what the model knows", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/\n {2}trained on {4}synthetic-indoor /);
     expect(stdout).toMatch(/\n {2}WARNING {7}trained on synthetic rooms only, not for real scenes/);
+    expect(stdout).toContain("\n  features      features: stride 16 (for depthseg fit-head)");
   });
 });
 
