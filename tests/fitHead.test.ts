@@ -153,7 +153,7 @@ describe("depthseg fit-head on the demo model's encoder features", () => {
       expect([labels.width, labels.height, labels.encoding]).toEqual([gt.width, gt.height, "mono8"]);
       confusion.accumulate(gt.data, labels.data);
     });
-    const { mIoU, pixelAccuracy } = confusion.metrics();
+    const { mIoU } = confusion.metrics();
     // A constant "wall" answer would score pixel accuracy ~0.6 but mIoU ~0.1.
     expect(mIoU).toBeGreaterThan(0.4);
   });

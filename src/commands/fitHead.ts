@@ -8,7 +8,7 @@ import { DATASET_LAYOUTS, type DatasetLayout } from "../eval/datasets.js";
 import { evaluate } from "../eval/evaluate.js";
 import { formatReport, segmentationTable } from "../eval/report.js";
 import { DEFAULT_SAMPLES_PER_CLASS, FIT_RECORD, fitHead } from "../heads/fit/fitHead.js";
-import { HEAD_KINDS, type HeadKind } from "../heads/fit/softmaxHead.js";
+import { DEFAULT_MAX_EPOCHS, HEAD_KINDS, type HeadKind } from "../heads/fit/softmaxHead.js";
 import { UsageError, ignoreIndexOption, numberOption, usageErrors, type Command } from "./common.js";
 
 const USAGE = `Usage: depthseg fit-head --model <bundle> --data <labelled dataset> --out <new bundle> [options]
@@ -124,7 +124,7 @@ async function run(args: readonly string[]): Promise<number> {
       if (!bar) return;
       if (stage !== "epochs") {
         bar.stop();
-        bar.start(300, 0, { stage: "epoch", loss: "" });
+        bar.start(DEFAULT_MAX_EPOCHS, 0, { stage: "epoch", loss: "" });
         stage = "epochs";
       }
       bar.update(epoch.epoch, { loss: `train loss ${epoch.trainLoss.toFixed(4)}  val loss ${epoch.valLoss.toFixed(4)}` });

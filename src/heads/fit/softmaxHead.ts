@@ -10,6 +10,8 @@ import type { HeadLayer } from "../../onnx/graph.js";
 import { mulberry32 } from "../../synthetic/prng.js";
 
 export type HeadKind = "linear" | "mlp";
+/** FitOptions.maxEpochs when not given. */
+export const DEFAULT_MAX_EPOCHS = 300;
 export const HEAD_KINDS: readonly HeadKind[] = ["linear", "mlp"];
 
 /** `count` feature vectors of `channels` floats each (row-major) and their class indices 0..K-1. */
@@ -29,7 +31,7 @@ export interface FitOptions {
   readonly weightDecay?: number;
   /** Adam step size; default 0.01 (linear) / 0.003 (mlp). */
   readonly learningRate?: number;
-  /** Default 300. */
+  /** Default DEFAULT_MAX_EPOCHS. */
   readonly maxEpochs?: number;
   /** Default 512. */
   readonly batchSize?: number;
@@ -103,7 +105,7 @@ export function fitSoftmaxHead(train: LabelledSamples, val: LabelledSamples, opt
   const hidden = options.hidden ?? 64;
   const weightDecay = options.weightDecay ?? 1e-4;
   const lr = options.learningRate ?? (mlp ? 0.003 : 0.01);
-  const maxEpochs = options.maxEpochs ?? 300;
+  const maxEpochs = options.maxEpochs ?? DEFAULT_MAX_EPOCHS;
   const batchSize = options.batchSize ?? 512;
   const patience = options.patience ?? 15;
   const rng = mulberry32(options.seed);
