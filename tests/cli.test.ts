@@ -11,7 +11,7 @@ import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 afterEach(() => vi.restoreAllMocks());
 
 
-const COMMANDS = ["replay", "eval", "fit-head", "demo", "run", "models"] as const;
+const COMMANDS = ["replay", "eval", "fit-head", "expose-features", "demo", "run", "models"] as const;
 
 describe("depthseg --help and --version", () => {
   it.each(COMMANDS)("%s --help prints that command's usage on stdout and exits 0", async (name) => {

@@ -174,7 +174,7 @@ describe("depthseg fit-head on the demo model's encoder features", () => {
     it("a bundle without outputs.features: the error says how to expose one", async () => {
       const bundle = await writeAnalyticBundle(join(root, "analytic"));
       await expect(fitHead({ ...base(), model: bundle, out: join(root, "x1") })).rejects.toThrow(
-        /has no outputs\.features: .*tools\/expose-features\.ts .* --tensor <graph tensor name> --stride/,
+        /has no outputs\.features: .*`depthseg expose-features .* --tensor <graph tensor name> --stride/,
       );
       const { code, stderr } = await cli("fit-head", "--model", bundle, "--data", train, "--out", join(root, "x1"));
       expect(code).toBe(1);

@@ -199,8 +199,8 @@ export async function fitHead(options: FitHeadOptions): Promise<FitHeadResult> {
 export function noFeaturesMessage(bundle: ModelBundle): string {
   return (
     `${bundle.yamlPath} has no outputs.features: fit-head needs the graph to expose a feature map [1, C, h, w] ` +
-    "(e.g. the depth decoder's last features). Add one to the bundle with " +
-    `\`npx tsx tools/expose-features.ts ${bundle.dir} --tensor <graph tensor name> --stride <input size / feature size>\` ` +
+    "(e.g. the encoder's last feature map). Add one to the bundle with " +
+    `\`depthseg expose-features ${bundle.dir} --tensor <graph tensor name> --stride <input size / feature size>\` ` +
     "(it edits model.onnx and adds `outputs.features: { name, stride }` to model.yaml), " +
     "or export the model with its features as a graph output and declare them there"
   );
