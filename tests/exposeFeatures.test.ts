@@ -46,6 +46,10 @@ describe("depthseg expose-features", () => {
     expect(stdout).toContain(`output features = ${ENC4} [1, 192, 8, 10], stride 16`);
     const bundle = await loadModelBundle(dir);
     expect(bundle.outputs.features).toEqual({ name: "features", stride: 16 });
+    // The rest of model.yaml keeps its lines (tests/support/relativeBundle.ts edits the demo's line by line).
+    const text = await readFile(join(dir, "model.yaml"), "utf8");
+    expect(text).toMatch(/^warning: "trained on synthetic rooms only.*\(README: Real models\)"$/m);
+    expect(text).toContain("\n  mean: [0.485, 0.456, 0.406]\n");
     const written = decodeModel(await readFile(bundle.onnxPath));
     expect(graphOutputNames(written)).toEqual(["depth", "logits", "features"]);
     const a = await run(join(DEFAULT_MODEL_DIR, "model.onnx"), ["depth", "logits", "features"]);

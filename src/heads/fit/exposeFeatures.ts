@@ -48,6 +48,7 @@ export async function exposeFeatures(dir: string, tensor: string, stride: number
   const doc = parseDocument(await readFile(bundle.yamlPath, "utf8"));
   doc.setIn(["outputs", "features"], doc.createNode({ name, stride }, { flow: true }));
   await writeFile(bundle.onnxPath, encodeModel(model));
-  await writeFile(bundle.yamlPath, doc.toString());
+  // No folding of long lines, no padding in flow collections: the rest of the file keeps its look.
+  await writeFile(bundle.yamlPath, doc.toString({ lineWidth: 0, flowCollectionPadding: false }));
   return { onnxPath: bundle.onnxPath, yamlPath: bundle.yamlPath, dims };
 }

@@ -343,7 +343,7 @@ async function writeFittedBundle(bundle: ModelBundle, head: FittedHead, out: str
   try {
     await mkdir(out, { recursive: true });
     await writeFile(join(out, "model.onnx"), encodeModel(model));
-    await writeFile(join(out, "model.yaml"), doc.toString());
+    await writeFile(join(out, "model.yaml"), doc.toString({ lineWidth: 0, flowCollectionPadding: false }));
     await writeFile(join(out, "labels.yaml"), labelsText);
     await writeFile(join(out, FIT_RECORD), `${JSON.stringify(record, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
   } catch (error) {
