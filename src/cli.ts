@@ -7,6 +7,8 @@ import { FatalError } from "./errors.js";
 import { UsageError, packageVersion, type Command } from "./commands/common.js";
 import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
+import { exposeFeaturesCommand } from "./commands/exposeFeatures.js";
+import { fitHeadCommand } from "./commands/fitHead.js";
 import { modelsCommand } from "./commands/models.js";
 import { replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
@@ -14,7 +16,7 @@ import { runCommand } from "./commands/run.js";
 export { runLiveNode } from "./commands/run.js";
 export type { SignalSource } from "./commands/common.js";
 
-const COMMANDS: readonly Command[] = [replayCommand, evalCommand, demoCommand, runCommand, modelsCommand];
+const COMMANDS: readonly Command[] = [replayCommand, evalCommand, fitHeadCommand, exposeFeaturesCommand, demoCommand, runCommand, modelsCommand];
 
 const USAGE = `Usage: depthseg <command> [options]
 

@@ -8,7 +8,7 @@ import { resolveParameters } from "../src/config/parameters.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { loadModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
-import { buildAnalyticModel } from "../src/onnx/builders.js";
+import { buildAnalyticModel } from "../tools/onnx/builders.js";
 import { replay } from "../src/replay/replay.js";
 import {
   TWO_LABELS_YAML,

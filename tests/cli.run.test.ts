@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main, runLiveNode } from "../src/cli.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { rosEnvironment } from "../src/transport/ros/rosEnvironment.js";
 import { tempDir } from "./support/cameraBag.js";

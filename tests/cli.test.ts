@@ -11,7 +11,7 @@ import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 afterEach(() => vi.restoreAllMocks());
 
 
-const COMMANDS = ["replay", "eval", "demo", "run", "models"] as const;
+const COMMANDS = ["replay", "eval", "fit-head", "expose-features", "demo", "run", "models"] as const;
 
 describe("depthseg --help and --version", () => {
   it.each(COMMANDS)("%s --help prints that command's usage on stdout and exits 0", async (name) => {
@@ -93,6 +93,7 @@ describe("depthseg replay: what the model knows", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/\n {2}trained on {4}synthetic-indoor /);
     expect(stdout).toMatch(/\n {2}WARNING {7}trained on synthetic rooms only, not for real scenes/);
+    expect(stdout).toContain("\n  features      features: stride 16 (for depthseg fit-head)");
   });
 });
 

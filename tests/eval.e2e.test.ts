@@ -8,8 +8,8 @@ import { main } from "../src/cli.js";
 import type { EvalReport } from "../src/eval/evaluate.js";
 import type { RgbImage } from "../src/frame.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
-import { analyticDepth, analyticDisparity } from "../src/onnx/builders.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
+import { analyticDepth, analyticDisparity } from "../tools/onnx/builders.js";
 import { stampAt, tempDir } from "./support/cameraBag.js";
 import { depth16UC1, depth32FC1, mono8, writeEvalBag, writeFolderDataset } from "./evalFixtures.js";
 

@@ -14,7 +14,7 @@ import { associateTimestamps } from "../src/eval/tumDataset.js";
 import type { RgbImage } from "../src/frame.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { encodeJpeg, encodePng } from "../src/imaging/decode.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { stampAt, tempDir } from "./support/cameraBag.js";
 import { palettePng } from "./support/palettePng.js";
 import { depth16UC1, singleChannelPng, writeEvalBag, writeFolderDataset } from "./evalFixtures.js";

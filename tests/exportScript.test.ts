@@ -23,7 +23,7 @@ import { loadModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { modelInputSize, toInputTensor } from "../src/inference/preprocess.js";
 import { decodeFrame } from "../src/messages/ingest.js";
-import { buildRoutedAnalyticModel } from "../src/onnx/builders.js";
+import { buildRoutedAnalyticModel } from "../tools/onnx/builders.js";
 import { checkParamsForModel, FrameProcessor } from "../src/pipeline/frameProcessor.js";
 import type { RgbImage } from "../src/frame.js";
 import { PACKAGE_ROOT } from "../src/paths.js";

@@ -5,7 +5,7 @@
 
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { LiveNode } from "../src/transport/ros/liveNode.js";
 import type { RclMessage } from "../src/transport/ros/rclPort.js";

@@ -11,7 +11,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RgbImage, Stamp } from "../src/frame.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { startInferenceWorker, type InferenceWorker } from "../src/inference/inferenceWorker.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { PointFieldType } from "../src/messages/types.js";

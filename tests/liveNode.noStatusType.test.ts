@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { LiveNode } from "../src/transport/ros/liveNode.js";
 import { PeerNode, endpointsOf, loadRealRclnodejs } from "./support/rclHarness.js";

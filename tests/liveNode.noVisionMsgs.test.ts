@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { LiveNode } from "../src/transport/ros/liveNode.js";
 import { loadRealRclnodejs } from "./support/rclHarness.js";
 import { tempDir } from "./support/cameraBag.js";

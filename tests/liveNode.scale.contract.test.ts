@@ -7,9 +7,9 @@
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RgbImage, Stamp } from "../src/frame.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { startInferenceWorker } from "../src/inference/inferenceWorker.js";
-import { ANALYTIC_DISPARITY_OFFSET, ANALYTIC_DISPARITY_SCALE } from "../src/onnx/builders.js";
+import { ANALYTIC_DISPARITY_OFFSET, ANALYTIC_DISPARITY_SCALE } from "../tools/onnx/builders.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
 import { header } from "../src/messages/outputs.js";
 import type { Image, TFMessage } from "../src/messages/types.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFile, truncate, writeFile, stat } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import { main } from "../src/cli.js";
@@ -14,7 +14,7 @@ import { encodeJpeg, encodePng } from "../src/imaging/decode.js";
 import { encodeMessage } from "../src/messages/cdr.js";
 import { formatSummary } from "../src/replay/summary.js";
 import { BagWriter } from "../src/transport/mcap/bagWriter.js";
-import { ANALYTIC_LABELS_YAML } from "../src/inference/fixtures.js";
+import { ANALYTIC_LABELS_YAML } from "./support/analyticBundle.js";
 import { nanDepthModel, writeBundleWith } from "./support/badModels.js";
 import { header } from "../src/messages/outputs.js";
 import { formatStamp, type RgbImage } from "../src/frame.js";
@@ -215,7 +215,7 @@ describe("bad input during replay", () => {
   it("keeps a UTF-8 frame_id and UTF-8 class names through to the output", async () => {
     const utf8Bundle = await writeBundleWith(
       join(dir, "utf8-bundle"),
-      (await import("../src/onnx/builders.js")).buildAnalyticModel(),
+      (await import("../tools/onnx/builders.js")).buildAnalyticModel(),
       [H, W],
       ANALYTIC_LABELS_YAML.replace("name: red", "name: rouge_été").replace("name: blue", "name: 青"),
     );

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { FatalError } from "../src/errors.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { replay } from "../src/replay/replay.js";
 import { openBag } from "../src/transport/mcap/bagReader.js";
 import { BagWriter } from "../src/transport/mcap/bagWriter.js";

@@ -4,8 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyticDepth, analyticDisparity, routedOutdoorDepth } from "../src/onnx/builders.js";
-import { analyticModelYaml, writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { analyticDepth, analyticDisparity, routedOutdoorDepth } from "../tools/onnx/builders.js";
+import { analyticModelYaml, writeAnalyticBundle } from "./support/analyticBundle.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import { formatSummary } from "../src/replay/summary.js";

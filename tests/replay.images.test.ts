@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { cli } from "./support/runCli.js";
 import { encodePng } from "../src/imaging/decode.js";
 import { cv } from "../src/imaging/opencv.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { drawScene } from "../tools/make-sample-bag.js";
 import { readOutputBag, tempDir, typed } from "./support/cameraBag.js";
 

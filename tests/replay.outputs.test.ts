@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { header } from "../src/messages/outputs.js";
 import type { TFMessage } from "../src/messages/types.js";
 import { replay } from "../src/replay/replay.js";

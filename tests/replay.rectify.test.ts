@@ -3,8 +3,8 @@
 
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyticDepth } from "../src/onnx/builders.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { analyticDepth } from "../tools/onnx/builders.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import type { CameraCalibration, RgbImage } from "../src/frame.js";

@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { resolveParameters } from "../src/config/parameters.js";
 import { replay } from "../src/replay/replay.js";
 import { FatalError } from "../src/errors.js";

@@ -12,7 +12,7 @@ import { McapIndexedReader, McapStreamReader } from "@mcap/core";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
-import { writeAnalyticBundle } from "../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./support/analyticBundle.js";
 import { decompressHandlers } from "../src/transport/mcap/decompressHandlers.js";
 import { FileReadable } from "../src/transport/mcap/fileReadable.js";
 import { openBag } from "../src/transport/mcap/bagReader.js";

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tinyBundleFiles } from "../src/onnx/tinyBundle.js";
+import { tinyBundleFiles } from "./onnx/tinyBundle.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = process.argv[2] ?? join(repoRoot, "models", "tiny");

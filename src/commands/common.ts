@@ -35,6 +35,20 @@ export function numberOption(flag: string, value: string | undefined, fallback: 
   return number;
 }
 
+/** --ignore-index (eval, fit-head): label id not scored; default 255 (the usual "void" of 8-bit label maps). */
+export const DEFAULT_IGNORE_INDEX = 255;
+
+/** "none" or -1 ignores nothing. */
+export function ignoreIndexOption(value: string | undefined): number | undefined {
+  if (value === undefined) return DEFAULT_IGNORE_INDEX;
+  if (value === "none" || value === "-1") return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) {
+    throw new UsageError(`--ignore-index must be an integer in 0..65535 or "none", got "${value}"`);
+  }
+  return number;
+}
+
 export async function packageVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   return pkg.version;

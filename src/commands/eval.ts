@@ -12,7 +12,7 @@ import { DATASET_LAYOUTS, type DatasetLayout } from "../eval/datasets.js";
 import { DEPTH_CROPS, DEPTH_PROTOCOLS, type DepthCrop, type DepthProtocol } from "../eval/depthMetrics.js";
 import { evaluate } from "../eval/evaluate.js";
 import { formatReport, reportJson } from "../eval/report.js";
-import { UsageError, numberOption, usageErrors, type Command } from "./common.js";
+import { UsageError, ignoreIndexOption, numberOption, usageErrors, type Command } from "./common.js";
 
 const USAGE = `Usage: depthseg eval --data <bag.mcap | folder> [options]
 
@@ -43,7 +43,6 @@ Options:
 
 /** Evaluation range defaults: 1 mm (as ZoeDepth's and Depth Anything's eval) to no upper limit. */
 const DEFAULT_MIN_DEPTH = 1e-3;
-const DEFAULT_IGNORE_INDEX = 255;
 
 async function run(args: readonly string[]): Promise<number> {
   const { values } = usageErrors(() =>
@@ -142,17 +141,6 @@ async function run(args: readonly string[]): Promise<number> {
     }
   }
   return 0;
-}
-
-/** Default 255 (the usual "void" of 8-bit label maps); "none" or -1 ignores nothing. */
-function ignoreIndexOption(value: string | undefined): number | undefined {
-  if (value === undefined) return DEFAULT_IGNORE_INDEX;
-  if (value === "none" || value === "-1") return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65535) {
-    throw new UsageError(`--ignore-index must be an integer in 0..65535 or "none", got "${value}"`);
-  }
-  return number;
 }
 
 export const evalCommand: Command = {

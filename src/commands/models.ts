@@ -40,6 +40,9 @@ async function run(args: readonly string[]): Promise<number> {
     const classes = outputs.segmentation.labels.classes.map((c) => `${c.id}:${c.name}`).join(" ");
     lines.push(`  segmentation  ${outputs.segmentation.name}: ${classes}`);
   }
+  if (outputs.features) {
+    lines.push(`  features      ${outputs.features.name}: stride ${outputs.features.stride} (for depthseg fit-head)`);
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }

@@ -2,6 +2,7 @@
 
 import type { DepthMetrics } from "./depthMetrics.js";
 import type { EvalReport, FrameResult } from "./evaluate.js";
+import type { SegmentationMetrics } from "./segmentationMetrics.js";
 
 const DEPTH_COLUMNS: readonly { key: keyof DepthMetrics; title: string; digits: number }[] = [
   { key: "absRel", title: "AbsRel", digits: 4 },
@@ -71,18 +72,25 @@ export function formatReport(report: EvalReport, verbose: boolean): string {
         (settings.classMap ? `, dataset ids mapped by ${settings.classMap}` : "") +
         (segmentation.ignoreIndex !== null ? `, ignore index ${segmentation.ignoreIndex} (${segmentation.ignored} pixels)` : ""),
     );
-    const classRows = segmentation.classes.map((c) => [
-      `${c.id}${c.name !== undefined ? ` ${c.name}` : ""}`,
-      fixed(c.iou, 4),
-      String(c.gtPixels),
-      String(c.tp),
-      String(c.fp),
-      String(c.fn),
-    ]);
-    lines.push("", ...table(["class", "IoU", "gt pixels", "TP", "FP", "FN"], classRows));
-    lines.push(`mIoU ${fixed(segmentation.mIoU, 4)}   pixel accuracy ${fixed(segmentation.pixelAccuracy, 4)}`);
+    lines.push("", ...segmentationTable(segmentation));
   }
   return lines.join("\n");
+}
+
+/** Per-class IoU rows, then the mIoU / pixel accuracy line (eval's, also fit-head's). */
+export function segmentationTable(segmentation: SegmentationMetrics): string[] {
+  const classRows = segmentation.classes.map((c) => [
+    `${c.id}${c.name !== undefined ? ` ${c.name}` : ""}`,
+    fixed(c.iou, 4),
+    String(c.gtPixels),
+    String(c.tp),
+    String(c.fp),
+    String(c.fn),
+  ]);
+  return [
+    ...table(["class", "IoU", "gt pixels", "TP", "FP", "FN"], classRows),
+    `mIoU ${fixed(segmentation.mIoU, 4)}   pixel accuracy ${fixed(segmentation.pixelAccuracy, 4)}`,
+  ];
 }
 
 /** Everything in the report; NaN and Infinity are written as null. */

@@ -6,7 +6,7 @@ import { InferenceSession } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FatalError } from "../errors.js";
 import { bundleOutputNames, loadModelBundle, validateBundleAgainstGraph } from "./bundle.js";
-import { analyticModelYaml, writeAnalyticBundle } from "./fixtures.js";
+import { analyticModelYaml, writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
 
 let root: string;
 let count = 0;
@@ -126,6 +126,26 @@ describe("loadModelBundle", () => {
     ["{ name: conf, range: 1 }", "outputs.confidence.range: unknown field (expected one of name, activation)"],
   ])("rejects outputs.confidence %s", async (confidence, message) => {
     const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  confidence: ${confidence}\n`));
+    await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
+  });
+
+  it("parses outputs.features (for fit-head); the graph must have it, and a run does not fetch it", async () => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", "outputs:\n  features: { name: feats, stride: 2 }\n"));
+    const bundle = await loadModelBundle(dir);
+    expect(bundle.outputs.features).toEqual({ name: "feats", stride: 2 });
+    expect(bundleOutputNames(bundle)).not.toContain("feats");
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits"])).toThrow(
+      /model\.yaml says outputs\.features is output "feats" but the graph's outputs are \["depth","logits"\]/,
+    );
+    expect(() => validateBundleAgainstGraph(bundle, ["image"], ["depth", "logits", "feats"])).not.toThrow();
+  });
+
+  it.each([
+    ["{ name: feats }", "outputs.features.stride: is required"],
+    ["{ name: feats, stride: 0 }", "outputs.features.stride: must be an integer in 1..1024, got 0"],
+    ["{ name: depth, stride: 2 }", 'outputs.features.name: "depth" is already used by outputs.depth'],
+  ])("rejects outputs.features %s", async (features, message) => {
+    const dir = await bundleDir(VALID.replace("outputs:\n", `outputs:\n  features: ${features}\n`));
     await expect(loadModelBundle(dir)).rejects.toThrow(new FatalError(`${join(dir, "model.yaml")}: ${message}`));
   });
 

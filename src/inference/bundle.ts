@@ -106,6 +106,16 @@ export interface DomainOutputSpec {
   classes: string[];
 }
 
+/**
+ * An intermediate feature map exposed as a graph output for fitting segmentation heads
+ * (`depthseg fit-head`): [1, C, h, w] with h, w the model input's height and width / `stride`
+ * (rounded as the network rounds). Not fetched when running the bundle.
+ */
+export interface FeaturesOutputSpec {
+  name: string;
+  stride: number;
+}
+
 export interface BundleOutputs {
   /**
    * The depth output. A routed bundle (with `heads`) has no `outputs.depth` in model.yaml: this is
@@ -116,6 +126,7 @@ export interface BundleOutputs {
   domain?: DomainOutputSpec;
   sky?: SkyOutputSpec;
   confidence?: ConfidenceOutputSpec;
+  features?: FeaturesOutputSpec;
 }
 
 export interface ModelBundle {
@@ -136,7 +147,7 @@ export interface ModelBundle {
 
 const TOP_KEYS = ["name", "file", "trained_on", "warning", "input", "outputs", "heads"] as const;
 const INPUT_KEYS = ["name", "size", "multiple_of", "resize", "interpolation", "resize_on", "mean", "std", "color"] as const;
-const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky"] as const;
+const OUTPUT_KEYS = ["depth", "segmentation", "domain", "confidence", "sky", "features"] as const;
 const DEPTH_KEYS = ["name", "kind", "max_depth", "canonical_focal", "upsample"] as const;
 
 export async function loadModelBundle(dir: string): Promise<ModelBundle> {
@@ -175,7 +186,7 @@ function optionalText(f: Fields, value: unknown, path: string): string | undefin
   return value === undefined ? undefined : f.string(value, path).trim();
 }
 
-/** Every graph output the bundle reads, de-duplicated, in a stable order. */
+/** Every graph output a run reads, de-duplicated, in a stable order (features only fit-head reads). */
 export function bundleOutputNames(bundle: ModelBundle): string[] {
   // A routed bundle's outputs.depth is one of its heads, listed below.
   const names = [bundle.outputs.depth.name];
@@ -208,6 +219,7 @@ export function validateBundleAgainstGraph(
   if (bundle.outputs.sky) wanted.push(["outputs.sky", bundle.outputs.sky.name]);
   if (bundle.outputs.confidence) wanted.push(["outputs.confidence", bundle.outputs.confidence.name]);
   for (const [head, spec] of Object.entries(bundle.heads)) wanted.push([`heads.${head}`, spec.name]);
+  if (bundle.outputs.features) wanted.push(["outputs.features", bundle.outputs.features.name]);
   for (const [field, name] of wanted) {
     if (!outputNames.includes(name)) {
       problems.push(`model.yaml says ${field} is output "${name}" but the graph's outputs are ${outputs}`);
@@ -423,6 +435,14 @@ async function parseOutputs(
       c["activation"] === undefined ? "identity" : f.oneOf(c["activation"], "outputs.confidence.activation", CONFIDENCE_ACTIVATIONS, "activation");
     confidence = { name, activation };
   }
+  let features: FeaturesOutputSpec | undefined;
+  if (m["features"] !== undefined) {
+    const s = f.map(m["features"], "outputs.features");
+    f.onlyKeys(s, "outputs.features", ["name", "stride"]);
+    const name = f.string(f.required(s, "outputs.features", "name"), "outputs.features.name");
+    claim(name, "outputs.features");
+    features = { name, stride: f.integer(f.required(s, "outputs.features", "stride"), "outputs.features.stride", 1, 1024) };
+  }
   checkRouting(f, domain, heads);
   // checkRouting guarantees a routed bundle's domain has a head for its first class.
   const outputs: BundleOutputs = { depth: depth ?? heads[domain!.classes[0]!]! };
@@ -430,6 +450,7 @@ async function parseOutputs(
   if (domain) outputs.domain = domain;
   if (sky) outputs.sky = sky;
   if (confidence) outputs.confidence = confidence;
+  if (features) outputs.features = features;
   return outputs;
 }
 

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FatalError, FrameError } from "../errors.js";
-import { analyticDepth } from "../onnx/builders.js";
+import { analyticDepth } from "../../tools/onnx/builders.js";
 import { loadModelBundle } from "./bundle.js";
-import { analyticModelYaml, writeAnalyticBundle } from "./fixtures.js";
+import { analyticModelYaml, writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
 import { InferenceWorker, startInferenceWorker, threadCountWarnings } from "./inferenceWorker.js";
 
 let root: string;

@@ -1,7 +1,7 @@
 import { listSupportedBackends } from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { FatalError } from "../errors.js";
-import { buildAnalyticModel } from "../onnx/builders.js";
+import { buildAnalyticModel } from "../../tools/onnx/builders.js";
 import { createSessionWithFallback, describeFallbacks, ortProviderName } from "./providers.js";
 
 // This onnxruntime-node build ships CPU only; CUDA/TensorRT libraries are not bundled.

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildAnalyticModel } from "./builders.js";
+import { buildAnalyticModel } from "../../tools/onnx/builders.js";
 import { inspectOnnxFile } from "./sniff.js";
 
 let dir: string;

@@ -2,7 +2,7 @@
 // vertical cylinders, textured materials, ambient + point lights, and the camera's closed path.
 // Everything is drawn from one mulberry32 stream, so a seed always gives the same scene.
 
-import { mulberry32 } from "../onnx/prng.js";
+import { mulberry32 } from "./prng.js";
 import { pathPosition, type CameraPath, type Vec3 } from "./camera.js";
 import { CLASS_CABINET, CLASS_CYLINDER, CLASS_FURNITURE } from "./classes.js";
 import type { Material, Rgb01, TextureKind } from "./textures.js";

@@ -3,9 +3,9 @@
 
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ANALYTIC_DEPTH_OFFSET, ANALYTIC_DEPTH_SCALE } from "../../src/onnx/builders.js";
-import { attr, encodeModel, type Dim, type NodeSpec } from "../../src/onnx/model.js";
-import { ANALYTIC_LABELS_YAML, analyticModelYaml, writeAnalyticBundle } from "../../src/inference/fixtures.js";
+import { ANALYTIC_DEPTH_OFFSET, ANALYTIC_DEPTH_SCALE } from "../../tools/onnx/builders.js";
+import { attr, encodeModel, type Dim, type NodeSpec } from "../../tools/onnx/model.js";
+import { ANALYTIC_LABELS_YAML, analyticModelYaml, writeAnalyticBundle } from "./analyticBundle.js";
 
 const SCALE_OFFSET = [
   { name: "scale", dims: [1], data: [ANALYTIC_DEPTH_SCALE] },

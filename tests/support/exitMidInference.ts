@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { loadModelBundle } from "../../src/inference/bundle.js";
-import { writeAnalyticBundle } from "../../src/inference/fixtures.js";
+import { writeAnalyticBundle } from "./analyticBundle.js";
 import { InferenceWorker } from "../../src/inference/inferenceWorker.js";
 import { exitBySignal } from "../../src/exitBySignal.js";
 

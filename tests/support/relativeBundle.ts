@@ -7,8 +7,8 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
-import { encodeGraph } from "../../src/onnx/model.js";
-import { ProtoWriter } from "../../src/onnx/protobuf.js";
+import { encodeGraph } from "../../tools/onnx/model.js";
+import { ProtoWriter } from "../../tools/onnx/protobuf.js";
 
 export interface RelativeBundle {
   readonly dir: string;

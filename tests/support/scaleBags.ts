@@ -5,7 +5,7 @@
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { mulberry32 } from "../../src/onnx/prng.js";
+import { mulberry32 } from "../../src/synthetic/prng.js";
 import { header } from "../../src/messages/outputs.js";
 import type { Image, PointCloud2, TFMessage } from "../../src/messages/types.js";
 import { BagWriter } from "../../src/transport/mcap/bagWriter.js";

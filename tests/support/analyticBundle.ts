@@ -4,7 +4,7 @@
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildAnalyticModel, buildRoutedAnalyticModel } from "../onnx/builders.js";
+import { buildAnalyticModel, buildRoutedAnalyticModel } from "../../tools/onnx/builders.js";
 
 export interface AnalyticBundleOptions {
   /** Relative-disparity variant (output `disparity`, kind relative_disparity). */

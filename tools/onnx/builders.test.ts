@@ -9,7 +9,7 @@ import {
   buildTinyModel,
   routedOutdoorDepth,
 } from "./builders.js";
-import { mulberry32 } from "./prng.js";
+import { mulberry32 } from "../../src/synthetic/prng.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 

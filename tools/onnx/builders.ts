@@ -3,7 +3,7 @@
 // model, exercising dynamic H,W and half-resolution outputs like real encoders).
 
 import { attr, encodeModel, type GraphSpec, type InitializerSpec, type NodeSpec } from "./model.js";
-import { mulberry32, uniformWeights } from "./prng.js";
+import { mulberry32, uniformWeights } from "../../src/synthetic/prng.js";
 
 /** depth = ANALYTIC_DEPTH_OFFSET + ANALYTIC_DEPTH_SCALE * image[:, 0]. */
 export const ANALYTIC_DEPTH_OFFSET = 0.5;
