@@ -373,7 +373,12 @@ describe("a Depth Anything 3 metric bundle in depthseg replay", () => {
 describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
   for (const [name, label] of [["zoed-n", "ZoeD_N"], ["zoed-k", "ZoeD_K"]] as const) {
     it.skipIf(why.zoe !== undefined)(`${label}: metres, padding inside the graph as upstream infer()`, async () => {
-      await expectParity(await exportCase(name, "zoe"));
+      const diffs = await expectParity(await exportCase(name, "zoe"));
+      for (const d of Object.values(diffs)) {
+        // The metres must vary over the image far more than the tolerance, or a wrong pad, crop
+        // or resample would pass unseen (parity.py's spread_heads).
+        expect(d.range[1] - d.range[0]).toBeGreaterThan(100 * (1e-4 + 1e-4 * Math.abs(d.range[1])));
+      }
     }, T);
   }
 
@@ -390,6 +395,7 @@ describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
         const d = compare(result.outputs[bundle.heads[head]!.name]!.data, await readF32(join(info.reference, ref.outputs["depth"]!.file)));
         report(info.case, `${ref.tag} (${head})`, "depth", d);
         expect(d.worst).toBeLessThanOrEqual(1);
+        expect(d.range[1] - d.range[0]).toBeGreaterThan(100 * (1e-4 + 1e-4 * Math.abs(d.range[1])));
       }
     } finally {
       await worker.close();
