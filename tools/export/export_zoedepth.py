@@ -72,7 +72,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
+from onnx_export import add_fp16_argument, describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
 
 MULTIPLE = 32
 VARIANTS = {
@@ -300,6 +300,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--name", help="bundle name")
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
+    add_fp16_argument(p)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
     args = p.parse_args(argv)
     for side in ("height", "width"):
@@ -352,7 +353,8 @@ def main(argv=None) -> int:
     outputs = [head for _, head, _ in ROUTED_HEADS] + [DOMAIN_OUTPUT] if routed else ["depth"]
     onnx_path = os.path.join(args.out, "model.onnx")
     with traceable(wrapper):
-        export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset)
+        export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset,
+                    fp16=args.fp16)
     describe_graph(onnx_path, "image", outputs)
     if args.self_test:
         # Reference outputs for the TypeScript test. For NK: a dark and a bright image, which the
