@@ -128,19 +128,23 @@ def camera_image(width: int, height: int, seed: int):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
-def da2_infer_image(upstream: str, out: str) -> dict:
-    """Metric ViT-S exported --dynamic; upstream's infer_image on a 96x72 camera frame gives the
-    metres depthseg must publish for the same frame (its resize, normalisation and upsampling)."""
+def da2_infer_image(upstream: str, out: str, metric: bool = True) -> dict:
+    """ViT-S exported --dynamic; upstream's infer_image on a 96x72 camera frame gives what
+    depthseg must publish for the same frame (its resize, normalisation and upsampling): the
+    metres (metric), or the disparity whose inverse depthseg publishes with depth.scale 1,
+    shift 0 (relative)."""
     repo = os.path.join(upstream, "Depth-Anything-V2")
-    sys.path.insert(0, os.path.join(repo, "metric_depth"))
+    sys.path.insert(0, os.path.join(repo, "metric_depth") if metric else repo)
     from depth_anything_v2.dpt import DepthAnythingV2  # noqa: PLC0415
 
     torch.manual_seed(0)
-    model = DepthAnythingV2(encoder="vits", features=64, out_channels=[48, 96, 192, 384], max_depth=20.0).eval()
+    kwargs = {"max_depth": 20.0} if metric else {}
+    model = DepthAnythingV2(encoder="vits", features=64, out_channels=[48, 96, 192, 384], **kwargs).eval()
     randomise_tokens(model, 1)
     ckpt = os.path.join(out, "checkpoint.pth")
     torch.save(model.state_dict(), ckpt)
-    args = ["--encoder", "vits", "--checkpoint", ckpt, "--metric", "--max-depth", "20", "--dynamic", "--height", "70", "--width", "70"]
+    args = ["--encoder", "vits", "--checkpoint", ckpt, "--dynamic", "--height", "70", "--width", "70"]
+    args += ["--metric", "--max-depth", "20"] if metric else []
     run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
     rgb = camera_image(96, 72, 3)
     depth = model.infer_image(rgb[:, :, ::-1].copy(), input_size=70)   # upstream takes BGR (cv2.imread)
@@ -150,8 +154,8 @@ def da2_infer_image(upstream: str, out: str) -> dict:
     depth.astype("<f4").tofile(os.path.join(ref, "camera.depth.f32"))
     with open(os.path.join(ref, "camera.json"), "w") as f:
         json.dump({"width": 96, "height": 72, "image": "camera.rgb8", "depth": "camera.depth.f32"}, f)
-    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": ["depth"], "exporter_args": args,
-            "depth_range": [float(depth.min()), float(depth.max())]}
+    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": ["depth" if metric else "disparity"],
+            "exporter_args": args, "depth_range": [float(depth.min()), float(depth.max())]}
 
 
 def da2(case: str, upstream: str, out: str) -> dict:
@@ -323,14 +327,14 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--case", required=True, choices=sorted([*DA2_CASES, "da2-vits-metric-infer-image", *DA3_CASES, *ZOE_CASES]))
+    p.add_argument("--case", required=True, choices=sorted([*DA2_CASES, "da2-vits-metric-infer-image", "da2-vits-relative-infer-image", *DA3_CASES, *ZOE_CASES]))
     p.add_argument("--upstream", required=True, help="folder holding Depth-Anything-V2/, Depth-Anything-3/, ZoeDepth/")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    if args.case == "da2-vits-metric-infer-image":
-        info = da2_infer_image(args.upstream, args.out)
+    if args.case in ("da2-vits-metric-infer-image", "da2-vits-relative-infer-image"):
+        info = da2_infer_image(args.upstream, args.out, metric=args.case.startswith("da2-vits-metric"))
     elif args.case in DA2_CASES:
         info = da2(args.case, args.upstream, args.out)
     elif args.case in DA3_CASES:
