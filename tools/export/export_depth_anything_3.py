@@ -342,7 +342,8 @@ def main(argv=None) -> int:
         comments=[
             "Exported by tools/export/export_depth_anything_3.py"
             + ("" if args.checkpoint else " without a checkpoint (random weights: the depth means nothing)"),
-            f"{label} ({args.variant}), static {height}x{width}, opset {args.opset}",
+            f"{label} ({args.variant}), static {height}x{width}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
         ] + ([f"metric: metres = depth * f / {CANONICAL_FOCAL:g} (f: mean of fx, fy at the model's input size)"] if metric else [
             "relative_depth: depth up to an unknown scale, NOT metres (depth.scale / depth.shift map it)."]),
     )

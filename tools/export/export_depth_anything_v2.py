@@ -329,7 +329,8 @@ def main(argv=None) -> int:
             "Exported by tools/export/export_depth_anything_v2.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
             f"encoder {encoder}, {'metric, max ' + str(args.max_depth) + ' m' if args.metric else 'relative disparity'}, "
-            f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}",
+            f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
         ] + ([] if args.metric else [
             "relative_disparity is affine-invariant inverse depth, NOT metres: depthseg maps it with the",
             "depth.scale / depth.shift parameters (z = 1 / (scale*d + shift)) and reports depth_is_metric: false.",

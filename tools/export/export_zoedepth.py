@@ -395,7 +395,8 @@ def main(argv=None) -> int:
             "Exported by tools/export/export_zoedepth.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
             f"{args.model}, static {height}x{width}, pad {'on' if args.pad else 'off'}, "
-            f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}",
+            f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
             "mean 0 / std 1: ZoeDepth normalises (0.5, 0.5) inside the graph.",
         ] + (["ZoeD_NK: depthseg routes each frame: argmax of domain_logits [nyu, kitti] picks the head, as upstream."]
              if routed else []),
