@@ -196,3 +196,33 @@ describe.skipIf(why !== undefined)("float16 export of Depth Anything V2 (ViT-S s
     }
   }, 300_000);
 });
+
+describe.skipIf(spawnSync(PYTHON, ["-c", "import torch, onnx"], { stdio: "ignore" }).status !== 0)("float16 export of a dynamic graph (stand-in, --self-test --dynamic --fp16)", () => {
+  it("keeps the size arithmetic float32 (Range has no float16 form; sizes must not round) and runs at three sizes", async () => {
+    const out = await tempDir("depthseg-fp16-dynamic-");
+    try {
+      const exported: Record<string, string> = {};
+      for (const [name, extra] of [["fp32", []], ["fp16", ["--fp16"]]] as const) {
+        exported[name] = join(out, name);
+        const run = spawnSync(PYTHON, ["-B", join(PACKAGE_ROOT, "tools", "export", "export_depth_anything_v2.py"), "--self-test", "--dynamic",
+          "--height", "70", "--width", "70", ...extra, "--out", exported[name]!], { encoding: "utf8", timeout: 300_000 });
+        expect(run.status, run.stderr).toBe(0);
+      }
+      const sessions = await Promise.all(["fp32", "fp16"].map((n) => ort.InferenceSession.create(join(exported[n]!, "model.onnx"))));
+      try {
+        for (const [h, w] of [[70, 70], [56, 98], [84, 70]] as const) {
+          const x = Float32Array.from({ length: 3 * h * w }, (_, i) => ((i * 7919) % 1000) / 1000);
+          const [want, got] = await Promise.all(sessions.map(async (s) => (await s.run({ image: new ort.Tensor("float32", x, [1, 3, h, w]) }))["disparity"]!));
+          expect(got!.dims).toEqual(want!.dims);
+          const d = diff(got!.data as Float32Array, want!.data as Float32Array);
+          console.log(`[fp16] dynamic stand-in ${h}x${w}: max |fp16 - fp32| = ${d.maxAbs.toExponential(2)} of max ${d.scale.toPrecision(3)}`);
+          expect(d.maxAbs).toBeLessThanOrEqual(REL_TOLERANCE * d.scale);
+        }
+      } finally {
+        await Promise.all(sessions.map((s) => s.release()));
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 600_000);
+});

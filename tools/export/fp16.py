@@ -89,6 +89,21 @@ def keep_fp32_nodes(graph: onnx.GraphProto, attention: bool = True, layer_norm: 
     return keep
 
 
+def _has_float16_form(node: onnx.NodeProto, opset: int) -> bool:
+    """False when the op's schema allows float for some input but not float16 (e.g. Range)."""
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset, node.domain)
+    except Exception:  # noqa: BLE001 - unknown op: leave it to the runtime
+        return True
+    allowed = {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}
+    for formal in schema.inputs:
+        type_str = getattr(formal, "type_str", None) or formal.typeStr   # onnx >= 1.13 / 1.12
+        types = allowed.get(type_str, {type_str})
+        if "tensor(float)" in types and "tensor(float16)" not in types:
+            return False
+    return True
+
+
 def _elem_types(model: onnx.ModelProto) -> Dict[str, int]:
     inferred = onnx.shape_inference.infer_shapes(model)
     g = inferred.graph
@@ -123,11 +138,21 @@ def convert_float_to_float16(model: onnx.ModelProto, keep_fp32: Iterable[str] = 
     home: Dict[str, int] = {i.name: 32 for i in graph.input if is_float(i.name)}
     precision = {n.name: (32 if n.name in keep else 16) for n in graph.node}
 
-    # What computes a type-fixed input (Resize scales: a Constant, or Shape -> Cast -> Div chains
-    # in dynamic graphs) stays float32, back to where it stops being float.
+    # Size arithmetic stays float32, back to where it stops being float: what computes a
+    # type-fixed input (Resize scales: a Constant, or Shape -> Cast -> Div chains in dynamic
+    # graphs), what is cast to an integer (sizes, indices: float16 would round them), and the
+    # inputs of ops with no float16 form (Range), which stay float32 themselves.
     producers = _producers(graph)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
     stack = [n.input[i] for n in graph.node for i in range(len(n.input))
              if (n.op_type, i) in _TYPE_FIXED_INPUTS and n.input[i]]
+    for n in graph.node:
+        if n.op_type == "Cast" and n.attribute[0].i not in (FLOAT, FLOAT16, TensorProto.DOUBLE) and is_float(n.input[0]):
+            precision[n.name] = 32
+            stack.append(n.input[0])
+        elif not _has_float16_form(n, opset):
+            precision[n.name] = 32
+            stack.extend(i for i in n.input if i and is_float(i))
     while stack:
         producer = producers.get(stack.pop())
         if producer is None or precision[producer.name] == 32:
