@@ -98,7 +98,9 @@ def _has_float16_form(node: onnx.NodeProto, opset: int) -> bool:
     allowed = {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}
     for formal in schema.inputs:
         type_str = getattr(formal, "type_str", None) or formal.typeStr   # onnx >= 1.13 / 1.12
-        types = allowed.get(type_str, {type_str})
+        if type_str not in allowed:
+            continue   # a fixed type (Resize's scales: tensor(float)), not a type parameter
+        types = allowed[type_str]
         if "tensor(float)" in types and "tensor(float16)" not in types:
             return False
     return True
