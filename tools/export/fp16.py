@@ -135,6 +135,10 @@ def convert_float_to_float16(model: onnx.ModelProto, keep_fp32: Iterable[str] = 
     keep = set(keep_fp32)
     consumers = _consumers(graph)
     is_float = lambda name: types.get(name) == FLOAT  # noqa: E731
+    untyped = [o for n in graph.node for o in n.output if o and o not in types]
+    if untyped:
+        raise ValueError(f"shape inference cannot tell the type of {len(untyped)} tensors (e.g. {untyped[0]}): "
+                         "the float16 pass would not know where to cast")
 
     # Where each float tensor lives after the pass: 16 or 32.
     home: Dict[str, int] = {i.name: 32 for i in graph.input if is_float(i.name)}
