@@ -217,6 +217,24 @@ describe("exporters vs upstream Depth Anything V2 (random weights, ViT-S)", () =
   }, T);
 });
 
+/** The frame through FrameProcessor with the bundle at `bundleDir`: metres at camera resolution. */
+async function publishDepth(bundleDir: string, image: RgbImage): Promise<Float32Array> {
+  const bundle = await loadModelBundle(bundleDir);
+  const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 2 });
+  try {
+    const stamp = { sec: 1, nanosec: 0 };
+    const frame = decodeFrame(
+      { cameraTopic: "/cam/image_raw", stamp, frameId: "cam", image: { encoding: "raw", message: rgb8(stamp, image) }, receivedAt: 0 },
+      pinholeCalibration(image.width, image.height, 80, 80, (image.width - 1) / 2, (image.height - 1) / 2),
+    ).frame;
+    const params = resolveParameters({ model: bundleDir, execution_providers: ["cpu"] });
+    const outputs = await new FrameProcessor(bundle, worker, () => params).process(frame, { depthColorized: false, labelsColorized: false, confidence: false });
+    return Float32Array.from(outputs.depth);
+  } finally {
+    await worker.close();
+  }
+}
+
 describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_image", () => {
   let dir: string;
   beforeAll(async () => {
@@ -226,23 +244,6 @@ describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_imag
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** The frame through FrameProcessor with the bundle at `bundleDir`: metres at camera resolution. */
-  async function publish(bundleDir: string, image: RgbImage): Promise<Float32Array> {
-    const bundle = await loadModelBundle(bundleDir);
-    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 2 });
-    try {
-      const stamp = { sec: 1, nanosec: 0 };
-      const frame = decodeFrame(
-        { cameraTopic: "/cam/image_raw", stamp, frameId: "cam", image: { encoding: "raw", message: rgb8(stamp, image) }, receivedAt: 0 },
-        pinholeCalibration(image.width, image.height, 80, 80, (image.width - 1) / 2, (image.height - 1) / 2),
-      ).frame;
-      const params = resolveParameters({ model: bundleDir, execution_providers: ["cpu"] });
-      const outputs = await new FrameProcessor(bundle, worker, () => params).process(frame, { depthColorized: false, labelsColorized: false, confidence: false });
-      return Float32Array.from(outputs.depth);
-    } finally {
-      await worker.close();
-    }
-  }
 
   it.skipIf(why.da2 !== undefined)("metric, dynamic: the bundle's conventions (float cubic resize, align_corners upsampling) reproduce infer_image", async () => {
     const info = await exportCase("da2-vits-metric-infer-image", "da2");
@@ -252,7 +253,7 @@ describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_imag
     const meta = JSON.parse(await readFile(join(info.reference, "camera.json"), "utf8")) as { width: number; height: number };
     const image: RgbImage = { width: meta.width, height: meta.height, data: new Uint8Array(await readFile(join(info.reference, "camera.rgb8"))) };
     const upstream = await readF32(join(info.reference, "camera.depth.f32"));
-    const matched = compare(await publish(info.bundle, image), upstream);
+    const matched = compare(await publishDepth(info.bundle, image), upstream);
     report(info.case, `${meta.width}x${meta.height}`, "metres (bundle conventions)", matched);
     // The same graph with depthseg's defaults (uint8 resize, half-pixel upsampling): what it gave before.
     const plain = join(dir, "defaults");
@@ -261,11 +262,47 @@ describe("depthseg's metres for a frame vs upstream Depth Anything V2 infer_imag
     await writeFile(join(plain, "model.yaml"), yaml.replace(/^\s*resize_on: float\n/m, "").replace(", upsample: align_corners", ""));
     await symlink(bundle.onnxPath, join(plain, "model.onnx"));
     expect((await loadModelBundle(plain)).outputs.depth.upsample).toBeUndefined();
-    const defaults = compare(await publish(plain, image), upstream);
+    const defaults = compare(await publishDepth(plain, image), upstream);
     report(info.case, `${meta.width}x${meta.height}`, "metres (depthseg defaults)", defaults);
     expect(matched.compared).toBe(meta.width * meta.height);
     expect(matched.maxAbs).toBeLessThan(1e-4);
     expect(defaults.maxAbs).toBeGreaterThan(20 * matched.maxAbs);
+  }, T);
+});
+
+describe("depthseg's depth for a frame vs upstream Depth Anything V2 infer_image, relative model", () => {
+  it.skipIf(why.da2 !== undefined)("relative_disparity: the disparity is upsampled (align_corners) and then inverted, as infer_image's output", async () => {
+    const info = await exportCase("da2-vits-relative-infer-image", "da2");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.outputs.depth).toMatchObject({ kind: "relative_disparity", upsample: "align_corners" });
+    const meta = JSON.parse(await readFile(join(info.reference, "camera.json"), "utf8")) as { width: number; height: number };
+    const image: RgbImage = { width: meta.width, height: meta.height, data: new Uint8Array(await readFile(join(info.reference, "camera.rgb8"))) };
+    const disparity = await readF32(join(info.reference, "camera.depth.f32"));
+    // depth.scale 1, shift 0 (the defaults): depthseg publishes 1 / disparity.
+    const want = disparity.map((d) => 1 / d);
+    const published = compare(await publishDepth(info.bundle, image), want);
+    report(info.case, `${meta.width}x${meta.height}`, "1/disparity (disparity upsampled)", published);
+
+    // What inverting at the model's resolution and upsampling depth would give instead.
+    const { toInputTensor } = await import("../src/inference/preprocess.js");
+    const { resizeFloatAlignCorners } = await import("../src/imaging/resize.js");
+    const tensor = toInputTensor(image, bundle.input);
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 2 });
+    let atModel: Float32Array;
+    let dims: readonly number[];
+    try {
+      const out = (await worker.run(tensor.data, tensor.dims)).outputs[bundle.outputs.depth!.name]!;
+      atModel = out.data.map((d) => 1 / d);
+      dims = out.dims;
+    } finally {
+      await worker.close();
+    }
+    const [h, w] = [dims.at(-2)!, dims.at(-1)!];
+    const depthFirst = compare(resizeFloatAlignCorners(atModel, w, h, meta.width, meta.height), want);
+    report(info.case, `${meta.width}x${meta.height}`, "depth upsampled instead", depthFirst);
+    expect(published.compared).toBe(meta.width * meta.height);
+    expect(published.maxRel).toBeLessThan(1e-4);
+    expect(depthFirst.maxRel).toBeGreaterThan(20 * published.maxRel);
   }, T);
 });
 
@@ -373,7 +410,12 @@ describe("a Depth Anything 3 metric bundle in depthseg replay", () => {
 describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
   for (const [name, label] of [["zoed-n", "ZoeD_N"], ["zoed-k", "ZoeD_K"]] as const) {
     it.skipIf(why.zoe !== undefined)(`${label}: metres, padding inside the graph as upstream infer()`, async () => {
-      await expectParity(await exportCase(name, "zoe"));
+      const diffs = await expectParity(await exportCase(name, "zoe"));
+      for (const d of Object.values(diffs)) {
+        // The metres must vary over the image far more than the tolerance, or a wrong pad, crop
+        // or resample would pass unseen (parity.py's spread_heads).
+        expect(d.range[1] - d.range[0]).toBeGreaterThan(100 * (1e-4 + 1e-4 * Math.abs(d.range[1])));
+      }
     }, T);
   }
 
@@ -390,6 +432,7 @@ describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
         const d = compare(result.outputs[bundle.heads[head]!.name]!.data, await readF32(join(info.reference, ref.outputs["depth"]!.file)));
         report(info.case, `${ref.tag} (${head})`, "depth", d);
         expect(d.worst).toBeLessThanOrEqual(1);
+        expect(d.range[1] - d.range[0]).toBeGreaterThan(100 * (1e-4 + 1e-4 * Math.abs(d.range[1])));
       }
     } finally {
       await worker.close();

@@ -4,6 +4,7 @@
 import { parentPort } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import { Tensor, type InferenceSession } from "onnxruntime-node";
+import { float16ToFloat32 } from "./float16.js";
 import { createSessionWithFallback } from "./providers.js";
 import type { Dim } from "./tensorShapes.js";
 import {
@@ -112,14 +113,22 @@ async function run(request: RunRequest): Promise<void> {
   post({ type: "result", id: request.id, outputs, inferenceMs, ...(returnInput ? { input } : {}) }, transfer);
 }
 
-/** Float outputs pass through; integer outputs (e.g. argmax labels) are widened to float32. */
+/**
+ * Float outputs pass through; float16 outputs (raw bits in a Uint16Array) are decoded, NaN and
+ * ±Inf kept so an overflowed frame reaches the depth check; integer outputs (e.g. argmax labels)
+ * are widened to float32.
+ */
 function toFloat32(name: string, tensor: Tensor): Float32Array {
   const data = tensor.data;
   if (data instanceof Float32Array) return data;
+  if (tensor.type === "float16") {
+    if (data instanceof Uint16Array) return float16ToFloat32(data);
+    return Float32Array.from(data as ArrayLike<number>); // a runtime with Float16Array
+  }
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     return Float32Array.from(data, (v) => Number(v));
   }
-  // float16 also arrives as a Uint16Array, so go by the declared type, not the array class.
+  // Go by the declared type, not the array class (uint16 and float16 share Uint16Array).
   if (NUMERIC_TYPES.has(tensor.type)) return Float32Array.from(data as ArrayLike<number>);
   throw new Error(`output "${name}" has unsupported element type ${tensor.type}`);
 }

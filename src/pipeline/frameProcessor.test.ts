@@ -13,11 +13,13 @@ import type { CameraCalibration, Frame, RgbImage, Stamp } from "../frame.js";
 import { resolveParameters, type DepthsegParams } from "../config/parameters.js";
 import { pinholeCalibration } from "../geometry/pinholeCalibration.js";
 import { loadModelBundle, type ModelBundle } from "../inference/bundle.js";
-import { writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
+import { analyticModelYaml, writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
+import { toInputTensor } from "../inference/preprocess.js";
+import { resizeFloat, resizeFloatAlignCorners } from "../imaging/resize.js";
 import { InferenceWorker } from "../inference/inferenceWorker.js";
 import { encodePng } from "../imaging/decode.js";
 import { decodeFrame, type PendingImage } from "../messages/ingest.js";
-import { analyticDepth } from "../../tools/onnx/builders.js";
+import { analyticDepth, analyticDisparity } from "../../tools/onnx/builders.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "./cameraPipeline.js";
 import { FrameProcessor, type FrameOutputs, type OutputSelection } from "./frameProcessor.js";
 import { LatestWinsState } from "./latestWins.js";
@@ -282,4 +284,40 @@ describe("FrameProcessor with a sky output (Depth Anything 3 Mono/Metric)", () =
       await skyWorker.close();
     }
   });
+});
+
+describe("relative_disparity: the disparity is upsampled, then inverted (as Depth Anything's infer_image)", () => {
+  for (const upsample of [undefined, "align_corners"] as const) {
+    it(`upsample: ${upsample ?? "half-pixel (default)"}`, async () => {
+      const yaml = analyticModelYaml({ relative: true, size: [MODEL_H, MODEL_W] })
+        .replace("kind: relative_disparity }", `kind: relative_disparity${upsample ? `, upsample: ${upsample}` : ""} }`);
+      const dir = await writeAnalyticBundle(join(root, `relative-${upsample ?? "default"}`), { relative: true, modelYaml: yaml });
+      const relative = await loadModelBundle(dir);
+      expect(relative.outputs.depth?.upsample).toBe(upsample);
+      const relWorker = await InferenceWorker.start({ bundle: relative, providers: ["cpu"], intraOpThreads: 1 });
+      try {
+        const image = testImage(16, 12, 3);
+        const params = resolveParameters({ model: dir, execution_providers: ["cpu"], "depth.scale": 2, "depth.shift": 0.5 });
+        const frame = decodeFrame(pending(0, image), calibrationFor(16, 12)).frame;
+        const published = Float32Array.from((await new FrameProcessor(relative, relWorker, () => params).process(frame, SELECT)).depth);
+        // The model's disparity at its 8x6 resolution: the analytic model of the red channel.
+        const tensor = toInputTensor(image, relative.input);
+        const disparity = Float32Array.from({ length: MODEL_W * MODEL_H }, (_, i) => analyticDisparity(tensor.data[i]!));
+        const resize = (a: Float32Array) =>
+          upsample ? resizeFloatAlignCorners(a, MODEL_W, MODEL_H, 16, 12) : resizeFloat(a, MODEL_W, MODEL_H, 16, 12, "linear");
+        const want = resize(disparity).map((d) => 1 / (2 * d + 0.5));
+        const depthFirst = resize(disparity.map((d) => 1 / (2 * d + 0.5)));
+        let worst = 0;
+        let gap = 0;
+        for (let i = 0; i < want.length; i++) {
+          worst = Math.max(worst, Math.abs(published[i]! - want[i]!) / want[i]!);
+          gap = Math.max(gap, Math.abs(depthFirst[i]! - want[i]!) / want[i]!);
+        }
+        expect(worst).toBeLessThan(1e-6);
+        expect(gap).toBeGreaterThan(1e-3); // the two orders differ on this image: the test can tell them apart
+      } finally {
+        await relWorker.close();
+      }
+    });
+  }
 });

@@ -111,6 +111,8 @@ class FrameBuffers {
   resized: Uint8Array | undefined;
   /** Metric depth at the model's output resolution. */
   modelDepth: Float32Array | undefined;
+  /** relative_disparity: the raw output where that depth is valid, NaN elsewhere (model resolution). */
+  modelDisparity: Float32Array | undefined;
   /** Depth at camera resolution (when the model's differs). */
   depth: Float32Array | undefined;
   modelLabels: Uint16Array | undefined;
@@ -311,8 +313,20 @@ export class FrameProcessor {
           : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
     /** Model-resolution metres → camera resolution, range and coverage applied. */
     const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
-      // Interpolating metres (not disparity) keeps the resize linear in the published quantity.
-      const atCamera = resizeToCamera(atModel, out);
+      let atCamera: Float32Array;
+      if (depthSpec.kind === "relative_disparity" && !(depthW === width && depthH === height)) {
+        // Upsampled in the model's output space, then converted, as upstream's infer_image
+        // upsamples the disparity: interpolating 1/d instead differs wherever d varies.
+        // Pixels already invalid at model resolution (NaN metres) stay NaN through the resize.
+        const disparity = (buffers.modelDisparity = fit(buffers.modelDisparity, atModel.length, Float32Array));
+        for (let i = 0; i < atModel.length; i++) disparity[i] = Number.isNaN(atModel[i]!) ? NaN : rawDepth.data[i]!;
+        atCamera = resizeToCamera(disparity, out);
+        toMetricDepth(atCamera, depthSpec.kind, { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) }, atCamera);
+      } else {
+        // metric and relative_depth: the output is already depth (affine in it), so upsampling
+        // the metres is upsampling the output.
+        atCamera = resizeToCamera(atModel, out);
+      }
       applyDepthRange(atCamera, params.rangeMin, rangeMax);
       for (let i = 0; i < uncovered.length; i++) atCamera[uncovered[i]!] = NaN;
       return atCamera;

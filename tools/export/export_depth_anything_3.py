@@ -67,7 +67,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import describe_graph, export_onnx, log  # noqa: E402
+from onnx_export import add_fp16_argument, describe_graph, export_onnx, log  # noqa: E402
 
 PATCH = 14
 PROCESS_RES = 504           # upstream InputProcessor default (api.inference process_res)
@@ -270,6 +270,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--name", help="bundle name")
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
+    add_fp16_argument(p)
     args = p.parse_args(argv)
     if bool(args.model) == bool(args.config):
         p.error("give exactly one of --model and --config")
@@ -321,7 +322,8 @@ def main(argv=None) -> int:
     if args.variant == "any-view" and "confidence" not in outputs:
         raise SystemExit("any-view model without depth_conf: is --variant right?")
     onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(DepthAnything3Export(net).eval(), example, onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset)
+    export_onnx(DepthAnything3Export(net).eval(), example, onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset,
+                fp16=args.fp16)
     describe_graph(onnx_path, "image", outputs)
 
     metric = args.variant == "metric"
@@ -341,7 +343,8 @@ def main(argv=None) -> int:
         comments=[
             "Exported by tools/export/export_depth_anything_3.py"
             + ("" if args.checkpoint else " without a checkpoint (random weights: the depth means nothing)"),
-            f"{label} ({args.variant}), static {height}x{width}, opset {args.opset}",
+            f"{label} ({args.variant}), static {height}x{width}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
         ] + ([f"metric: metres = depth * f / {CANONICAL_FOCAL:g} (f: mean of fx, fy at the model's input size)"] if metric else [
             "relative_depth: depth up to an unknown scale, NOT metres (depth.scale / depth.shift map it)."]),
     )

@@ -65,7 +65,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import describe_graph, export_onnx, load_state_dict, log, lower_bound_size, write_reference  # noqa: E402
+from onnx_export import add_fp16_argument, describe_graph, export_onnx, load_state_dict, log, lower_bound_size, write_reference  # noqa: E402
 
 PATCH = 14
 # Upstream README / run.py: encoder -> DPT head width and per-level channels.
@@ -254,6 +254,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--name", help="bundle name (default from encoder and kind)")
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
+    add_fp16_argument(p)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
     p.add_argument("--random-weights", action="store_true",
                    help="export the --encoder architecture (vits only) as defined in standins.py, with random weights: "
@@ -304,7 +305,7 @@ def main(argv=None) -> int:
     example = torch.rand(1, 3, height, width)
     onnx_path = os.path.join(args.out, "model.onnx")
     try:
-        export_onnx(wrapper, example, onnx_path, "image", [output], args.dynamic, args.opset)
+        export_onnx(wrapper, example, onnx_path, "image", [output], args.dynamic, args.opset, fp16=args.fp16)
         if proxy is not None and proxy.replaced != 1:
             raise SystemExit(f"dynamic export: expected to free 1 interpolate size per forward, freed {proxy.replaced}; "
                              "the model differs from upstream DepthAnythingV2, export without --dynamic")
@@ -343,7 +344,8 @@ def main(argv=None) -> int:
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else "")
             + (" --random-weights (the vits architecture, random weights: the depth means nothing)" if args.random_weights else ""),
             f"encoder {encoder}, {'metric, max ' + str(args.max_depth) + ' m' if args.metric else 'relative disparity'}, "
-            f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}",
+            f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
         ] + ([] if args.metric else [
             "relative_disparity is affine-invariant inverse depth, NOT metres: depthseg maps it with the",
             "depth.scale / depth.shift parameters (z = 1 / (scale*d + shift)) and reports depth_is_metric: false.",

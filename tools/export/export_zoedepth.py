@@ -57,10 +57,11 @@ K model is built with max_depth 80 here, as upstream's KITTI evaluation config d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -71,7 +72,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
+from onnx_export import add_fp16_argument, describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
 
 MULTIPLE = 32
 VARIANTS = {
@@ -87,7 +88,8 @@ ROUTED_HEADS = (("indoor", "depth_indoor", 10.0), ("outdoor", "depth_outdoor", 8
 DOMAIN_OUTPUT = "domain_logits"
 
 
-def build_upstream(repo: str, variant: str, checkpoint: Optional[str]) -> nn.Module:
+def build_upstream(repo: str, variant: str, checkpoint: Optional[str],
+                   img_size: Optional[Tuple[int, int]] = None) -> nn.Module:
     if not os.path.isfile(os.path.join(repo, "zoedepth", "models", "builder.py")):
         raise SystemExit(f"{repo}/zoedepth/models/builder.py not found: run inside a ZoeDepth clone or pass --repo")
     sys.path.insert(0, repo)
@@ -96,6 +98,8 @@ def build_upstream(repo: str, variant: str, checkpoint: Optional[str]) -> nn.Mod
 
     config_name, extra, _, _ = VARIANTS[variant]
     kwargs = dict(extra)
+    if img_size:
+        kwargs["img_size"] = list(img_size)
     if checkpoint:
         kwargs["pretrained_resource"] = "local::" + os.path.abspath(checkpoint)
     else:
@@ -112,6 +116,64 @@ def configured_size(model: nn.Module) -> Optional[Tuple[int, int]]:
         return h, w
     size = getattr(getattr(model, "core", None), "img_size", None)
     return tuple(size) if size else None
+
+
+# --- tracing upstream's code -------------------------------------------------------------------
+
+def _unflatten_has_symbolic() -> bool:
+    """Whether this torch's ONNX exporter knows aten::unflatten (torch >= 2.0; 1.13 does not)."""
+    try:
+        import torch.onnx.symbolic_opset13 as opset13  # noqa: PLC0415
+    except ImportError:
+        return False
+    return hasattr(opset13, "unflatten")
+
+
+def _reshape_unflatten(self: nn.Unflatten, x: torch.Tensor) -> torch.Tensor:
+    # nn.Unflatten is a view of the same memory; reshape to that view traces as ONNX Reshape.
+    dim = self.dim % x.dim()
+    shape = list(x.shape)
+    return x.reshape(shape[:dim] + list(self.unflattened_size) + shape[dim + 1:])
+
+
+@contextlib.contextmanager
+def traceable(model: nn.Module) -> Iterator[None]:
+    """What the static-size export needs to trace upstream ZoeDepth + MiDaS BEiT (found with
+    torch 1.13; tests/upstreamParity.test.ts proves the graph equals upstream's forward):
+
+    * Under the tracer, `x.shape` holds 0-dim tensors. MiDaS' `forward_adapted_unflatten` builds
+      `nn.Unflatten(2, torch.Size([h // 16, w // 16]))` from them, which nn.Unflatten refuses
+      ("unflattened_size must be tuple of ints"), and ZoeDepth's `Resize.get_size` runs numpy on
+      them (`'Tensor' object has no attribute 'astype'`). The graph is static, so the sizes are
+      constants: both get plain ints.
+    * torch 1.13 cannot export aten::unflatten (no symbolic before torch 2.0): nn.Unflatten's
+      forward becomes the equal reshape while exporting, on such torch versions only.
+    """
+    unflatten_init = nn.Unflatten.__init__
+    unflatten_forward = nn.Unflatten.forward
+
+    def init(self, dim, unflattened_size):
+        if isinstance(unflattened_size, (list, tuple)) and not isinstance(unflattened_size[0], tuple):
+            unflattened_size = torch.Size([int(v) for v in unflattened_size])
+        unflatten_init(self, dim, unflattened_size)
+
+    resizers = {id(m.prep.resizer): m.prep.resizer for m in model.modules()
+                if hasattr(getattr(m, "prep", None), "resizer") and hasattr(m.prep.resizer, "get_size")}
+    patched = []
+    for resizer in resizers.values():
+        get_size = resizer.get_size
+        resizer.get_size = lambda width, height, _f=get_size: tuple(int(v) for v in _f(int(width), int(height)))
+        patched.append(resizer)
+    nn.Unflatten.__init__ = init
+    if not _unflatten_has_symbolic():
+        nn.Unflatten.forward = _reshape_unflatten
+    try:
+        yield
+    finally:
+        nn.Unflatten.__init__ = unflatten_init
+        nn.Unflatten.forward = unflatten_forward
+        for resizer in patched:
+            del resizer.get_size
 
 
 # --- wrappers ---------------------------------------------------------------------------------
@@ -228,6 +290,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--height", type=int, help="graph input height, multiple of 32 (default: the model's img_size)")
     p.add_argument("--width", type=int, help="graph input width, multiple of 32 (default: the model's img_size)")
     p.add_argument("--camera", metavar="WxH", help="use the size ZoeDepth's resize gives this camera resolution")
+    p.add_argument("--img-size", metavar="HxW",
+                   help="the model's internal resize target (default: the config's img_size, 384x512 / 384x768); "
+                        "multiples of 32. For checking the export at small sizes; checkpoints were trained at the default")
     p.add_argument("--no-pad", dest="pad", action="store_false", help="skip upstream's reflect-padding step")
     p.add_argument("--flip-aug", action="store_true", help="average with the mirrored image (2x cost), as upstream infer()")
     p.add_argument("--max-depth", type=float,
@@ -235,12 +300,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--name", help="bundle name")
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
+    add_fp16_argument(p)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
     args = p.parse_args(argv)
     for side in ("height", "width"):
         v = getattr(args, side)
         if v is not None and (v <= 0 or v % MULTIPLE):
             p.error(f"--{side} must be a positive multiple of {MULTIPLE}")
+    if args.img_size is not None:
+        try:
+            ih, iw = (int(v) for v in args.img_size.lower().split("x"))
+        except ValueError:
+            p.error(f"--img-size must be HxW, got {args.img_size!r}")
+        if ih <= 0 or iw <= 0 or ih % MULTIPLE or iw % MULTIPLE:
+            p.error(f"--img-size sides must be positive multiples of {MULTIPLE}, got {args.img_size}")
+        args.img_size = (ih, iw)
+        if args.self_test:
+            p.error("--img-size applies to the upstream model, not --self-test")
     if args.max_depth is not None and args.max_depth <= 0:
         p.error("--max-depth must be > 0")
     if args.max_depth is not None and args.model == "ZoeD_NK":
@@ -261,7 +337,7 @@ def main(argv=None) -> int:
         model = StandInZoeDepthNK(default_size) if routed else StandInZoeDepth(default_size, max_depth=default_max)
         model.eval()
     else:
-        model = build_upstream(os.path.abspath(args.repo), args.model, args.checkpoint)
+        model = build_upstream(os.path.abspath(args.repo), args.model, args.checkpoint, args.img_size)
     base = configured_size(model) or default_size
 
     if args.camera:
@@ -276,7 +352,9 @@ def main(argv=None) -> int:
     wrapper = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=routed).eval()
     outputs = [head for _, head, _ in ROUTED_HEADS] + [DOMAIN_OUTPUT] if routed else ["depth"]
     onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset)
+    with traceable(wrapper):
+        export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset,
+                    fp16=args.fp16)
     describe_graph(onnx_path, "image", outputs)
     if args.self_test:
         # Reference outputs for the TypeScript test. For NK: a dark and a bright image, which the
@@ -317,7 +395,8 @@ def main(argv=None) -> int:
             "Exported by tools/export/export_zoedepth.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
             f"{args.model}, static {height}x{width}, pad {'on' if args.pad else 'off'}, "
-            f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}",
+            f"flip {'on' if args.flip_aug else 'off'}, opset {args.opset}"
+            + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
             "mean 0 / std 1: ZoeDepth normalises (0.5, 0.5) inside the graph.",
         ] + (["ZoeD_NK: depthseg routes each frame: argmax of domain_logits [nyu, kitti] picks the head, as upstream."]
              if routed else []),

@@ -73,11 +73,19 @@ def export_onnx(
     output_names: Sequence[str],
     dynamic_hw: bool,
     opset: int = OPSET,
+    fp16: bool = False,
 ) -> None:
     """torch.onnx.export with the TorchScript (tracing) exporter.
 
     `dynamic_hw` marks input dims 2 and 3 (and the same dims of 4-D outputs) as symbolic. The
-    batch stays 1: depthseg always runs one frame at a time."""
+    batch stays 1: depthseg always runs one frame at a time. `fp16`: then the graph is converted
+    to float16 with attention and layer norms kept in float32 and float32 inputs/outputs
+    (fp16.py; needs the onnx package)."""
+    if fp16:
+        try:
+            import fp16 as fp16_pass  # noqa: PLC0415 - same folder; needs onnx
+        except ImportError as err:
+            raise SystemExit(f"--fp16 needs the onnx Python package ({err})") from err
     module.eval()
     kwargs = dict(
         input_names=[input_name],
@@ -103,6 +111,16 @@ def export_onnx(
         torch.onnx.export(module, (example,), path, **kwargs)
     log(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB, opset {opset}, "
         f"{'dynamic' if dynamic_hw else 'static'} H/W)")
+    if fp16:
+        fp16_pass.convert_file(path, log=log)
+        log(f"converted {path} to float16, attention and layer norms float32 ({os.path.getsize(path) / 1e6:.1f} MB)")
+
+
+def add_fp16_argument(parser) -> None:
+    """The exporters' shared --fp16 option (see fp16.py)."""
+    parser.add_argument("--fp16", action="store_true",
+                        help="store weights and compute in float16, attention (q.k, softmax, attn@v) and layer norms "
+                             "in float32, graph input/outputs float32 (needs the onnx package)")
 
 
 def describe_graph(path: str, input_name: str, output_names: Iterable[str]) -> Optional[Dict[str, List[str]]]:

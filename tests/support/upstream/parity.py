@@ -128,19 +128,23 @@ def camera_image(width: int, height: int, seed: int):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
-def da2_infer_image(upstream: str, out: str) -> dict:
-    """Metric ViT-S exported --dynamic; upstream's infer_image on a 96x72 camera frame gives the
-    metres depthseg must publish for the same frame (its resize, normalisation and upsampling)."""
+def da2_infer_image(upstream: str, out: str, metric: bool = True) -> dict:
+    """ViT-S exported --dynamic; upstream's infer_image on a 96x72 camera frame gives what
+    depthseg must publish for the same frame (its resize, normalisation and upsampling): the
+    metres (metric), or the disparity whose inverse depthseg publishes with depth.scale 1,
+    shift 0 (relative)."""
     repo = os.path.join(upstream, "Depth-Anything-V2")
-    sys.path.insert(0, os.path.join(repo, "metric_depth"))
+    sys.path.insert(0, os.path.join(repo, "metric_depth") if metric else repo)
     from depth_anything_v2.dpt import DepthAnythingV2  # noqa: PLC0415
 
     torch.manual_seed(0)
-    model = DepthAnythingV2(encoder="vits", features=64, out_channels=[48, 96, 192, 384], max_depth=20.0).eval()
+    kwargs = {"max_depth": 20.0} if metric else {}
+    model = DepthAnythingV2(encoder="vits", features=64, out_channels=[48, 96, 192, 384], **kwargs).eval()
     randomise_tokens(model, 1)
     ckpt = os.path.join(out, "checkpoint.pth")
     torch.save(model.state_dict(), ckpt)
-    args = ["--encoder", "vits", "--checkpoint", ckpt, "--metric", "--max-depth", "20", "--dynamic", "--height", "70", "--width", "70"]
+    args = ["--encoder", "vits", "--checkpoint", ckpt, "--dynamic", "--height", "70", "--width", "70"]
+    args += ["--metric", "--max-depth", "20"] if metric else []
     run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
     rgb = camera_image(96, 72, 3)
     depth = model.infer_image(rgb[:, :, ::-1].copy(), input_size=70)   # upstream takes BGR (cv2.imread)
@@ -150,8 +154,8 @@ def da2_infer_image(upstream: str, out: str) -> dict:
     depth.astype("<f4").tofile(os.path.join(ref, "camera.depth.f32"))
     with open(os.path.join(ref, "camera.json"), "w") as f:
         json.dump({"width": 96, "height": 72, "image": "camera.rgb8", "depth": "camera.depth.f32"}, f)
-    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": ["depth"], "exporter_args": args,
-            "depth_range": [float(depth.min()), float(depth.max())]}
+    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": ["depth" if metric else "disparity"],
+            "exporter_args": args, "depth_range": [float(depth.min()), float(depth.max())]}
 
 
 def da2(case: str, upstream: str, out: str) -> dict:
@@ -266,11 +270,30 @@ def da3(case: str, upstream: str, out: str) -> dict:
 
 # --- ZoeDepth ---------------------------------------------------------------------------------
 
-ZOE_CASES = {"zoed-n": "ZoeD_N", "zoed-k": "ZoeD_K", "zoed-nk": "ZoeD_NK"}
+# case: (variant, img_size). BEiT-L (24 layers, 300M parameters) at the configs' 384x512 / 384x768
+# is slow on a 2-core CPU; the same code at a small img_size of the configs' aspect ratio (N/NK
+# 3:4, K 1:2) runs every layer (MiDaS resamples BEiT's relative position tables to the patch grid
+# for any size, as it does at 384x512) and the exporter's --img-size builds the same model.
+ZOE_CASES = {"zoed-n": ("ZoeD_N", (96, 128)), "zoed-k": ("ZoeD_K", (64, 128)), "zoed-nk": ("ZoeD_NK", (96, 128))}
+
+
+HEAD_GAIN = 9.0
+
+
+def spread_heads(model: torch.nn.Module, gain: float = HEAD_GAIN) -> None:
+    """Scales every parameter outside the MiDaS backbone (`core`) by `gain`. With PyTorch's default
+    init ZoeD_N's metres are 0.6800 +- 1e-4 over the whole image (softplus(~0) bin centres, flat
+    bin probabilities): too flat for a compare to see a wrong crop, pad or resample. x9 spreads them
+    over about 2.7..3.5 m. Upstream's code is unchanged; only the random weights differ."""
+    with torch.no_grad():
+        for name, child in model.named_children():
+            if name != "core":
+                for p in child.parameters():
+                    p.mul_(gain)
 
 
 def zoedepth(case: str, upstream: str, out: str) -> dict:
-    variant = ZOE_CASES[case]
+    variant, img_size = ZOE_CASES[case]
     repo = os.path.join(upstream, "ZoeDepth")
     sys.path.insert(0, repo)
     sys.path.insert(0, TOOLS)
@@ -280,10 +303,12 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
 
     config_name, extra, _, _ = VARIANTS[variant]
     torch.manual_seed(0)
-    model = build_model(get_config(config_name, "infer", pretrained_resource=None, **extra)).eval()
+    model = build_model(get_config(config_name, "infer", pretrained_resource=None, img_size=list(img_size), **extra)).eval()
+    spread_heads(model)
     ckpt = os.path.join(out, "checkpoint.pt")
     torch.save({"model": model.state_dict()}, ckpt)
-    run_exporter("export_zoedepth.py", ["--model", variant, "--checkpoint", ckpt], repo, os.path.join(out, "bundle"))
+    args = ["--model", variant, "--checkpoint", ckpt, "--img-size", f"{img_size[0]}x{img_size[1]}"]
+    run_exporter("export_zoedepth.py", args, repo, os.path.join(out, "bundle"))
     with open(os.path.join(out, "bundle", "model.yaml")) as f:
         size = next(line for line in f if line.strip().startswith("size:"))
     h, w = (int(v) for v in size.split("[")[1].split("]")[0].split(","))
@@ -296,19 +321,20 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
             depth = model.infer(x, pad_input=True, with_flip_aug=False)
             write_reference(os.path.join(out, "reference"), tag, x, {"depth": depth})
             tags[tag] = float(depth.mean())
-    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"], "size": [h, w], "mean_depth": tags}
+    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"], "size": [h, w], "mean_depth": tags,
+            "exporter_args": args, "head_gain": HEAD_GAIN}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--case", required=True, choices=sorted([*DA2_CASES, "da2-vits-metric-infer-image", *DA3_CASES, *ZOE_CASES]))
+    p.add_argument("--case", required=True, choices=sorted([*DA2_CASES, "da2-vits-metric-infer-image", "da2-vits-relative-infer-image", *DA3_CASES, *ZOE_CASES]))
     p.add_argument("--upstream", required=True, help="folder holding Depth-Anything-V2/, Depth-Anything-3/, ZoeDepth/")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    if args.case == "da2-vits-metric-infer-image":
-        info = da2_infer_image(args.upstream, args.out)
+    if args.case in ("da2-vits-metric-infer-image", "da2-vits-relative-infer-image"):
+        info = da2_infer_image(args.upstream, args.out, metric=args.case.startswith("da2-vits-metric"))
     elif args.case in DA2_CASES:
         info = da2(args.case, args.upstream, args.out)
     elif args.case in DA3_CASES:
