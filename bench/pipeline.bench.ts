@@ -585,8 +585,12 @@ if (modelRuns.length > 0) {
   lines.push("");
 }
 for (const run of modelRuns) {
-  target(`all but session.run / session.run (${run.name})`, run.overheadOverBare, TARGETS.overheadOverSessionRun, "max",
-    `${run.overheadMs.toFixed(2)} ms vs ${run.bare.median.toFixed(2)} ms`);
+  // Issue 13's overhead target is against the demo model's graph; the tiny and ViT-S ratios are
+  // reported in the table above (the tiny graph's ~1 ms session.run is no model anyone deploys).
+  if (run.name === "demo") {
+    target(`all but session.run / session.run (${run.name})`, run.overheadOverBare, TARGETS.overheadOverSessionRun, "max",
+      `${run.overheadMs.toFixed(2)} ms vs ${run.bare.median.toFixed(2)} ms`);
+  }
   target(`main-thread GC ms/frame (${run.name})`, run.gcMsPerFrame, TARGETS.gcMsPerFrame, "max", "pipeline run, max_in_flight 1");
   target(`max_in_flight 2 fps / (1 / slowest stage) (${run.name})`, run.overlap, TARGETS.overlap, "min",
     `slowest of main thread and session.run; no overlap would give ${run.serialOverBound.toFixed(2)}`);
