@@ -192,26 +192,34 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
   x = add(front, "Cast", [x], "image_f32", [intAttr("to", DataType.FLOAT)]);
   const nhwc = add(front, "Concat", [init(int64Tensor(t("n1"), [1n])), add(front, "Shape", [x], "gathered_shape")], "nhwc_shape", [intAttr("axis", 0)]);
   x = add(front, "Reshape", [x, nhwc], "image_nhwc");
-  x = add(front, "Transpose", [x], "image_nchw", [{ name: "perm", type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 3, 1, 2] }]);
+  const toNchw = (from: string): string =>
+    add(front, "Transpose", [from], "image_nchw", [{ name: "perm", type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 3, 1, 2] }]);
+  const toUint8 = (from: string): string =>
+    add(front, "Clip", [add(front, "Round", [from], "resized_rounded"), scalar("u8min", 0), scalar("u8max", 255)], "resized_u8");
   if (spec.interpolation === "nearest") {
-    x = add(front, "Div", [x, scalar("v255", 255)], "image_unit");
+    x = toNchw(x);
   } else if (spec.resizeOn === "float") {
     // Depth Anything V2's infer_image: image / 255 resized in float.
-    x = add(front, "Div", [x, scalar("v255", 255)], "image_unit");
+    x = add(front, "Div", [toNchw(x), scalar("v255", 255)], "image_unit");
     x = add(front, "Resize", [x, roi, scales, inputSizes], "resized", resizeAttrs(spec.interpolation));
+  } else if (spec.interpolation === "linear") {
+    // Linear resizes the NHWC image (the camera's own layout, which ORT's CPU Resize supports):
+    // the transpose then moves the model-size image, not the camera-size one. OpenCV resizes the
+    // 8-bit image and saturates back to 8 bits.
+    const nhwcSizes = add(front, "Concat", [init(int64Tensor(t("nhwc_n"), [1n])), modelHW, init(int64Tensor(t("nhwc_c"), [3n]))], "nhwc_sizes", [intAttr("axis", 0)]);
+    x = toNchw(toUint8(add(front, "Resize", [x, roi, scales, nhwcSizes], "resized_f32", resizeAttrs("linear"))));
   } else {
-    // OpenCV resizes the 8-bit image and saturates back to 8 bits.
-    x = add(front, "Resize", [x, roi, scales, inputSizes], "resized_f32", resizeAttrs(spec.interpolation));
-    x = add(front, "Clip", [add(front, "Round", [x], "resized_rounded"), scalar("u8min", 0), scalar("u8max", 255)], "resized_u8");
-    x = add(front, "Div", [x, scalar("v255", 255)], "image_unit");
+    x = toUint8(add(front, "Resize", [toNchw(x), roi, scales, inputSizes], "resized_f32", resizeAttrs(spec.interpolation)));
   }
-  // Planes in the model's order; mean and std are given in R, G, B order.
+  // Planes in the model's order; mean and std are given in R, G, B order. (v/255 − mean)/std as
+  // one Mul and one Add, v·a + b, with a and b computed in double and rounded once to float32.
   const order = spec.color === "rgb" ? [0, 1, 2] : [2, 1, 0];
   if (spec.color === "bgr") x = add(front, "Gather", [x, init(int64Tensor(t("bgr"), [2n, 1n, 0n]))], "image_bgr", [intAttr("axis", 1)]);
-  const perChannel = (name: string, v: readonly number[]): string =>
-    init(floatTensor(t(name), [1, 3, 1, 1], Float32Array.from(order, (c) => v[c]!)));
-  x = add(front, "Sub", [x, perChannel("mean", spec.mean)], "centred");
-  front.push(node("Div", `${P}/normalised`, [x, perChannel("std", spec.std)], [spec.name]));
+  const perChannel = (name: string, value: (c: number) => number): string =>
+    init(floatTensor(t(name), [1, 3, 1, 1], Float32Array.from(order, value)));
+  const unit = spec.resizeOn === "float" && spec.interpolation !== "nearest" ? 1 : 255; // float path: already / 255
+  x = add(front, "Mul", [x, perChannel("gain", (c) => 1 / (unit * spec.std[c]!))], "scaled");
+  front.push(node("Add", `${P}/normalised`, [x, perChannel("offset", (c) => -spec.mean[c]! / spec.std[c]!)], [spec.name]));
 
   // --- Back: model outputs → camera resolution -------------------------------------------------
   const nan = scalar("nan", NaN);
