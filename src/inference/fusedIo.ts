@@ -182,7 +182,8 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
   if (spec.interpolation === "nearest") {
     // cv::INTER_NEAREST picks source pixels, so Gathers of exactly those rows and columns (ONNX
     // Resize's float32 scale would pick a neighbour wherever src/dst is not exact).
-    for (const axis of [0, 1] as const) {
+    // Columns first: the row Gather then copies whole rows of the narrower result.
+    for (const axis of [1, 0] as const) {
       const which = axis === 0 ? "rows" : "cols";
       const srcLen = add(front, "Slice", [shape, init(int64Tensor(t(`${which}_a`), [BigInt(axis)])), init(int64Tensor(t(`${which}_b`), [BigInt(axis + 1)]))], `src_${which}`);
       const dstLen = add(front, "Slice", [modelHW, init(int64Tensor(t(`${which}_c`), [BigInt(axis)])), init(int64Tensor(t(`${which}_d`), [BigInt(axis + 1)]))], `dst_${which}`);
@@ -229,8 +230,9 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
   // toMetricDepth (metric): z > 0 && z <= max_depth, else NaN; then the upsample of metres.
   const raw = depth.name;
   const limit = scalar("max_depth", Math.min(depth.maxDepth ?? Infinity, 3.4028234663852886e38));
-  const valid = add(back, "And", [add(back, "Greater", [raw, scalar("zero", 0)], "positive"), add(back, "Not", [add(back, "Greater", [raw, limit], "too_far")], "within")], "valid");
-  let z = add(back, "Where", [valid, raw, nan], "model_depth");
+  // Two Wheres rather than And/Not of the two tests: ORT's CPU And is far slower. NaN stays NaN.
+  let z = add(back, "Where", [add(back, "Greater", [raw, limit], "too_far"), nan, raw], "within_max_depth");
+  z = add(back, "Where", [add(back, "Greater", [z, scalar("zero", 0)], "positive"), z, nan], "model_depth");
   z = add(back, "Reshape", [z, add(back, "Concat", [init(int64Tensor(t("depth_n1c1"), [1n, 1n])), last2(raw, "depth")], "depth_4d", [intAttr("axis", 0)])], "model_depth_4d");
   z = add(back, "Resize", [z, roi, scales, depthSizes], "camera_depth_4d", resizeAttrs(depth.upsample === "align_corners" ? "align_corners" : "linear"));
   // applyDepthRange: outside [min, max] becomes NaN.
@@ -247,7 +249,8 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
     l = add(back, "Gather", [init(floatTensor(t("class_ids"), [ids.length], ids)), l], "model_labels");
     // resizeLabels (cv::INTER_NEAREST_EXACT): Gathers of the rows and columns it picks.
     const modelLabelsHW = last2(l, "labels");
-    for (const axis of [0, 1] as const) {
+    // Columns first on the model-height map (per-element copies), then whole camera rows.
+    for (const axis of [1, 0] as const) {
       const which = axis === 0 ? "label_rows" : "label_cols";
       const pick = (from: string, what: string): string =>
         add(back, "Slice", [from, init(int64Tensor(t(`${which}_${what}_a`), [BigInt(axis)])), init(int64Tensor(t(`${which}_${what}_b`), [BigInt(axis + 1)]))], `${which}_${what}`);
