@@ -61,7 +61,7 @@ describe("fused_io graph (real onnxruntime-node)", () => {
     const model = decodeModel(await readFile(demo.onnxPath));
     wrapFusedIo(model, demo);
     expect(graphInputNames(model)).toEqual([FUSED_IMAGE_INPUT, FUSED_RANGE_INPUT]);
-    expect(graphOutputNames(model)).toEqual([FUSED_DEPTH_OUTPUT, FUSED_LABELS_OUTPUT]);
+    expect(graphOutputNames(model)).toEqual([FUSED_DEPTH_OUTPUT, FUSED_LABELS_OUTPUT, "depth"]);
     const session = await InferenceSession.create(encodeModel(model));
     const out = await session.run({
       [FUSED_IMAGE_INPUT]: new Tensor("uint8", odd.data, [odd.height, odd.width, 3]),

@@ -41,7 +41,8 @@ export const FUSED_LABELS_OUTPUT = "depthseg_camera_labels";
 
 const P = "depthseg_fused";
 
-type FusedBundle = Pick<ModelBundle, "input" | "outputs" | "heads">;
+/** What wrapping needs of a bundle (structured-clonable, for the inference worker). */
+export type FusedBundle = Pick<ModelBundle, "input" | "outputs" | "heads">;
 
 /** Why the bundle cannot be fused, or undefined when it can. */
 export function fusedIoUnsupported(bundle: FusedBundle): string | undefined {
@@ -90,8 +91,9 @@ function resizeAttrs(mode: Exclude<Interpolation, "nearest"> | "align_corners"):
 
 /**
  * Wraps `model` (in place) for the bundle: the graph's input becomes FUSED_IMAGE_INPUT (uint8
- * [H, W, 3], any camera size) and FUSED_RANGE_INPUT, its outputs FUSED_DEPTH_OUTPUT and (with a
- * segmentation output) FUSED_LABELS_OUTPUT; the model's own outputs are dropped. Needs opset 11
+ * [H, W, 3], any camera size) and FUSED_RANGE_INPUT, its outputs FUSED_DEPTH_OUTPUT, (with a
+ * segmentation output) FUSED_LABELS_OUTPUT and the model's own depth output, last; its other
+ * outputs are dropped. Needs opset 11
  * or newer (Resize with sizes, Round) and a bundle fusedIoUnsupported accepts.
  */
 export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
@@ -267,6 +269,9 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
   graph.node = [...front, ...graph.node, ...back];
   graph.output.push(valueInfo(FUSED_DEPTH_OUTPUT, DataType.FLOAT, ["camera_height", "camera_width"]));
   if (seg) graph.output.push(valueInfo(FUSED_LABELS_OUTPUT, DataType.UINT16, ["camera_height", "camera_width"]));
-  // The model's own outputs (and what only they needed, e.g. exposed features) go.
-  removeOutputs(model, outputs);
+  // The model's own outputs (and what only they needed, e.g. exposed features) go, except its
+  // depth at model resolution: small, and what the valid-depth share and flying-pixel removal
+  // (pipeline, at the model's resolution) are computed on.
+  removeOutputs(model, outputs.filter((name) => name !== depth.name));
+  graph.output.sort((a, b) => Number(a.name === depth.name) - Number(b.name === depth.name));
 }
