@@ -236,7 +236,33 @@ export function wrapFusedIo(model: OnnxModel, bundle: FusedBundle): void {
   let z = add(back, "Where", [add(back, "Greater", [raw, limit], "too_far"), nan, raw], "within_max_depth");
   z = add(back, "Where", [add(back, "Greater", [z, scalar("zero", 0)], "positive"), z, nan], "model_depth");
   z = add(back, "Reshape", [z, add(back, "Concat", [init(int64Tensor(t("depth_n1c1"), [1n, 1n])), last2(raw, "depth")], "depth_4d", [intAttr("axis", 0)])], "model_depth_4d");
-  z = add(back, "Resize", [z, roi, scales, depthSizes], "camera_depth_4d", resizeAttrs(depth.upsample === "align_corners" ? "align_corners" : "linear"));
+  if (depth.upsample === "align_corners") {
+    z = add(back, "Resize", [z, roi, scales, depthSizes], "camera_depth_4d", resizeAttrs("align_corners"));
+  } else {
+    // cv::INTER_LINEAR reads only the edge pixel within half a pixel of the border, where ONNX
+    // Resize (half_pixel) also reads the inner neighbour with weight 0, which spreads its NaN.
+    // So: pad one edge-replicated pixel all round and sample the padded map at the half-pixel
+    // positions shifted by the pad (tf_crop_and_resize with a computed roi): the border band then
+    // mixes two copies of the edge pixel, and elsewhere the weights are half_pixel's.
+    const padded = add(back, "Pad", [z, init(int64Tensor(t("depth_pads"), [0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]))], "padded_depth", [stringAttr("mode", "edge")]);
+    const small = add(back, "Cast", [last2(raw, "depth_src")], "depth_src_f", [intAttr("to", DataType.DOUBLE)]);
+    const big = add(back, "Cast", [cameraHW], "depth_dst_f", [intAttr("to", DataType.DOUBLE)]);
+    const ratio = add(back, "Div", [small, big], "depth_ratio"); // h / H
+    const one = init(doubleTensor(t("d_one"), [1]));
+    const half = init(doubleTensor(t("d_half"), [0.5]));
+    const span = add(back, "Add", [small, one], "padded_span"); // L − 1 = h + 1
+    // x_orig = start·(L−1) + x·(end−start)·(L−1)/(H−1) must equal (x + 0.5)·h/H − 0.5 + 1.
+    const start = add(back, "Div", [add(back, "Add", [add(back, "Mul", [ratio, half], "half_ratio"), half], "start_px"), span], "roi_start");
+    const width = add(back, "Div", [add(back, "Mul", [ratio, add(back, "Sub", [big, one], "dst_m1")], "slope_px"), span], "roi_width");
+    const end = add(back, "Add", [start, width], "roi_end");
+    const zz = init(doubleTensor(t("d_zero2"), [0, 0]));
+    const oo = init(doubleTensor(t("d_one2"), [1, 1]));
+    const roiDepth = add(back, "Cast", [add(back, "Concat", [zz, start, oo, end], "roi_f64", [intAttr("axis", 0)])], "depth_roi", [intAttr("to", DataType.FLOAT)]);
+    z = add(back, "Resize", [padded, roiDepth, scales, depthSizes], "camera_depth_4d", [
+      stringAttr("mode", "linear"),
+      stringAttr("coordinate_transformation_mode", "tf_crop_and_resize"),
+    ]);
+  }
   // applyDepthRange: outside [min, max] becomes NaN.
   const rMin = add(back, "Slice", [FUSED_RANGE_INPUT, init(int64Tensor(t("r0"), [0n])), init(int64Tensor(t("r1"), [1n]))], "range_min");
   const rMax = add(back, "Slice", [FUSED_RANGE_INPUT, init(int64Tensor(t("r1b"), [1n])), init(int64Tensor(t("r2"), [2n]))], "range_max");
