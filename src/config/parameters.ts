@@ -73,6 +73,8 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
     description: "ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose. More than the CPU cores is warned about at start (the threads compete and inference slows down)." },
   { name: "inter_op_threads", type: "integer", default: 0, min: 0, max: 256, dynamic: false,
     description: "ONNX Runtime inter-op threads; 0 lets ONNX Runtime choose. More than the CPU cores is warned about at start." },
+  { name: "fused_io", type: "bool", default: false, dynamic: false,
+    description: "Run the model's pre- and post-processing (resize, normalise; depth and label resize to the camera, range) as ONNX nodes wrapped around its graph, on the model's provider (docs/models.md: Pre- and post-processing in the graph). Metric models without sky or routing only. Off: not faster on the CPUs measured; for GPU providers." },
   { name: "max_in_flight", type: "integer", default: 1, min: 1, max: 8, dynamic: false,
     description: "Frames processed concurrently (inference worker queue depth)." },
   { name: "depth.scale", type: "double", default: 1.0, min: -1e6, max: 1e6, dynamic: true,
@@ -146,6 +148,7 @@ export interface DepthsegParams {
   readonly executionProviders: readonly string[];
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  readonly fusedIo: boolean;
   readonly maxInFlight: number;
   readonly depthScale: number;
   readonly depthShift: number;
@@ -303,6 +306,7 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
     executionProviders: get<readonly string[]>("execution_providers"),
     intraOpThreads: get<number>("intra_op_threads"),
     interOpThreads: get<number>("inter_op_threads"),
+    fusedIo: get<boolean>("fused_io"),
     maxInFlight: get<number>("max_in_flight"),
     depthScale: get<number>("depth.scale"),
     depthShift: get<number>("depth.shift"),

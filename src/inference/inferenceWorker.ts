@@ -16,6 +16,8 @@ import {
   type WorkerResponse,
 } from "./protocol.js";
 import { workerEntry, type WorkerEntry } from "./workerEntry.js";
+import { FUSED_DEPTH_OUTPUT, fusedIoUnsupported } from "./fusedIo.js";
+import type { RgbImage } from "../frame.js";
 
 export interface InferenceWorkerOptions {
   bundle: ModelBundle;
@@ -24,6 +26,11 @@ export interface InferenceWorkerOptions {
   /** 0 or absent lets ORT decide. */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /**
+   * fused_io: the graph is wrapped with the bundle's pre- and post-processing (fusedIo.ts) and
+   * runs go through runFused. A bundle wrapFusedIo cannot wrap is refused, naming why.
+   */
+  fusedIo?: boolean;
   /**
    * The worker's code; defaults to worker.ts / worker.js beside this module. Tests pass a
    * stand-in that speaks protocol.ts to check what happens when the thread dies.
@@ -42,8 +49,19 @@ export interface InferenceResult {
   input?: Float32Array;
 }
 
+/** A fused_io run: camera-resolution results, and the model's own depth output. */
+export interface FusedResult {
+  /** Metres, NaN invalid (max_depth and the range applied), camera width x height. */
+  depth: Float32Array;
+  /** labels.yaml ids at camera resolution; absent without a segmentation output. */
+  labels?: Uint16Array;
+  /** outputs.depth as the model gave it, at its own resolution. */
+  modelDepth: OutputTensor;
+  inferenceMs: number;
+}
+
 interface Pending {
-  resolve: (result: InferenceResult) => void;
+  resolve: (result: InferenceResult & { labels?: Uint16Array }) => void;
   reject: (error: Error) => void;
 }
 
@@ -61,6 +79,8 @@ export class InferenceWorker {
     readonly fallbacks: readonly ProviderFailure[],
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
+    /** Runs go through runFused (InferenceWorkerOptions.fusedIo). */
+    readonly fused: boolean,
   ) {
     worker.on("message", (msg: WorkerResponse) => this.onMessage(msg));
     worker.on("error", (err: Error) => this.die(new FatalError(`inference worker crashed: ${err.message}`)));
@@ -70,6 +90,9 @@ export class InferenceWorker {
   /** Starts a worker, loads the bundle's model and checks its names against model.yaml. */
   static async start(options: InferenceWorkerOptions): Promise<InferenceWorker> {
     const { bundle } = options;
+    const fused = options.fusedIo === true;
+    const unsupported = fused ? fusedIoUnsupported(bundle) : undefined;
+    if (unsupported !== undefined) throw new FatalError(`fused_io cannot be used with ${bundle.yamlPath}: ${unsupported}`);
     const entry = options.entry ?? workerEntry(import.meta.url);
     const worker = new Worker(entry.script, { eval: entry.eval });
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
@@ -82,17 +105,18 @@ export class InferenceWorker {
         outputNames: bundleOutputNames(bundle),
         providers: [...options.providers],
         threads: { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads },
+        ...(fused ? { fusedIo: { input: bundle.input, outputs: bundle.outputs, heads: bundle.heads } } : {}),
       });
       validateBundleAgainstGraph(bundle, loaded.inputNames, loaded.outputNames);
     } catch (err) {
       await closeWorker(worker, exited);
       throw err;
     }
-    const started = new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames);
+    const started = new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames, fused);
     try {
       // A bundle that does not fit would load and then fail every frame: refuse it now.
       const { undecided } = checkBundleShapes(bundle, loaded.inputShapes, loaded.outputShapes);
-      if (undecided.length > 0) await started.dryRun(bundle, undecided);
+      if (undecided.length > 0) await (fused ? started.dryRunFused(bundle, undecided) : started.dryRun(bundle, undecided));
     } catch (err) {
       await started.close();
       throw err;
@@ -124,6 +148,46 @@ export class InferenceWorker {
     if (problems.length > 0) {
       throw new FatalError(`${what}: on a dry run with input ${formatShape(dims)}, ${problems.join("; ")}`);
     }
+  }
+
+  /**
+   * fused_io: one run on a black camera image of model.yaml's input.size, for shapes the graph
+   * leaves symbolic; the wrapped graph's own shape checks (Resize sizes, Gather of the class ids)
+   * and the result's size stand for dryRun's output checks.
+   */
+  private async dryRunFused(bundle: ModelBundle, undecided: readonly string[]): Promise<void> {
+    const { width, height } = bundle.input;
+    const what = `${bundle.onnxPath} does not fit ${bundle.yamlPath}`;
+    let result: FusedResult;
+    try {
+      result = await this.runFused({ width, height, data: new Uint8Array(width * height * 3) }, [0, Infinity]);
+    } catch (err) {
+      if (err instanceof FatalError) throw err;
+      const message = err instanceof FrameError ? err.detail : (err as Error).message;
+      throw new FatalError(`${what}: a fused_io dry run on a ${width}x${height} image (shapes [${undecided.join(", ")}] are symbolic) failed: ${message}`);
+    }
+    if (result.depth.length !== width * height || (bundle.outputs.segmentation && result.labels?.length !== width * height)) {
+      throw new FatalError(`${what}: a fused_io dry run on a ${width}x${height} image gave depth of ${result.depth.length} and labels of ${result.labels?.length ?? 0} values`);
+    }
+  }
+
+  /**
+   * fused_io: runs the wrapped graph on the camera's rgb8 image (copied to the worker; `image`
+   * stays usable) with the depth range [min, max]. A failed run rejects with a FrameError.
+   */
+  async runFused(image: RgbImage, range: readonly [number, number]): Promise<FusedResult> {
+    if (!this.fused) throw new FatalError("runFused: this worker was started without fusedIo");
+    if (this.dead) throw this.dead;
+    const id = this.nextId++;
+    const request: RunRequest = { type: "run", id, input: image.data, dims: [image.height, image.width, 3], range: [range[0], range[1]] };
+    const result = await new Promise<InferenceResult & { labels?: Uint16Array }>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(request satisfies WorkerRequest);
+    });
+    const depth = result.outputs[FUSED_DEPTH_OUTPUT];
+    const modelDepth = Object.entries(result.outputs).find(([name]) => name !== FUSED_DEPTH_OUTPUT)?.[1];
+    if (!depth || !modelDepth) throw new FrameError("inference_failed", "the fused graph returned no depth");
+    return { depth: depth.data, modelDepth, inferenceMs: result.inferenceMs, ...(result.labels ? { labels: result.labels } : {}) };
   }
 
   /**
@@ -161,7 +225,12 @@ export class InferenceWorker {
     if (!pending) return;
     this.pending.delete(msg.id);
     if (msg.type === "result") {
-      pending.resolve({ outputs: msg.outputs, inferenceMs: msg.inferenceMs, ...(msg.input ? { input: msg.input } : {}) });
+      pending.resolve({
+        outputs: msg.outputs,
+        inferenceMs: msg.inferenceMs,
+        ...(msg.input ? { input: msg.input } : {}),
+        ...(msg.labels ? { labels: msg.labels } : {}),
+      });
     }
     else pending.reject(new FrameError("inference_failed", msg.message));
   }
@@ -221,6 +290,8 @@ export interface WorkerSettings {
   readonly executionProviders: readonly string[];
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  /** Absent: false. */
+  readonly fusedIo?: boolean;
 }
 
 /** Provider lines already logged: a process that starts several workers (demo: replay, then eval) says it once. */
@@ -241,6 +312,7 @@ export async function startInferenceWorker(
     providers: settings.executionProviders,
     intraOpThreads: settings.intraOpThreads,
     interOpThreads: settings.interOpThreads,
+    fusedIo: settings.fusedIo ?? false,
   });
   const providerLine = `execution providers: ${describeFallbacks(worker)}`;
   if (worker.fallbacks.length > 0 && !loggedProviderLines.has(providerLine)) {

@@ -1,6 +1,7 @@
 // Messages between InferenceWorker (main thread) and worker.ts. Tensor data travels as
 // transferred ArrayBuffers, so a Float32Array sent is detached on the sending side.
 
+import type { FusedBundle } from "./fusedIo.js";
 import type { ProviderFailure, SessionThreads } from "./providers.js";
 import type { Dim } from "./tensorShapes.js";
 
@@ -17,13 +18,21 @@ export interface LoadRequest {
   outputNames: string[];
   providers: string[];
   threads: SessionThreads;
+  /**
+   * fused_io: the worker wraps the graph (fusedIo.ts) and runs take the camera's rgb8 image; the
+   * loaded reply still names and shapes the model's own graph, for checking against model.yaml.
+   */
+  fusedIo?: FusedBundle;
 }
 
 export interface RunRequest {
   type: "run";
   id: number;
-  input: Float32Array;
+  /** Float32 NCHW model input; with fused_io, the camera's rgb8 bytes, dims [H, W, 3]. */
+  input: Float32Array | Uint8Array;
   dims: number[];
+  /** fused_io: [range.min, range.max] (max Infinity for none). */
+  range?: [number, number];
 }
 
 /**
@@ -57,6 +66,8 @@ export interface ResultResponse {
   inferenceMs: number;
   /** The request's input, transferred back once session.run is done, so the caller can reuse it. */
   input?: Float32Array;
+  /** fused_io with a segmentation output: class ids at camera resolution. */
+  labels?: Uint16Array;
 }
 
 /** `id` is set when a run failed and absent when loading failed. */

@@ -9,8 +9,8 @@ import type { onnx as OnnxTypes } from "onnx-proto";
 const { onnx } = onnxProto;
 
 export type OnnxModel = OnnxTypes.ModelProto;
-type Graph = OnnxTypes.GraphProto;
-type Node = OnnxTypes.INodeProto;
+export type Graph = OnnxTypes.GraphProto;
+export type Node = OnnxTypes.INodeProto;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
@@ -30,7 +30,7 @@ export function encodeModel(model: OnnxModel): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function graphOf(model: OnnxModel): Graph {
+export function graphOf(model: OnnxModel): Graph {
   if (!model.graph) throw new GraphEditError("the ModelProto has no graph");
   return model.graph as Graph;
 }
@@ -59,7 +59,7 @@ function producedNames(graph: Graph): Set<string> {
   return names;
 }
 
-function allNames(graph: Graph): Set<string> {
+export function allNames(graph: Graph): Set<string> {
   const names = producedNames(graph);
   for (const v of graph.input) names.add(v.name ?? "");
   for (const t of graph.initializer) names.add(t.name ?? "");
@@ -114,7 +114,7 @@ export interface AppendHeadOptions {
   readonly output: string;
 }
 
-function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTypes.TensorProto {
+export function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTypes.TensorProto {
   return onnx.TensorProto.create({
     name,
     dims,
@@ -123,20 +123,20 @@ function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTy
   });
 }
 
-function int64Tensor(name: string, values: readonly bigint[]): OnnxTypes.TensorProto {
+export function int64Tensor(name: string, values: readonly bigint[]): OnnxTypes.TensorProto {
   const data = BigInt64Array.from(values);
   return onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(data.buffer) });
 }
 
-function node(opType: string, name: string, input: string[], output: string[], attribute: OnnxTypes.IAttributeProto[] = []): Node {
+export function node(opType: string, name: string, input: string[], output: string[], attribute: OnnxTypes.IAttributeProto[] = []): Node {
   return onnx.NodeProto.create({ opType, name, input, output, attribute });
 }
 
-function intAttr(name: string, value: number): OnnxTypes.IAttributeProto {
+export function intAttr(name: string, value: number): OnnxTypes.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }
 
-function stringAttr(name: string, value: string): OnnxTypes.IAttributeProto {
+export function stringAttr(name: string, value: string): OnnxTypes.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
 

@@ -217,6 +217,7 @@ export class FrameProcessor {
   }
 
   async #process(frame: Frame, select: OutputSelection, timings: StageTimings, buffers: FrameBuffers): Promise<FrameOutputs> {
+    if (this.worker.fused) return this.#processFused(frame, select, timings, buffers);
     const params = this.params();
     const { width, height } = frame.image;
     const spec = this.bundle.input;
@@ -372,6 +373,115 @@ export class FrameProcessor {
       for (let i = 0; i < confidence.length; i++) if (!(depth[i]! > 0)) confidence[i] = 0;
     }
 
+    return this.#finish(frame, select, timings, buffers, params, t0, {
+      depth, cloudDepth, labels, depthSpec, depthHead, depthValidFraction, skyPixels,
+      depthIsMetric: isMetric || (scaleReport !== undefined && scaleReport.estimated && !scaleReport.held),
+      depthScale: scale, depthShift: shift, scale: scaleReport, confidence,
+    });
+  }
+
+  /**
+   * fused_io: the worker's graph did resize, normalise, argmax and the depth resize and range
+   * (fusedIo.ts); here only the uncovered pixels, the valid share and flying-pixel removal, on
+   * the model's own depth output as in #process, and the shared tail.
+   */
+  async #processFused(frame: Frame, select: OutputSelection, timings: StageTimings, buffers: FrameBuffers): Promise<FrameOutputs> {
+    const params = this.params();
+    const { width, height } = frame.image;
+    const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
+    timings.preprocess = 0;
+    let t0 = performance.now();
+    let result;
+    try {
+      result = await this.worker.runFused(frame.image, [params.rangeMin, rangeMax]);
+    } catch (error) {
+      if (error instanceof FrameError) throw error.at(frame.cameraTopic, frame.stamp);
+      throw error;
+    }
+    timings.inference = performance.now() - t0;
+
+    t0 = performance.now();
+    const uncovered = frame.uncovered ?? NO_PIXELS;
+    const depthSpec = this.bundle.outputs.depth;
+    const { depth } = result;
+    if (depth.length !== width * height) {
+      throw new FrameError("inference_failed", `the fused graph gave ${depth.length} depth values for a ${width}x${height} image`, frame.cameraTopic, frame.stamp);
+    }
+    for (let i = 0; i < uncovered.length; i++) depth[uncovered[i]!] = NaN;
+    const labels = result.labels;
+    if (labels) for (let i = 0; i < uncovered.length; i++) labels[uncovered[i]!] = this.#unlabelled;
+    const raw = result.modelDepth;
+    const [depthH, depthW] = spatialDims(raw.dims, depthOutputShape(), depthSpec.name, frame);
+    const depthValidFraction = validDepthFraction(raw.data, depthSpec.kind, { scale: 1, shift: 0 });
+    let cloudDepth = depth;
+    if (params.flyingPixelThreshold > 0) {
+      // As #process: found at the model's resolution, upsampled the way the graph upsampled depth.
+      const modelDepth = toMetricDepth(raw.data, depthSpec.kind, { scale: 1, shift: 0, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+        (buffers.modelDepth = fit(buffers.modelDepth, raw.data.length, Float32Array)));
+      const cleaned = removeFlyingPixels(modelDepth, depthW, depthH, params.flyingPixelThreshold,
+        (buffers.cloudModelDepth = fit(buffers.cloudModelDepth, modelDepth.length, Float32Array)));
+      const out = (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array));
+      cloudDepth =
+        depthW === width && depthH === height
+          ? cleaned
+          : depthSpec.upsample === "align_corners"
+            ? resizeFloatAlignCorners(cleaned, depthW, depthH, width, height, out)
+            : resizeFloat(cleaned, depthW, depthH, width, height, "linear", out);
+      applyDepthRange(cloudDepth, params.rangeMin, rangeMax);
+      for (let i = 0; i < uncovered.length; i++) cloudDepth[uncovered[i]!] = NaN;
+    }
+    let confidence: Float32Array | undefined;
+    if (select.confidence) {
+      // fused_io refuses bundles with a confidence output's companions (relative kinds, routing),
+      // but not derived confidence: depth edges on the model's own depth, resized as the graph did.
+      const modelDepth =
+        params.flyingPixelThreshold > 0 && buffers.modelDepth !== undefined
+          ? buffers.modelDepth
+          : toMetricDepth(raw.data, depthSpec.kind, { scale: 1, shift: 0, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+              (buffers.modelDepth = fit(buffers.modelDepth, raw.data.length, Float32Array)));
+      const scratch = (buffers.confidenceScratch = fit(buffers.confidenceScratch, 2 * modelDepth.length, Float32Array));
+      const atModel = derivedConfidence(modelDepth, depthW, depthH, {}, (buffers.modelConfidence = fit(buffers.modelConfidence, modelDepth.length, Float32Array)), scratch);
+      const out = (buffers.confidence = fit(buffers.confidence, width * height, Float32Array));
+      confidence =
+        depthW === width && depthH === height
+          ? atModel
+          : depthSpec.upsample === "align_corners"
+            ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out)
+            : resizeFloat(atModel, depthW, depthH, width, height, "linear", out);
+      for (let i = 0; i < confidence.length; i++) if (!(depth[i]! > 0)) confidence[i] = 0;
+    }
+    return this.#finish(frame, select, timings, buffers, params, t0, {
+      depth, cloudDepth, labels, depthSpec, depthHead: "", depthValidFraction, skyPixels: 0,
+      depthIsMetric: true, depthScale: 1, depthShift: 0, scale: undefined, confidence,
+    });
+  }
+
+  /** Colourised views and the point cloud from camera-resolution depth and labels; the result. */
+  #finish(
+    frame: Frame,
+    select: OutputSelection,
+    timings: StageTimings,
+    buffers: FrameBuffers,
+    params: DepthsegParams,
+    postprocessStart: number,
+    d: {
+      depth: Float32Array;
+      cloudDepth: Float32Array;
+      labels: Uint16Array | undefined;
+      depthSpec: DepthOutputSpec;
+      depthHead: string;
+      depthValidFraction: number;
+      skyPixels: number;
+      depthIsMetric: boolean;
+      depthScale: number;
+      depthShift: number;
+      scale: ScaleReport | undefined;
+      confidence: Float32Array | undefined;
+    },
+  ): FrameOutputs {
+    const { width, height } = frame.image;
+    const { depth, cloudDepth, labels, depthSpec } = d;
+    let t0 = postprocessStart;
     let depthColorized: Uint8Array | undefined;
     if (select.depthColorized) {
       depthColorized = colorizeDepth(
@@ -409,16 +519,16 @@ export class FrameProcessor {
       cloud,
       depthColorized,
       labelsColorized,
-      confidence,
+      confidence: d.confidence,
       depthKind: depthSpec.kind,
       // A relative model's metres are backed only by this frame's own anchors (not a held estimate).
-      depthIsMetric: isMetric || (scaleReport !== undefined && scaleReport.estimated && !scaleReport.held),
-      depthHead,
-      depthScale: scale,
-      depthShift: shift,
-      depthValidFraction,
-      scale: scaleReport,
-      skyPixels,
+      depthIsMetric: d.depthIsMetric,
+      depthHead: d.depthHead,
+      depthScale: d.depthScale,
+      depthShift: d.depthShift,
+      depthValidFraction: d.depthValidFraction,
+      scale: d.scale,
+      skyPixels: d.skyPixels,
       timings,
     };
   }
