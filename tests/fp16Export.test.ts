@@ -15,6 +15,7 @@
 // /work/upstream); skipped with the reason printed otherwise. Cached in .cache/fp16-export/.
 
 import { spawnSync } from "node:child_process";
+import { runChild } from "./support/childProcess.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -71,7 +72,7 @@ async function buildCases(): Promise<Cases> {
   if (existsSync(done)) return JSON.parse(await readFile(done, "utf8")) as Cases;
   await rm(join(PACKAGE_ROOT, ".cache", "fp16-export"), { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const run = spawnSync(PYTHON, ["-B", CASES, "--out", dir, "--upstream", UPSTREAM], { encoding: "utf8", timeout: 900_000, maxBuffer: 64 << 20 });
+  const run = await runChild(PYTHON, ["-B", CASES, "--out", dir, "--upstream", UPSTREAM], { timeoutMs: 900_000 });
   if (run.status !== 0) throw new Error(`cases.py failed (${run.status}):\n${run.stderr.slice(-4000)}`);
   const line = run.stdout.trim().split("\n").at(-1)!;
   await writeFile(done, line);
@@ -204,8 +205,8 @@ describe.skipIf(spawnSync(PYTHON, ["-c", "import torch, onnx"], { stdio: "ignore
       const exported: Record<string, string> = {};
       for (const [name, extra] of [["fp32", []], ["fp16", ["--fp16"]]] as const) {
         exported[name] = join(out, name);
-        const run = spawnSync(PYTHON, ["-B", join(PACKAGE_ROOT, "tools", "export", "export_depth_anything_v2.py"), "--self-test", "--dynamic",
-          "--height", "70", "--width", "70", ...extra, "--out", exported[name]!], { encoding: "utf8", timeout: 300_000 });
+        const run = await runChild(PYTHON, ["-B", join(PACKAGE_ROOT, "tools", "export", "export_depth_anything_v2.py"), "--self-test", "--dynamic",
+          "--height", "70", "--width", "70", ...extra, "--out", exported[name]!], { timeoutMs: 300_000 });
         expect(run.status, run.stderr).toBe(0);
       }
       const sessions = await Promise.all(["fp32", "fp16"].map((n) => ort.InferenceSession.create(join(exported[n]!, "model.onnx"))));

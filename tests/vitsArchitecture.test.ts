@@ -6,20 +6,21 @@
 // tests/upstreamParity.test.ts), with upstream's weights loaded it must compute upstream's output.
 // Needs Python with torch, as tests/exportScript.test.ts; skipped without.
 
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { runChild } from "./support/childProcess.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../src/paths.js";
 
 const PYTHON = process.env["DEPTHSEG_PYTHON"] ?? "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
 const UPSTREAM_DA2 = join(process.env["DEPTHSEG_UPSTREAM_DIR"] ?? "/work/upstream", "Depth-Anything-V2");
-/** Runs python asynchronously: a blocking spawnSync of ~a minute would starve vitest's worker RPC. */
+/** The last stdout line of a python run (asynchronously: see tests/support/childProcess.ts). */
 async function python(args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(PYTHON, args, { encoding: "utf8", timeout: 170_000, maxBuffer: 1 << 20 });
-  return stdout.trim().split("\n").pop()!;
+  const run = await runChild(PYTHON, args, { timeoutMs: 170_000 });
+  if (run.status !== 0) throw new Error(`python ${args.slice(0, 2).join(" ")} failed (${run.status ?? run.signal}):\n${run.stderr.slice(-4000)}`);
+  return run.stdout.trim().split("\n").pop()!;
 }
 const hasUpstream = hasTorch && existsSync(join(UPSTREAM_DA2, "depth_anything_v2", "dpt.py"));
 
