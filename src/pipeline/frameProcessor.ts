@@ -139,6 +139,22 @@ function fit<T extends Pixels>(current: T | undefined, length: number, make: new
   return current !== undefined && current.length === length ? current : new make(length);
 }
 
+/** A depth-shaped map from the model's output size to the camera's, with the bundle's convention. */
+function resizeLikeDepth(
+  atModel: Float32Array,
+  depthW: number,
+  depthH: number,
+  width: number,
+  height: number,
+  upsample: DepthOutputSpec["upsample"],
+  out: () => Float32Array,
+): Float32Array {
+  if (depthW === width && depthH === height) return atModel;
+  return upsample === "align_corners"
+    ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out())
+    : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+}
+
 export class FrameProcessor {
   readonly #palette: Uint8Array;
   readonly #unlabelled: number;
@@ -307,11 +323,7 @@ export class FrameProcessor {
     const rangeMax = params.rangeMax > 0 ? params.rangeMax : Infinity;
     /** A depth-shaped model output at camera resolution, resized as depth is. */
     const resizeToCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array =>
-      depthW === width && depthH === height
-        ? atModel
-        : depthSpec.upsample === "align_corners"
-          ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out())
-          : resizeFloat(atModel, depthW, depthH, width, height, "linear", out());
+      resizeLikeDepth(atModel, depthW, depthH, width, height, depthSpec.upsample, out);
     /** Model-resolution metres → camera resolution, range and coverage applied. */
     const toCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array => {
       let atCamera: Float32Array;
@@ -413,41 +425,30 @@ export class FrameProcessor {
     const raw = result.modelDepth;
     const [depthH, depthW] = spatialDims(raw.dims, depthOutputShape(), depthSpec.name, frame);
     const depthValidFraction = validDepthFraction(raw.data, depthSpec.kind, { scale: 1, shift: 0 });
+    const resizeToCamera = (atModel: Float32Array, out: () => Float32Array): Float32Array =>
+      resizeLikeDepth(atModel, depthW, depthH, width, height, depthSpec.upsample, out);
+    let modelMetres: Float32Array | undefined;
+    const metresAtModel = (): Float32Array =>
+      (modelMetres ??= toMetricDepth(raw.data, depthSpec.kind, { scale: 1, shift: 0, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
+        (buffers.modelDepth = fit(buffers.modelDepth, raw.data.length, Float32Array))));
     let cloudDepth = depth;
     if (params.flyingPixelThreshold > 0) {
       // As #process: found at the model's resolution, upsampled the way the graph upsampled depth.
-      const modelDepth = toMetricDepth(raw.data, depthSpec.kind, { scale: 1, shift: 0, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
-        (buffers.modelDepth = fit(buffers.modelDepth, raw.data.length, Float32Array)));
+      const modelDepth = metresAtModel();
       const cleaned = removeFlyingPixels(modelDepth, depthW, depthH, params.flyingPixelThreshold,
         (buffers.cloudModelDepth = fit(buffers.cloudModelDepth, modelDepth.length, Float32Array)));
-      const out = (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array));
-      cloudDepth =
-        depthW === width && depthH === height
-          ? cleaned
-          : depthSpec.upsample === "align_corners"
-            ? resizeFloatAlignCorners(cleaned, depthW, depthH, width, height, out)
-            : resizeFloat(cleaned, depthW, depthH, width, height, "linear", out);
+      cloudDepth = resizeToCamera(cleaned, () => (buffers.cloudDepth = fit(buffers.cloudDepth, width * height, Float32Array)));
       applyDepthRange(cloudDepth, params.rangeMin, rangeMax);
       for (let i = 0; i < uncovered.length; i++) cloudDepth[uncovered[i]!] = NaN;
     }
     let confidence: Float32Array | undefined;
     if (select.confidence) {
-      // fused_io refuses bundles with a confidence output's companions (relative kinds, routing),
-      // but not derived confidence: depth edges on the model's own depth, resized as the graph did.
-      const modelDepth =
-        params.flyingPixelThreshold > 0 && buffers.modelDepth !== undefined
-          ? buffers.modelDepth
-          : toMetricDepth(raw.data, depthSpec.kind, { scale: 1, shift: 0, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) },
-              (buffers.modelDepth = fit(buffers.modelDepth, raw.data.length, Float32Array)));
+      // fused_io refuses what a model confidence comes with (relative kinds, routing), not derived
+      // confidence: depth edges on the model's own depth, resized as the graph resized depth.
+      const modelDepth = metresAtModel();
       const scratch = (buffers.confidenceScratch = fit(buffers.confidenceScratch, 2 * modelDepth.length, Float32Array));
       const atModel = derivedConfidence(modelDepth, depthW, depthH, {}, (buffers.modelConfidence = fit(buffers.modelConfidence, modelDepth.length, Float32Array)), scratch);
-      const out = (buffers.confidence = fit(buffers.confidence, width * height, Float32Array));
-      confidence =
-        depthW === width && depthH === height
-          ? atModel
-          : depthSpec.upsample === "align_corners"
-            ? resizeFloatAlignCorners(atModel, depthW, depthH, width, height, out)
-            : resizeFloat(atModel, depthW, depthH, width, height, "linear", out);
+      confidence = resizeToCamera(atModel, () => (buffers.confidence = fit(buffers.confidence, width * height, Float32Array)));
       for (let i = 0; i < confidence.length; i++) if (!(depth[i]! > 0)) confidence[i] = 0;
     }
     return this.#finish(frame, select, timings, buffers, params, t0, {
