@@ -115,7 +115,26 @@ DA2_CASES = {
     "da2-vits-metric-camera": (True, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
     # Dynamic H/W: the trace size and two others, none square at 518 (where upstream skips the resample).
     "da2-vits-relative-dynamic": (False, ["--dynamic", "--height", "70", "--width", "70"], [(70, 70), (56, 98), (84, 70)]),
+    # --features: the camera case's model (same seeds, so the same checkpoint) with a feature output.
+    "da2-vits-relative-features-vit": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "vit"], [(70, 98)]),
+    "da2-vits-relative-features-dpt": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "dpt"], [(70, 98)]),
 }
+
+
+def da2_features(model: torch.nn.Module, x: torch.Tensor, choice: str) -> torch.Tensor:
+    """The tensor `--features <choice>` must expose, read off upstream's own modules: the last
+    intermediate layer's patch tokens from DINOv2.get_intermediate_layers (vit), or what
+    DPTHead.scratch.output_conv2 receives (dpt)."""
+    if choice == "vit":
+        tokens = model.pretrained.get_intermediate_layers(x, model.intermediate_layer_idx[model.encoder], return_class_token=True)[-1][0]
+        return tokens.permute(0, 2, 1).reshape(1, tokens.shape[-1], x.shape[-2] // 14, x.shape[-1] // 14)
+    seen = []
+    handle = model.depth_head.scratch.output_conv2.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return seen[0]
 
 
 def camera_image(width: int, height: int, seed: int):
@@ -175,11 +194,16 @@ def da2(case: str, upstream: str, out: str) -> dict:
     args = ["--encoder", "vits", "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
     run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
     name = "depth" if metric else "disparity"
+    choice = size_args[size_args.index("--features") + 1] if "--features" in size_args else None
+    outputs = [name] + (["features"] if choice else [])
     with torch.no_grad():
         for h, w in sizes:
             x = seeded_input(h, w, h * 1000 + w)
-            write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, {name: model(x).unsqueeze(1)})
-    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": [name],
+            tensors = {name: model(x).unsqueeze(1)}
+            if choice:
+                tensors["features"] = da2_features(model, x, choice)
+            write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, tensors)
+    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": outputs,
             "exporter_args": args}
 
 
