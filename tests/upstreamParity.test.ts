@@ -407,6 +407,28 @@ describe("Depth Anything 3 exporter vs upstream (random weights)", () => {
   }, T);
 });
 
+describe("Depth Anything 3 --features on the upstream model (random weights, DA3-Small, 56x84)", () => {
+  it.skipIf(why.da3 !== undefined)("features: the head's last-stage tokens [1, 768, 4, 6] (stride 14) equal upstream's; depth and confidence bit-identical to the plain export", async () => {
+    const info = await exportCase("da3-small+features", "da3");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.outputs.features).toEqual({ name: "features", stride: 14 });
+    const diffs = await expectParity(info);
+    expect(Object.keys(diffs).sort()).toEqual(["56x84.confidence", "56x84.depth", "56x84.features"]);
+    const plain = await exportCase("da3-small", "da3");
+    const ref = (JSON.parse(await readFile(join(info.reference, "index.json"), "utf8")) as Reference[])[0]!;
+    const feed = { image: new ort.Tensor("float32", await readF32(join(info.reference, ref.input.file)), ref.input.dims) };
+    const withFeatures = await ort.InferenceSession.create(bundle.onnxPath);
+    const without = await ort.InferenceSession.create(join(plain.bundle, "model.onnx"));
+    const a = await withFeatures.run(feed);
+    const b = await without.run(feed);
+    expect(a["features"]!.dims).toEqual([1, 768, 4, 6]);
+    expect(a["depth"]!.data).toEqual(b["depth"]!.data);
+    expect(a["confidence"]!.data).toEqual(b["confidence"]!.data);
+    await withFeatures.release();
+    await without.release();
+  }, T);
+});
+
 describe("a Depth Anything 3 metric bundle in depthseg replay", () => {
   let dir: string;
   beforeAll(async () => {

@@ -227,6 +227,8 @@ DA3_CASES = {
     "da3metric-large@vits": ("da3metric-large", "metric", True, (56, 84)),
     "da3mono-large": ("da3mono-large", "mono", False, (56, 84)),
     "da3metric-large": ("da3metric-large", "metric", False, (56, 84)),
+    # da3-small's model (same seed, so the same checkpoint) exported with --features.
+    "da3-small+features": ("da3-small", "any-view", False, (56, 84)),
 }
 
 
@@ -255,7 +257,9 @@ def da3(case: str, upstream: str, out: str) -> dict:
         reduced = _vits_variant(OmegaConf.to_container(OmegaConf.load(config_path)), True)
         config_path = os.path.join(out, f"{config_name}@vits.yaml")
         OmegaConf.save(OmegaConf.create(reduced), config_path)
-    torch.manual_seed(zlib.crc32(case.encode()))  # mono and metric share an architecture: differ in weights
+    base_case, _, extra = case.partition("+")
+    features = extra == "features"
+    torch.manual_seed(zlib.crc32(base_case.encode()))  # mono and metric share an architecture: differ in weights
     net = create_object(load_config(config_path)).eval()
     randomise_tokens(net, 1)
     x = seeded_input(h, w, h * 1000 + w)
@@ -267,18 +271,28 @@ def da3(case: str, upstream: str, out: str) -> dict:
     args += ["--checkpoint", ckpt, "--height", str(h), "--width", str(w)]
     if variant == "metric":
         args += ["--max-depth", "80"]
+    if features:
+        args += ["--features", "vit"]
     run_exporter("export_depth_anything_3.py", args, repo, os.path.join(out, "bundle"))
 
     # Upstream's forward as its API calls it on one view, fused attention (upstream's default).
     attention = [m for m in net.modules() if hasattr(m, "fused_attn")]
     assert attention and all(m.fused_attn for m in attention), "expected upstream's fused attention by default"
+    seen = []
+    # What the head's last `projects` conv reads: the normed last-stage patch tokens, [1, C, h/14, w/14].
+    handle = net.head.projects[-1].register_forward_pre_hook(lambda _m, a: seen.append(a[0])) if features else None
     with torch.no_grad():
         result = net(x.unsqueeze(1))
+    if handle is not None:
+        handle.remove()
     outputs = {"depth": result["depth"]}
     if "depth_conf" in result:
         outputs["confidence"] = result["depth_conf"]
     if "sky" in result:
         outputs["sky"] = result["sky"]
+    if features:
+        assert len(seen) == 1, f"the head's last projects conv ran {len(seen)} times"
+        outputs["features"] = seen[0]
     write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, outputs)
     info = {"upstream_commit": commit_of(upstream, "Depth-Anything-3"), "outputs": list(outputs), "exporter_args": args,
             "variant": variant, "reduced_to_vits": reduce, "fused_attention_modules": len(attention)}
