@@ -206,6 +206,32 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
     });
   });
 
+  it.skipIf(!hasTorch)("ZoeD_N / ZoeD_NK --features: the decoder's last map, padded and cropped as depth, [1, 8, 64, 96] as torch's; every other output bit-identical", async () => {
+    for (const model of ["ZoeD_N", "ZoeD_NK"]) {
+      const plain = selfTest("export_zoedepth.py", ["--model", model], `${model}-plain`);
+      const dir = selfTest("export_zoedepth.py", ["--model", model, "--features"], `${model}-features`);
+      const bundle = await loadModelBundle(dir);
+      expect(bundle.outputs.features, model).toEqual({ name: "features", stride: 1 });
+      const session = await InferenceSession.create(bundle.onnxPath);
+      const plainSession = await InferenceSession.create(join(plain, "model.onnx"));
+      const folder = join(dir, "selftest");
+      const refs = await readIndex(folder);
+      expect(refs.map((r) => r.tag)).toEqual(["dark", "bright"]);
+      for (const ref of refs) {
+        const feed = { image: new Tensor("float32", await readF32(join(folder, ref.input.file)), ref.input.dims) };
+        const got = await session.run(feed);
+        const want = await plainSession.run(feed);
+        expect(Object.keys(got).sort()).toEqual([...Object.keys(want), "features"].sort());
+        for (const name of Object.keys(want)) expect(got[name]!.data, `${model} ${ref.tag} ${name}: bit-identical`).toEqual(want[name]!.data);
+        expect(got["features"]!.dims).toEqual([1, 8, 64, 96]);
+        const torch = await readF32(join(folder, ref.outputs["features"]!.file));
+        expect(worstError(got["features"]!.data as Float32Array, torch), `${model} ${ref.tag}: features vs torch`).toBeLessThanOrEqual(1);
+      }
+      await session.release();
+      await plainSession.release();
+    }
+  });
+
   it.skipIf(!hasTorch)("ZoeD_N: normalisation inside the graph, static size, metric depth", async () => {
     const dir = selfTest("export_zoedepth.py", ["--model", "ZoeD_N"], "zoed-n");
     const bundle = await loadModelBundle(dir);
