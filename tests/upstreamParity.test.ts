@@ -509,6 +509,25 @@ describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
     }, T);
   }
 
+  it.skipIf(why.zoe !== undefined)("ZoeD_N --features: upstream's out_conv map, padded and cropped as depth, [1, 32, 96, 128]; depth bit-identical to the plain export", async () => {
+    const info = await exportCase("zoed-n+features", "zoe");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.outputs.features).toEqual({ name: "features", stride: 1 });
+    const diffs = await expectParity(info);
+    expect(Object.keys(diffs).sort()).toEqual(["bright.depth", "bright.features", "dark.depth", "dark.features"]);
+    const plain = await exportCase("zoed-n", "zoe");
+    const ref = (JSON.parse(await readFile(join(info.reference, "index.json"), "utf8")) as Reference[])[0]!;
+    const feed = { image: new ort.Tensor("float32", await readF32(join(info.reference, ref.input.file)), ref.input.dims) };
+    const withFeatures = await ort.InferenceSession.create(bundle.onnxPath);
+    const without = await ort.InferenceSession.create(join(plain.bundle, "model.onnx"));
+    const a = await withFeatures.run(feed);
+    const b = await without.run(feed);
+    expect(a["features"]!.dims).toEqual([1, 32, 96, 128]);
+    expect(a["depth"]!.data).toEqual(b["depth"]!.data);
+    await withFeatures.release();
+    await without.release();
+  }, T);
+
   it.skipIf(why.zoe !== undefined)("ZoeD_NK: the head depthseg routes to equals upstream's infer()", async () => {
     const info = await exportCase("zoed-nk", "zoe");
     const bundle = await loadModelBundle(info.bundle);

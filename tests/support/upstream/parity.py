@@ -312,7 +312,9 @@ def da3(case: str, upstream: str, out: str) -> dict:
 # is slow on a 2-core CPU; the same code at a small img_size of the configs' aspect ratio (N/NK
 # 3:4, K 1:2) runs every layer (MiDaS resamples BEiT's relative position tables to the patch grid
 # for any size, as it does at 384x512) and the exporter's --img-size builds the same model.
-ZOE_CASES = {"zoed-n": ("ZoeD_N", (96, 128)), "zoed-k": ("ZoeD_K", (64, 128)), "zoed-nk": ("ZoeD_NK", (96, 128))}
+ZOE_CASES = {"zoed-n": ("ZoeD_N", (96, 128)), "zoed-k": ("ZoeD_K", (64, 128)), "zoed-nk": ("ZoeD_NK", (96, 128)),
+             # zoed-n's model exported with --features.
+             "zoed-n+features": ("ZoeD_N", (96, 128))}
 
 
 HEAD_GAIN = 9.0
@@ -346,6 +348,9 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
     ckpt = os.path.join(out, "checkpoint.pt")
     torch.save({"model": model.state_dict()}, ckpt)
     args = ["--model", variant, "--checkpoint", ckpt, "--img-size", f"{img_size[0]}x{img_size[1]}"]
+    features = case.endswith("+features")
+    if features:
+        args += ["--features", "dpt"]
     run_exporter("export_zoedepth.py", args, repo, os.path.join(out, "bundle"))
     with open(os.path.join(out, "bundle", "model.yaml")) as f:
         size = next(line for line in f if line.strip().startswith("size:"))
@@ -357,9 +362,19 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
             x = (level + 0.1 * (torch.rand(1, 3, h, w, generator=g) - 0.5)).clamp(0, 1)
             # What infer_pil runs (pad on), without the opt-in flip augmentation.
             depth = model.infer(x, pad_input=True, with_flip_aug=False)
-            write_reference(os.path.join(out, "reference"), tag, x, {"depth": depth})
+            tensors = {"depth": depth}
+            if features:
+                # Upstream's own hook kept the decoder's last map of the padded input as core_out
+                # ["out_conv"]; --features promises it resized to the padded size and cropped as
+                # _infer_with_pad_aug crops depth.
+                ph, pw = int(math.sqrt(h / 2) * 3), int(math.sqrt(w / 2) * 3)
+                fmap = model.core.core_out["out_conv"]
+                fmap = F.interpolate(fmap, size=(h + 2 * ph, w + 2 * pw), mode="bilinear", align_corners=False)
+                tensors["features"] = fmap[:, :, ph:ph + h, pw:pw + w]
+            write_reference(os.path.join(out, "reference"), tag, x, tensors)
             tags[tag] = float(depth.mean())
-    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"], "size": [h, w], "mean_depth": tags,
+    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"] + (["features"] if features else []),
+            "size": [h, w], "mean_depth": tags,
             "exporter_args": args, "head_gain": HEAD_GAIN}
 
 
