@@ -15,6 +15,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { InferenceSession, Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveParameters } from "../src/config/parameters.js";
 import { pinholeCalibration } from "../src/geometry/pinholeCalibration.js";
@@ -156,6 +157,36 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
     });
   });
 
+  it.skipIf(!hasTorch)("Depth Anything V2 --features vit|dpt: outputs.features declared, [1, C, H/stride, W/stride] as torch's, depth identical to the export without it", async () => {
+    const size = ["--dynamic", "--height", "56", "--width", "56"];
+    const plain = selfTest("export_depth_anything_v2.py", size, "da2-plain");
+    const plainSession = await InferenceSession.create(join(plain, "model.onnx"));
+    // Stand-in: a 16-dim ViT (stride 14) and an 8-channel decoder map at the input size (stride 1).
+    for (const [choice, stride, channels] of [["vit", 14, 16], ["dpt", 1, 8]] as const) {
+      const dir = selfTest("export_depth_anything_v2.py", [...size, "--features", choice], `da2-features-${choice}`);
+      const bundle = await loadModelBundle(dir);
+      expect(bundle.outputs.features, choice).toEqual({ name: "features", stride });
+      expect(bundle.outputs.depth.name).toBe("disparity");
+      const session = await InferenceSession.create(bundle.onnxPath);
+      const folder = join(dir, "selftest");
+      const refs = await readIndex(folder);
+      expect(refs.map((r) => r.tag)).toEqual(["56x56", "42x84"]);
+      for (const ref of refs) {
+        const [, , h, w] = ref.input.dims as [number, number, number, number];
+        const feed = { image: new Tensor("float32", await readF32(join(folder, ref.input.file)), ref.input.dims) };
+        const got = await session.run(feed);
+        const want = (await plainSession.run(feed))["disparity"]!;
+        expect(got["disparity"]!.dims).toEqual(want.dims);
+        expect(got["disparity"]!.data, `${choice} ${ref.tag}: depth bit-identical`).toEqual(want.data);
+        expect(got["features"]!.dims, `${choice} ${ref.tag}`).toEqual([1, channels, Math.floor(h / stride), Math.floor(w / stride)]);
+        const torch = await readF32(join(folder, ref.outputs["features"]!.file));
+        expect(worstError(got["features"]!.data as Float32Array, torch), `${choice} ${ref.tag}: features vs torch`).toBeLessThanOrEqual(1);
+      }
+      await session.release();
+    }
+    await plainSession.release();
+  });
+
   it.skipIf(!hasTorch)("Depth Anything V2, metric, static size for a camera: metres within max_depth", async () => {
     const dir = selfTest(
       "export_depth_anything_v2.py",
@@ -173,6 +204,32 @@ describe("tools/export self-tests (need python3 with torch + onnx; skipped witho
       expect(depth?.dims).toEqual([1, 1, 56, 70]);
       expect(depth?.data.every((v) => v > 0 && v <= 20)).toBe(true);
     });
+  });
+
+  it.skipIf(!hasTorch)("ZoeD_N / ZoeD_NK --features: the decoder's last map, padded and cropped as depth, [1, 8, 64, 96] as torch's; every other output bit-identical", async () => {
+    for (const model of ["ZoeD_N", "ZoeD_NK"]) {
+      const plain = selfTest("export_zoedepth.py", ["--model", model], `${model}-plain`);
+      const dir = selfTest("export_zoedepth.py", ["--model", model, "--features"], `${model}-features`);
+      const bundle = await loadModelBundle(dir);
+      expect(bundle.outputs.features, model).toEqual({ name: "features", stride: 1 });
+      const session = await InferenceSession.create(bundle.onnxPath);
+      const plainSession = await InferenceSession.create(join(plain, "model.onnx"));
+      const folder = join(dir, "selftest");
+      const refs = await readIndex(folder);
+      expect(refs.map((r) => r.tag)).toEqual(["dark", "bright"]);
+      for (const ref of refs) {
+        const feed = { image: new Tensor("float32", await readF32(join(folder, ref.input.file)), ref.input.dims) };
+        const got = await session.run(feed);
+        const want = await plainSession.run(feed);
+        expect(Object.keys(got).sort()).toEqual([...Object.keys(want), "features"].sort());
+        for (const name of Object.keys(want)) expect(got[name]!.data, `${model} ${ref.tag} ${name}: bit-identical`).toEqual(want[name]!.data);
+        expect(got["features"]!.dims).toEqual([1, 8, 64, 96]);
+        const torch = await readF32(join(folder, ref.outputs["features"]!.file));
+        expect(worstError(got["features"]!.data as Float32Array, torch), `${model} ${ref.tag}: features vs torch`).toBeLessThanOrEqual(1);
+      }
+      await session.release();
+      await plainSession.release();
+    }
   });
 
   it.skipIf(!hasTorch)("ZoeD_N: normalisation inside the graph, static size, metric depth", async () => {
@@ -306,6 +363,10 @@ cases = {
                                           confidence=b.ConfidenceOutput("confidence", "softplus")),
     "sky threshold 0": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("sky", 0.0)),
     "sky named like depth": edit(depth=D("depth", "metric", 80.0), domain=None, heads={}, sky=b.SkyOutput("depth", 0.3)),
+    "features": edit(depth=D("disparity", "relative_disparity"), domain=None, heads={}, features=b.FeaturesOutput("features", 14)),
+    "features stride 0": edit(depth=D("disparity", "relative_disparity"), domain=None, heads={}, features=b.FeaturesOutput("features", 0)),
+    "features stride 1.5": edit(depth=D("disparity", "relative_disparity"), domain=None, heads={}, features=b.FeaturesOutput("features", 1.5)),
+    "features named like depth": edit(depth=D("disparity", "relative_disparity"), domain=None, heads={}, features=b.FeaturesOutput("disparity", 14)),
 }
 out = []
 for case, doc in cases.items():
@@ -329,12 +390,12 @@ function errorField(message: string): string {
   return /model\.yaml: ([^:]+): /.exec(message)?.[1] ?? `(no field in: ${message})`;
 }
 
-describe("tools/export/bundle_yaml.py checks routed bundles, sky and confidence as bundle.ts does (needs python3 only)", () => {
+describe("tools/export/bundle_yaml.py checks routed bundles, sky, confidence and features as bundle.ts does (needs python3 only)", () => {
   it.skipIf(!hasPython)("accepts and refuses the same documents, naming the same field", async () => {
     const run = spawnSync(PYTHON, ["-B", "-c", YAML_CASES, EXPORT_DIR], { encoding: "utf8", timeout: 60_000 });
     if (run.status !== 0) throw new Error(`bundle_yaml cases failed (${run.status}):\n${run.stderr}`);
     const cases = JSON.parse(run.stdout) as { case: string; error: string | null; text: string }[];
-    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single", "trained on", "sky and confidence"]);
+    expect(cases.filter((c) => c.error === null).map((c) => c.case)).toEqual(["routed", "single", "trained on", "sky and confidence", "features"]);
     const model = buildRoutedAnalyticModel(); // any valid .onnx: only model.yaml is judged here
     for (const [index, c] of cases.entries()) {
       const dir = join(root, `yaml-case-${index}`);
@@ -359,5 +420,7 @@ describe("tools/export/bundle_yaml.py checks routed bundles, sky and confidence 
     expect(da3.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 });
     expect(da3.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
     expect(da3.outputs.confidence).toEqual({ name: "confidence", activation: "expp1" });
+    const withFeatures = await loadModelBundle(join(root, `yaml-case-${cases.findIndex((c) => c.case === "features")}`));
+    expect(withFeatures.outputs.features).toEqual({ name: "features", stride: 14 });
   });
 });

@@ -33,6 +33,13 @@ import { PACKAGE_ROOT } from "../src/paths.js";
 import { cameraInfo, readOutputBag, rgb8, stampAt, tempDir, typed, writeCameraBag } from "./support/cameraBag.js";
 import { readF32, type Reference } from "./support/torchReference.js";
 import { cli } from "./support/runCli.js";
+import { countNodes, decodeModel, graphInputNames } from "../src/onnx/graph.js";
+import { parseSynthArgs, runSynth } from "../tools/synth.js";
+
+/** tools/synth.ts: a folder dataset of `frames` small (98x70) labelled frames, 2 scenes. */
+async function runSynthFolder(out: string, frames: number): Promise<void> {
+  await runSynth(parseSynthArgs(["--out", out, "--format", "folder", "--scenes", "2", "--frames", String(frames / 2), "--width", "98", "--height", "70", "--seed", "7100", "--quiet"]));
+}
 
 const PYTHON = process.env["DEPTHSEG_PYTHON"] ?? "/usr/bin/python3";
 const UPSTREAM = process.env["DEPTHSEG_UPSTREAM_DIR"] ?? "/work/upstream";
@@ -217,6 +224,67 @@ describe("exporters vs upstream Depth Anything V2 (random weights, ViT-S)", () =
   }, T);
 });
 
+describe("Depth Anything V2 --features on the upstream model (random weights, ViT-S, 70x98), then depthseg fit-head and eval", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir("depthseg-da2-features-");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // vit: the last block's 384-dim patch tokens on the 5x7 patch grid; dpt: the 32-channel map
+  // DPTHead.scratch.output_conv2 reads, at the input size.
+  for (const [choice, stride, dims] of [["vit", 14, [1, 384, 5, 7]], ["dpt", 1, [1, 32, 70, 98]]] as const) {
+    it.skipIf(why.da2 !== undefined)(`--features ${choice}: stride ${stride}, equal to upstream's tensor, depth bit-identical to the plain export; fit-head + eval run on it`, async () => {
+      const info = await exportCase(`da2-vits-relative-features-${choice}`, "da2");
+      const bundle = await loadModelBundle(info.bundle);
+      expect(bundle.outputs.features).toEqual({ name: "features", stride });
+      expect(bundle.outputs.depth).toEqual({ name: "disparity", kind: "relative_disparity", upsample: "align_corners" });
+      const diffs = await expectParity(info); // disparity and features vs upstream's PyTorch
+      expect(Object.keys(diffs).sort()).toEqual(["70x98.disparity", "70x98.features"]);
+
+      // The same checkpoint exported without --features: the same depth, bit for bit.
+      const plain = await exportCase("da2-vits-relative-camera", "da2");
+      const ref = (JSON.parse(await readFile(join(info.reference, "index.json"), "utf8")) as Reference[])[0]!;
+      const feed = { image: new ort.Tensor("float32", await readF32(join(info.reference, ref.input.file)), ref.input.dims) };
+      const withFeatures = await ort.InferenceSession.create(bundle.onnxPath);
+      const without = await ort.InferenceSession.create(join(plain.bundle, "model.onnx"));
+      const a = await withFeatures.run(feed);
+      const b = await without.run(feed);
+      expect(a["features"]!.dims).toEqual(dims);
+      expect(a["disparity"]!.data).toEqual(b["disparity"]!.data);
+      await withFeatures.release();
+      await without.release();
+
+      // fit-head on a few small synthetic frames, then eval of the written bundle.
+      const data = join(dir, `synth-${choice}`);
+      await runSynthFolder(data, 6);
+      const fitted = join(dir, `fitted-${choice}`);
+      const fit = await cli("fit-head", "--model", info.bundle, "--data", data, "--labels", join(data, "labels.yaml"), "--out", fitted, "--quiet");
+      expect(fit.code, fit.stderr).toBe(0);
+      expect(fit.stdout).toMatch(new RegExp(`linear head on features \\(${dims[1]} channels, stride ${stride}\\)`));
+      expect(fit.stdout).toMatch(/^mIoU \d\.\d{4} {3}pixel accuracy \d\.\d{4}$/m);
+      const original = decodeModel(await readFile(bundle.onnxPath));
+      const written = decodeModel(await readFile(join(fitted, "model.onnx")));
+      expect(graphInputNames(written)).toEqual(["image"]);
+      // One encoder pass: every ViT block node once, as in the exported graph (the tracer names
+      // them /net/blocks.<i>/...).
+      const encoder = (n: { name: string }) => /^\/net\/blocks\.\d+\//.test(n.name);
+      expect(countNodes(original, encoder)).toBeGreaterThan(100);
+      expect(countNodes(written, encoder)).toBe(countNodes(original, encoder));
+      const fittedBundle = await loadModelBundle(fitted);
+      expect(fittedBundle.outputs.segmentation?.name).toBeDefined();
+      const json = join(dir, `eval-${choice}.json`);
+      const scored = await cli("eval", "--model", fitted, "--data", data, "--align", "scale-shift", "--json", json);
+      expect(scored.code, scored.stderr).toBe(0);
+      const evalReport = JSON.parse(await readFile(json, "utf8")) as { segmentation?: { mIoU: number; pixels: number } };
+      expect(evalReport.segmentation?.pixels).toBe(6 * 98 * 70);
+      expect(evalReport.segmentation?.mIoU).toBeGreaterThanOrEqual(0);
+    }, T);
+  }
+});
+
 /** The frame through FrameProcessor with the bundle at `bundleDir`: metres at camera resolution. */
 async function publishDepth(bundleDir: string, image: RgbImage): Promise<Float32Array> {
   const bundle = await loadModelBundle(bundleDir);
@@ -339,6 +407,28 @@ describe("Depth Anything 3 exporter vs upstream (random weights)", () => {
   }, T);
 });
 
+describe("Depth Anything 3 --features on the upstream model (random weights, DA3-Small, 56x84)", () => {
+  it.skipIf(why.da3 !== undefined)("features: the head's last-stage tokens [1, 768, 4, 6] (stride 14) equal upstream's; depth and confidence bit-identical to the plain export", async () => {
+    const info = await exportCase("da3-small+features", "da3");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.outputs.features).toEqual({ name: "features", stride: 14 });
+    const diffs = await expectParity(info);
+    expect(Object.keys(diffs).sort()).toEqual(["56x84.confidence", "56x84.depth", "56x84.features"]);
+    const plain = await exportCase("da3-small", "da3");
+    const ref = (JSON.parse(await readFile(join(info.reference, "index.json"), "utf8")) as Reference[])[0]!;
+    const feed = { image: new ort.Tensor("float32", await readF32(join(info.reference, ref.input.file)), ref.input.dims) };
+    const withFeatures = await ort.InferenceSession.create(bundle.onnxPath);
+    const without = await ort.InferenceSession.create(join(plain.bundle, "model.onnx"));
+    const a = await withFeatures.run(feed);
+    const b = await without.run(feed);
+    expect(a["features"]!.dims).toEqual([1, 768, 4, 6]);
+    expect(a["depth"]!.data).toEqual(b["depth"]!.data);
+    expect(a["confidence"]!.data).toEqual(b["confidence"]!.data);
+    await withFeatures.release();
+    await without.release();
+  }, T);
+});
+
 describe("a Depth Anything 3 metric bundle in depthseg replay", () => {
   let dir: string;
   beforeAll(async () => {
@@ -418,6 +508,25 @@ describe("ZoeDepth exporter vs upstream (random weights, BEiT-L 384)", () => {
       }
     }, T);
   }
+
+  it.skipIf(why.zoe !== undefined)("ZoeD_N --features: upstream's out_conv map, padded and cropped as depth, [1, 32, 96, 128]; depth bit-identical to the plain export", async () => {
+    const info = await exportCase("zoed-n+features", "zoe");
+    const bundle = await loadModelBundle(info.bundle);
+    expect(bundle.outputs.features).toEqual({ name: "features", stride: 1 });
+    const diffs = await expectParity(info);
+    expect(Object.keys(diffs).sort()).toEqual(["bright.depth", "bright.features", "dark.depth", "dark.features"]);
+    const plain = await exportCase("zoed-n", "zoe");
+    const ref = (JSON.parse(await readFile(join(info.reference, "index.json"), "utf8")) as Reference[])[0]!;
+    const feed = { image: new ort.Tensor("float32", await readF32(join(info.reference, ref.input.file)), ref.input.dims) };
+    const withFeatures = await ort.InferenceSession.create(bundle.onnxPath);
+    const without = await ort.InferenceSession.create(join(plain.bundle, "model.onnx"));
+    const a = await withFeatures.run(feed);
+    const b = await without.run(feed);
+    expect(a["features"]!.dims).toEqual([1, 32, 96, 128]);
+    expect(a["depth"]!.data).toEqual(b["depth"]!.data);
+    await withFeatures.release();
+    await without.release();
+  }, T);
 
   it.skipIf(why.zoe !== undefined)("ZoeD_NK: the head depthseg routes to equals upstream's infer()", async () => {
     const info = await exportCase("zoed-nk", "zoe");

@@ -35,6 +35,8 @@ Schema (only what depthseg reads; unknown keys are rejected by bundle.ts)::
                                      # expp1, c = 1 + exp(x) as Depth Anything 3's: 1 - 1/c)
       sky: { name: <graph output>, threshold: <number > 0> }        # optional, shaped like depth:
                                      # pixels whose sky value is >= threshold get NaN depth
+      features: { name: <graph output>, stride: <int 1..1024> }  # optional: [1, C, H/stride, W/stride],
+                                     # the map `depthseg fit-head` fits a segmentation head on
     heads:                           # routed only (ZoeDepth-style): exactly one per domain class
       <class>: { name: <graph output>, kind: metric, max_depth: <metres > 0> }
 
@@ -63,7 +65,8 @@ INPUT_KEYS = ("name", "size", "multiple_of", "resize", "interpolation", "resize_
 DEPTH_KEYS = ("name", "kind", "max_depth", "canonical_focal", "upsample")
 RESIZE_ON = ("uint8", "float")
 DEPTH_UPSAMPLES = ("half_pixel", "align_corners")
-OUTPUT_KEYS = ("depth", "segmentation", "domain", "confidence", "sky")
+OUTPUT_KEYS = ("depth", "segmentation", "domain", "confidence", "sky", "features")
+FEATURES_KEYS = ("name", "stride")
 CONFIDENCE_ACTIVATIONS = ("identity", "expp1")
 SKY_KEYS = ("name", "threshold")
 # Defaults bundle.ts applies when a key is absent (we always write every key anyway).
@@ -130,6 +133,14 @@ class SkyOutput:
     threshold: float
 
 
+@dataclass(frozen=True)
+class FeaturesOutput:
+    """A feature map [1, C, H/stride, W/stride] (rounded as the network rounds) for `depthseg
+    fit-head`; depthseg runs do not fetch it."""
+    name: str
+    stride: int
+
+
 @dataclass
 class ModelYaml:
     name: str
@@ -147,6 +158,7 @@ class ModelYaml:
     warning: Optional[str] = None
     confidence: Optional[ConfidenceOutput] = None
     sky: Optional[SkyOutput] = None
+    features: Optional[FeaturesOutput] = None
 
 
 def _fail(path: str, message: str) -> None:
@@ -241,6 +253,10 @@ def validate(doc: ModelYaml) -> None:
         _check_name(doc.sky.name, "outputs.sky.name")
         claim(doc.sky.name, "outputs.sky")
         _check_number(doc.sky.threshold, "outputs.sky.threshold", positive=True)
+    if doc.features is not None:
+        _check_name(doc.features.name, "outputs.features.name")
+        claim(doc.features.name, "outputs.features")
+        _check_int(doc.features.stride, "outputs.features.stride", 1, 1024)
     _check_routing(doc.domain, doc.heads)
 
 
@@ -326,6 +342,8 @@ def render(doc: ModelYaml) -> str:
         lines.append(f"  confidence: {{ name: {_s(doc.confidence.name)}, activation: {doc.confidence.activation} }}")
     if doc.sky is not None:
         lines.append(f"  sky: {{ name: {_s(doc.sky.name)}, threshold: {_n(doc.sky.threshold)} }}")
+    if doc.features is not None:
+        lines.append(f"  features: {{ name: {_s(doc.features.name)}, stride: {doc.features.stride} }}")
     if doc.heads:
         # Quoted keys: a class named e.g. `null` or `true` must stay a string.
         lines.append("heads:")

@@ -44,6 +44,13 @@ This script switches every DINOv2 Attention module to upstream's own non-fused b
 used on one view), which every torch version traces and exports as plain MatMul/Softmax nodes.
 tests/upstreamParity.test.ts checks the result against upstream's forward with fused attention.
 
+--features [vit] adds an output `features` for `depthseg fit-head` (model.yaml outputs.features:
+{name: features, stride: 14}): the last stage's patch tokens as the DPT head reads them, layer-
+normed and reshaped to [1, C, H/14, W/14] -- the input of the head's last `projects` conv, taken
+with a forward pre-hook (the forward is unchanged, so depth is the export without it). C is the
+backbone's token width as the head sees it (DA3 concatenates local and global tokens: 2x the
+ViT's embed dim, 768 for DA3-Small).
+
 Static size only: upstream computes the patch grid, RoPE positions and output size with Python
 ints, which a trace freezes. --camera WxH picks the size upstream's InputProcessor gives that
 camera (process_res 504, "upper_bound_resize": longest side to 504, then each side to the
@@ -67,10 +74,12 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import add_fp16_argument, describe_graph, export_onnx, log  # noqa: E402
+from onnx_export import FEATURES_OUTPUT, FeatureTap, add_features_argument, add_fp16_argument, describe_graph, export_onnx, log  # noqa: E402
 
 PATCH = 14
 PROCESS_RES = 504           # upstream InputProcessor default (api.inference process_res)
+FEATURE_CHOICES = {"vit": "the last stage's patch tokens as the DPT head reads them (normed), [1, C, H/14, W/14] (stride 14)"}
+DEFAULT_FEATURES = "vit"
 CANONICAL_FOCAL = 300.0     # upstream README: metric_depth = focal * net_output / 300
 SKY_THRESHOLD = 0.3         # upstream utils/alignment.compute_sky_mask default
 # Upstream config name -> what its depth output is. Nested models are out of scope (two networks).
@@ -226,9 +235,10 @@ class DepthAnything3Export(nn.Module):
     """image [1,3,H,W] -> depth [, confidence] [, sky], each [1,1,H,W], via upstream's backbone
     and depth head on one view."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, tap: Optional[FeatureTap] = None) -> None:
         super().__init__()
         self.net = net
+        self._tap = tap
 
     def forward(self, image: torch.Tensor):
         height, width = image.shape[-2], image.shape[-1]
@@ -239,7 +249,16 @@ class DepthAnything3Export(nn.Module):
             tensors.append(out["depth_conf"])
         if "sky" in out:
             tensors.append(out["sky"])
+        if self._tap is not None:
+            tensors.append(self._tap.take())
         return tuple(tensors) if len(tensors) > 1 else tensors[0]
+
+
+def feature_tap(net: nn.Module) -> FeatureTap:
+    projects = getattr(net.head, "projects", None)
+    if not isinstance(projects, nn.ModuleList) or len(projects) == 0:
+        raise SystemExit("unexpected model: its head has no `projects` convs; export without --features")
+    return FeatureTap(projects[-1], lambda args: args[0], where="input")
 
 
 def output_names(net: nn.Module, example: torch.Tensor) -> List[str]:
@@ -271,6 +290,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
     add_fp16_argument(p)
+    add_features_argument(p, FEATURE_CHOICES, DEFAULT_FEATURES)
     args = p.parse_args(argv)
     if bool(args.model) == bool(args.config):
         p.error("give exactly one of --model and --config")
@@ -321,9 +341,16 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.variant} model without a sky output: is --variant right?")
     if args.variant == "any-view" and "confidence" not in outputs:
         raise SystemExit("any-view model without depth_conf: is --variant right?")
+    tap = feature_tap(net) if args.features else None
+    if tap is not None:
+        outputs = outputs + [FEATURES_OUTPUT]
     onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(DepthAnything3Export(net).eval(), example, onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset,
-                fp16=args.fp16)
+    try:
+        export_onnx(DepthAnything3Export(net, tap).eval(), example, onnx_path, "image", outputs, dynamic_hw=False,
+                    opset=args.opset, fp16=args.fp16)
+    finally:
+        if tap is not None:
+            tap.remove()
     describe_graph(onnx_path, "image", outputs)
 
     metric = args.variant == "metric"
@@ -340,13 +367,15 @@ def main(argv=None) -> int:
         depth=depth,
         confidence=bundle_yaml.ConfidenceOutput(name="confidence", activation="expp1") if "confidence" in outputs else None,
         sky=bundle_yaml.SkyOutput(name="sky", threshold=args.sky_threshold) if "sky" in outputs else None,
+        features=bundle_yaml.FeaturesOutput(FEATURES_OUTPUT, PATCH) if tap is not None else None,
         comments=[
             "Exported by tools/export/export_depth_anything_3.py"
             + ("" if args.checkpoint else " without a checkpoint (random weights: the depth means nothing)"),
             f"{label} ({args.variant}), static {height}x{width}, opset {args.opset}"
             + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
         ] + ([f"metric: metres = depth * f / {CANONICAL_FOCAL:g} (f: mean of fx, fy at the model's input size)"] if metric else [
-            "relative_depth: depth up to an unknown scale, NOT metres (depth.scale / depth.shift map it)."]),
+            "relative_depth: depth up to an unknown scale, NOT metres (depth.scale / depth.shift map it)."])
+          + ([f"--features {args.features}: {FEATURE_CHOICES[args.features]}, for depthseg fit-head"] if tap is not None else []),
     )
     path = bundle_yaml.write(doc, args.out)
     log(f"wrote {path}")

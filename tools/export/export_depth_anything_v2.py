@@ -41,6 +41,18 @@ freeze the sizes of the example input):
 xFormers attention (if installed) cannot be exported and is switched off for the export.
 
 Segmentation outputs / labels are out of scope here: this writes a depth-only bundle.
+--features [vit|dpt] adds a second output, `features`, for `depthseg fit-head` (model.yaml
+outputs.features: {name: features, stride: S}), taken with a forward hook on the upstream model
+(its forward is called unchanged, so the depth output is the one exported without it):
+  vit (bare --features)  the last ViT block's patch tokens, layer-normed as the DPT head reads
+                         them, as [1, C, H/14, W/14]: stride 14, C = 384 (vits) .. 1536 (vitg).
+                         The encoder's semantic features (Depth Anything's segmentation transfer
+                         fine-tunes this encoder), and free: no extra compute, a small map.
+  dpt                    the DPT decoder's last map: the input of the depth head's final convs
+                         (output_conv2), i.e. output_conv1(path_1) resized to the input size:
+                         stride 1, features/2 channels (32 vits, 128 vitl). All four levels fused,
+                         pixel-aligned, but depth-specialised and large. (path_1 itself sits at
+                         8x the patch grid, stride 14/8 = 1.75, which an integer stride cannot declare.)
 --self-test exports a small stand-in network with the same interface instead of a checkpoint
 (see standins.py) and needs neither the repo nor weights. --random-weights exports the full
 ViT-S/14 + DPT architecture (standins.py's DepthAnythingV2SmallArchitecture) with random weights,
@@ -65,7 +77,8 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import add_fp16_argument, describe_graph, export_onnx, load_state_dict, log, lower_bound_size, write_reference  # noqa: E402
+from onnx_export import (FEATURES_OUTPUT, FeatureTap, add_features_argument, add_fp16_argument, describe_graph,  # noqa: E402
+                         export_onnx, load_state_dict, log, lower_bound_size, write_reference)
 
 PATCH = 14
 # Upstream README / run.py: encoder -> DPT head width and per-level channels.
@@ -75,6 +88,12 @@ MODEL_CONFIGS = {
     "vitl": {"features": 256, "out_channels": [256, 512, 1024, 1024]},
     "vitg": {"features": 384, "out_channels": [1536, 1536, 1536, 1536]},
 }
+FEATURE_CHOICES = {
+    "vit": "the last ViT block's patch tokens as [1, C, H/14, W/14] (stride 14)",
+    "dpt": "the DPT decoder's fused map that the depth head's last convs read, at the input size (stride 1)",
+}
+DEFAULT_FEATURES = "vit"
+FEATURE_STRIDES = {"vit": PATCH, "dpt": 1}
 SIZE_NAMES = {"vits": "small", "vitb": "base", "vitl": "large", "vitg": "giant", "standin": "standin"}
 
 
@@ -193,13 +212,41 @@ class _SizeProxy(types.ModuleType):
         return F.interpolate(input, size, *args, **kwargs)
 
 
-class DepthAnythingExport(nn.Module):
-    """image [1,3,H,W] -> [1,1,H,W] (upstream returns [B,H,W])."""
+def _vit_tokens(args) -> torch.Tensor:
+    """DPTHead.forward's arguments (out_features, patch_h, patch_w) -> the last layer's patch
+    tokens [B, N, C] as [B, C, patch_h, patch_w], reshaped as DPTHead reshapes them."""
+    out_features, patch_h, patch_w = args[0], args[1], args[2]
+    last = out_features[-1]
+    tokens = last[0] if isinstance(last, (tuple, list)) else last  # (patch tokens, class token)
+    return tokens.permute(0, 2, 1).reshape(tokens.shape[0], tokens.shape[-1], patch_h, patch_w)
 
-    def __init__(self, net: nn.Module, proxy: Optional[_SizeProxy] = None) -> None:
+
+def _final_convs(head: nn.Module) -> nn.Module:
+    """The module that turns the DPT decoder's input-size map into depth: upstream
+    DPTHead.scratch.output_conv2 (standins.py: .output_conv2 for the vits architecture, .out for
+    the small stand-in)."""
+    scratch = getattr(head, "scratch", None)
+    for owner, attr in ((scratch, "output_conv2"), (head, "output_conv2"), (head, "out")):
+        if owner is not None and isinstance(getattr(owner, attr, None), nn.Module):
+            return getattr(owner, attr)
+    raise SystemExit("unexpected model: its depth head has no scratch.output_conv2; export without --features dpt")
+
+
+def feature_tap(net: nn.Module, choice: str) -> FeatureTap:
+    if choice == "vit":
+        return FeatureTap(net.depth_head, _vit_tokens, where="input")
+    return FeatureTap(_final_convs(net.depth_head), lambda args: args[0], where="input")
+
+
+class DepthAnythingExport(nn.Module):
+    """image [1,3,H,W] -> [1,1,H,W] (upstream returns [B,H,W]); with a features tap, also the
+    tapped map: (depth, features)."""
+
+    def __init__(self, net: nn.Module, proxy: Optional[_SizeProxy] = None, tap: Optional[FeatureTap] = None) -> None:
         super().__init__()
         self.net = net
         self._proxy = proxy
+        self._tap = tap
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         if self._proxy is not None:
@@ -210,12 +257,14 @@ class DepthAnythingExport(nn.Module):
         finally:
             if self._proxy is not None:
                 self._proxy.traced_hw = None
-        return out.unsqueeze(1) if out.dim() == 3 else out
+        depth = out.unsqueeze(1) if out.dim() == 3 else out
+        return depth if self._tap is None else (depth, self._tap.take())
 
 
-def make_wrapper(net: nn.Module, dynamic: bool, example_hw: Tuple[int, int]) -> Tuple[nn.Module, Optional[_SizeProxy]]:
+def make_wrapper(net: nn.Module, dynamic: bool, example_hw: Tuple[int, int],
+                 tap: Optional[FeatureTap] = None) -> Tuple[nn.Module, Optional[_SizeProxy]]:
     if not dynamic:
-        return DepthAnythingExport(net), None
+        return DepthAnythingExport(net, tap=tap), None
     vit = net.pretrained
     for attr in ("pos_embed", "patch_size", "interpolate_pos_encoding"):
         if not hasattr(vit, attr):
@@ -226,7 +275,7 @@ def make_wrapper(net: nn.Module, dynamic: bool, example_hw: Tuple[int, int]) -> 
         raise SystemExit(f"unexpected model: {head_module.__name__} does not use torch.nn.functional as F; export without --dynamic")
     proxy = _SizeProxy(example_hw)
     head_module.F = proxy
-    return DepthAnythingExport(net, proxy), proxy
+    return DepthAnythingExport(net, proxy, tap), proxy
 
 
 def restore(net: nn.Module, proxy: Optional[_SizeProxy]) -> None:
@@ -255,6 +304,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
     add_fp16_argument(p)
+    add_features_argument(p, FEATURE_CHOICES, DEFAULT_FEATURES)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
     p.add_argument("--random-weights", action="store_true",
                    help="export the --encoder architecture (vits only) as defined in standins.py, with random weights: "
@@ -301,15 +351,17 @@ def main(argv=None) -> int:
         encoder = args.encoder
 
     output = "depth" if args.metric else "disparity"
-    wrapper, proxy = make_wrapper(net, args.dynamic, (height, width))
+    tap = feature_tap(net, args.features) if args.features else None
+    outputs = [output] + ([FEATURES_OUTPUT] if tap else [])
+    wrapper, proxy = make_wrapper(net, args.dynamic, (height, width), tap)
     example = torch.rand(1, 3, height, width)
     onnx_path = os.path.join(args.out, "model.onnx")
     try:
-        export_onnx(wrapper, example, onnx_path, "image", [output], args.dynamic, args.opset, fp16=args.fp16)
+        export_onnx(wrapper, example, onnx_path, "image", outputs, args.dynamic, args.opset, fp16=args.fp16)
         if proxy is not None and proxy.replaced != 1:
             raise SystemExit(f"dynamic export: expected to free 1 interpolate size per forward, freed {proxy.replaced}; "
                              "the model differs from upstream DepthAnythingV2, export without --dynamic")
-        describe_graph(onnx_path, "image", [output])
+        describe_graph(onnx_path, "image", outputs)
         if args.self_test:
             # Reference outputs for the TypeScript test: the trace size and, when dynamic, a
             # different, non-square one that the graph must handle exactly like torch.
@@ -318,9 +370,12 @@ def main(argv=None) -> int:
             with torch.no_grad():
                 for h, w in sizes:
                     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(h * 1000 + w))
-                    write_reference(ref_dir, f"{h}x{w}", x, {output: wrapper(x)})
+                    result = wrapper(x)
+                    write_reference(ref_dir, f"{h}x{w}", x, dict(zip(outputs, result if tap else (result,))))
     finally:
         restore(net, proxy)
+        if tap is not None:
+            tap.remove()
 
     kind = "metric" if args.metric else "relative_disparity"
     name = args.name or ("depth-anything-v2-" + SIZE_NAMES.get(encoder, encoder)
@@ -339,6 +394,7 @@ def main(argv=None) -> int:
         # infer_image upsamples the output to the image with bilinear, align_corners=True.
         depth=bundle_yaml.DepthOutput(name=output, kind=kind, max_depth=args.max_depth if args.metric else None,
                                       upsample="align_corners"),
+        features=bundle_yaml.FeaturesOutput(FEATURES_OUTPUT, FEATURE_STRIDES[args.features]) if args.features else None,
         comments=[
             "Exported by tools/export/export_depth_anything_v2.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else "")
@@ -346,7 +402,8 @@ def main(argv=None) -> int:
             f"encoder {encoder}, {'metric, max ' + str(args.max_depth) + ' m' if args.metric else 'relative disparity'}, "
             f"{'dynamic H/W' if args.dynamic else f'static {height}x{width}'}, opset {args.opset}"
             + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
-        ] + ([] if args.metric else [
+        ] + ([f"--features {args.features}: {FEATURE_CHOICES[args.features]}, for depthseg fit-head"] if args.features else [])
+          + ([] if args.metric else [
             "relative_disparity is affine-invariant inverse depth, NOT metres: depthseg maps it with the",
             "depth.scale / depth.shift parameters (z = 1 / (scale*d + shift)) and reports depth_is_metric: false.",
         ]),

@@ -34,6 +34,12 @@ Inside the graph, like upstream `model.infer()` (which `infer_pil` calls):
   Upstream pads the full-resolution image; here padding happens at the graph's H x W, so the
   result differs slightly from upstream's for the same camera frame.
 
+--features [dpt] adds an output `features` for `depthseg fit-head` (model.yaml outputs.features:
+{name: features, stride: 1}): the 32-channel map the MiDaS decoder ends with, the one ZoeDepth's
+own metric head reads as "out_conv" (the ReLU after output_conv's third layer), taken with a
+forward hook. It lives at the backbone's input size, so it goes through what depth goes through:
+resized to the padded size (bilinear) and cropped, flip-averaged with --flip-aug; [1, 32, H, W].
+
 ZoeD_NK: upstream picks the NYU (indoor, <= 10 m) or KITTI (outdoor, <= 80 m) head with
 `torch.argmax(domain_vote).item()`, a Python branch: a plain torch.onnx.export would freeze the
 head chosen for the example input. This script instead runs the backbone once and both heads on
@@ -72,7 +78,8 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import bundle_yaml  # noqa: E402
-from onnx_export import add_fp16_argument, describe_graph, export_onnx, log, minimal_size, write_reference  # noqa: E402
+from onnx_export import (FEATURES_OUTPUT, FeatureTap, add_features_argument, add_fp16_argument, describe_graph,  # noqa: E402
+                         export_onnx, log, minimal_size, write_reference)
 
 MULTIPLE = 32
 VARIANTS = {
@@ -224,9 +231,11 @@ class ZoeExport(nn.Module):
     """image [1,3,H,W] (RGB 0..1) -> depth [1,1,H,W] metres; for NK (routed) instead
     depth_indoor, depth_outdoor [1,1,H,W] metres and domain_logits [1,2], in that order."""
 
-    def __init__(self, model: nn.Module, size: Tuple[int, int], pad: bool, flip: bool, routed: bool) -> None:
+    def __init__(self, model: nn.Module, size: Tuple[int, int], pad: bool, flip: bool, routed: bool,
+                 tap: Optional[FeatureTap] = None) -> None:
         super().__init__()
         self.model = model
+        self._tap = tap
         self.size = size
         self.pad = pad
         self.flip = flip
@@ -254,7 +263,7 @@ class ZoeExport(nn.Module):
             router.force = None
         return heads, router.real
 
-    def _padded(self, x: torch.Tensor) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
+    def _padded(self, x: torch.Tensor) -> Tuple[List[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor]]:
         h, w = self.size
         ph = int(math.sqrt(h / 2) * 3) if self.pad else 0
         pw = int(math.sqrt(w / 2) * 3) if self.pad else 0
@@ -266,18 +275,50 @@ class ZoeExport(nn.Module):
             if tuple(out.shape[-2:]) != (h + 2 * ph, w + 2 * pw):
                 out = F.interpolate(out, size=(h + 2 * ph, w + 2 * pw), mode="bicubic", align_corners=False)
             cropped.append(out[:, :, ph:ph + h, pw:pw + w])
-        return cropped, logits
+        features = None
+        if self._tap is not None:
+            # The backbone ran once per pass (NK: _CoreOnce), so the tap holds this pass's map.
+            features = self._tap.take()
+            if tuple(features.shape[-2:]) != (h + 2 * ph, w + 2 * pw):
+                features = F.interpolate(features, size=(h + 2 * ph, w + 2 * pw), mode="bilinear", align_corners=False)
+            features = features[:, :, ph:ph + h, pw:pw + w]
+        return cropped, logits, features
 
     def forward(self, image: torch.Tensor):
-        depths, logits = self._padded(image)
+        depths, logits, features = self._padded(image)
         if self.flip:
             # Each head averaged with its own mirrored prediction; the logits too, so depthseg
             # makes one choice for the pair (upstream's infer() routes the two passes separately).
-            mirrored, logits_m = self._padded(torch.flip(image, dims=[3]))
+            mirrored, logits_m, features_m = self._padded(torch.flip(image, dims=[3]))
             depths = [(d + torch.flip(m, dims=[3])) / 2 for d, m in zip(depths, mirrored)]
             if logits is not None:
                 logits = (logits + logits_m) / 2
-        return (*depths, logits) if self.routed else depths[0]
+            if features is not None:
+                features = (features + torch.flip(features_m, dims=[3])) / 2
+        extra = () if features is None else (features,)
+        if self.routed:
+            return (*depths, logits, *extra)
+        return (depths[0], *extra) if extra else depths[0]
+
+
+FEATURE_CHOICES = {"dpt": "the MiDaS decoder's last 32-channel map (ZoeDepth's out_conv), at the input size (stride 1)"}
+DEFAULT_FEATURES = "dpt"
+
+
+def feature_tap(model: nn.Module) -> FeatureTap:
+    """A tap on the map ZoeDepth's MidasCore hooks as "out_conv": the ReLU after the third layer of
+    midas.scratch.output_conv (standins.py: the stand-in core's encoder)."""
+    core = model.core
+    core = getattr(core, "inner", core)                  # _CoreOnce (NK)
+    midas = getattr(core, "core", None)
+    output_conv = getattr(getattr(midas, "scratch", None), "output_conv", None)
+    if isinstance(output_conv, nn.Module):
+        layers = list(output_conv.children())
+        if len(layers) > 3:
+            return FeatureTap(layers[3], lambda out: out, where="output")
+    if isinstance(getattr(core, "enc", None), nn.Module):
+        return FeatureTap(core.enc, lambda out: out, where="output")
+    raise SystemExit("unexpected model: no core.core.scratch.output_conv; export without --features")
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -301,6 +342,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="bundle folder to write (model.onnx, model.yaml)")
     p.add_argument("--opset", type=int, default=17)
     add_fp16_argument(p)
+    add_features_argument(p, FEATURE_CHOICES, DEFAULT_FEATURES)
     p.add_argument("--self-test", action="store_true", help="export a small stand-in network instead of a checkpoint")
     args = p.parse_args(argv)
     for side in ("height", "width"):
@@ -349,8 +391,11 @@ def main(argv=None) -> int:
     if height % MULTIPLE or width % MULTIPLE:
         raise SystemExit(f"input {height}x{width} is not a multiple of {MULTIPLE}")
 
-    wrapper = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=routed).eval()
+    tap = feature_tap(model) if args.features else None
+    wrapper = ZoeExport(model, (height, width), pad=args.pad, flip=args.flip_aug, routed=routed, tap=tap).eval()
     outputs = [head for _, head, _ in ROUTED_HEADS] + [DOMAIN_OUTPUT] if routed else ["depth"]
+    if tap is not None:
+        outputs.append(FEATURES_OUTPUT)
     onnx_path = os.path.join(args.out, "model.onnx")
     with traceable(wrapper):
         export_onnx(wrapper, torch.rand(1, 3, height, width), onnx_path, "image", outputs, dynamic_hw=False, opset=args.opset,
@@ -367,7 +412,7 @@ def main(argv=None) -> int:
                 g = torch.Generator().manual_seed(7)
                 x = (level + 0.1 * (torch.rand(1, 3, height, width, generator=g) - 0.5)).clamp(0, 1)
                 result = wrapper(x)
-                named = dict(zip(outputs, result)) if routed else {"depth": result}
+                named = dict(zip(outputs, result if isinstance(result, tuple) else (result,)))
                 write_reference(os.path.join(args.out, "selftest"), tag, x, named)
                 if upstream is not None:
                     write_reference(os.path.join(args.out, "selftest", "upstream"), tag, x, {"depth": upstream(x)})
@@ -391,6 +436,7 @@ def main(argv=None) -> int:
         depth=depth,
         domain=domain,
         heads=heads,
+        features=bundle_yaml.FeaturesOutput(FEATURES_OUTPUT, 1) if tap is not None else None,
         comments=[
             "Exported by tools/export/export_zoedepth.py"
             + (" --self-test (stand-in network, random weights: the depth means nothing)" if args.self_test else ""),
@@ -399,7 +445,8 @@ def main(argv=None) -> int:
             + (", float16 (--fp16: attention and layer norms float32, float32 input/outputs)" if args.fp16 else ""),
             "mean 0 / std 1: ZoeDepth normalises (0.5, 0.5) inside the graph.",
         ] + (["ZoeD_NK: depthseg routes each frame: argmax of domain_logits [nyu, kitti] picks the head, as upstream."]
-             if routed else []),
+             if routed else [])
+          + ([f"--features {args.features}: {FEATURE_CHOICES[args.features]}, for depthseg fit-head"] if tap is not None else []),
     )
     path = bundle_yaml.write(doc, args.out)
     log(f"wrote {path}")

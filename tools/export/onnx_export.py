@@ -95,8 +95,10 @@ def export_onnx(
     )
     if dynamic_hw:
         axes: Dict[str, Dict[int, str]] = {input_name: {2: "height", 3: "width"}}
-        for name in output_names:
-            axes[name] = {2: "out_height", 3: "out_width"}
+        for k, name in enumerate(output_names):
+            # The first (depth) output keeps the names it always had; a later one at another
+            # resolution (a features map) needs its own, or onnx would claim equal sizes.
+            axes[name] = {2: "out_height", 3: "out_width"} if k == 0 else {2: f"{name}_height", 3: f"{name}_width"}
         kwargs["dynamic_axes"] = axes
     # torch >= 2.5 has a `dynamo` switch and newer releases default it to True; these scripts are
     # written for (and tested with) the tracing exporter, so ask for it explicitly.
@@ -114,6 +116,49 @@ def export_onnx(
     if fp16:
         fp16_pass.convert_file(path, log=log)
         log(f"converted {path} to float16, attention and layer norms float32 ({os.path.getsize(path) / 1e6:.1f} MB)")
+
+
+# --- features for `depthseg fit-head` ----------------------------------------------------------
+
+FEATURES_OUTPUT = "features"
+
+
+def add_features_argument(parser, choices: Dict[str, str], default: str) -> None:
+    """The exporters' shared --features option: `choices` maps each choice to what it exposes."""
+    listing = "; ".join(f"{k}: {v}" for k, v in choices.items())
+    parser.add_argument("--features", nargs="?", const=default, choices=sorted(choices), default=None,
+                        metavar="{" + ",".join(sorted(choices)) + "}",
+                        help=f"also output a feature map named {FEATURES_OUTPUT!r} for `depthseg fit-head`, declared in "
+                             f"model.yaml as outputs.features (bare --features: {default}). {listing}")
+
+
+class FeatureTap:
+    """Keeps one tensor seen during a forward: the input (`where="input"`, a forward pre-hook) or
+    the output (`where="output"`) of `module`, passed through `pick`. The exporters' wrappers call
+    the upstream forward unchanged and return take() as an extra output, so the depth part of the
+    traced graph is the one exported without it."""
+
+    def __init__(self, module: torch.nn.Module, pick, where: str = "input") -> None:
+        self.pick = pick
+        self.value: Optional[torch.Tensor] = None
+        if where == "input":
+            self.handle = module.register_forward_pre_hook(lambda _m, args: self._keep(args))
+        elif where == "output":
+            self.handle = module.register_forward_hook(lambda _m, _args, out: self._keep(out))
+        else:
+            raise ValueError(f"where must be input or output, got {where!r}")
+
+    def _keep(self, seen) -> None:
+        self.value = self.pick(seen)
+
+    def take(self) -> torch.Tensor:
+        value, self.value = self.value, None
+        if value is None:
+            raise RuntimeError("the features tap saw no forward through its module: the model differs from upstream")
+        return value
+
+    def remove(self) -> None:
+        self.handle.remove()
 
 
 def add_fp16_argument(parser) -> None:

@@ -115,7 +115,26 @@ DA2_CASES = {
     "da2-vits-metric-camera": (True, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
     # Dynamic H/W: the trace size and two others, none square at 518 (where upstream skips the resample).
     "da2-vits-relative-dynamic": (False, ["--dynamic", "--height", "70", "--width", "70"], [(70, 70), (56, 98), (84, 70)]),
+    # --features: the camera case's model (same seeds, so the same checkpoint) with a feature output.
+    "da2-vits-relative-features-vit": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "vit"], [(70, 98)]),
+    "da2-vits-relative-features-dpt": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "dpt"], [(70, 98)]),
 }
+
+
+def da2_features(model: torch.nn.Module, x: torch.Tensor, choice: str) -> torch.Tensor:
+    """The tensor `--features <choice>` must expose, read off upstream's own modules: the last
+    intermediate layer's patch tokens from DINOv2.get_intermediate_layers (vit), or what
+    DPTHead.scratch.output_conv2 receives (dpt)."""
+    if choice == "vit":
+        tokens = model.pretrained.get_intermediate_layers(x, model.intermediate_layer_idx[model.encoder], return_class_token=True)[-1][0]
+        return tokens.permute(0, 2, 1).reshape(1, tokens.shape[-1], x.shape[-2] // 14, x.shape[-1] // 14)
+    seen = []
+    handle = model.depth_head.scratch.output_conv2.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return seen[0]
 
 
 def camera_image(width: int, height: int, seed: int):
@@ -175,11 +194,16 @@ def da2(case: str, upstream: str, out: str) -> dict:
     args = ["--encoder", "vits", "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
     run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
     name = "depth" if metric else "disparity"
+    choice = size_args[size_args.index("--features") + 1] if "--features" in size_args else None
+    outputs = [name] + (["features"] if choice else [])
     with torch.no_grad():
         for h, w in sizes:
             x = seeded_input(h, w, h * 1000 + w)
-            write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, {name: model(x).unsqueeze(1)})
-    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": [name],
+            tensors = {name: model(x).unsqueeze(1)}
+            if choice:
+                tensors["features"] = da2_features(model, x, choice)
+            write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, tensors)
+    return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": outputs,
             "exporter_args": args}
 
 
@@ -203,6 +227,8 @@ DA3_CASES = {
     "da3metric-large@vits": ("da3metric-large", "metric", True, (56, 84)),
     "da3mono-large": ("da3mono-large", "mono", False, (56, 84)),
     "da3metric-large": ("da3metric-large", "metric", False, (56, 84)),
+    # da3-small's model (same seed, so the same checkpoint) exported with --features.
+    "da3-small+features": ("da3-small", "any-view", False, (56, 84)),
 }
 
 
@@ -231,7 +257,9 @@ def da3(case: str, upstream: str, out: str) -> dict:
         reduced = _vits_variant(OmegaConf.to_container(OmegaConf.load(config_path)), True)
         config_path = os.path.join(out, f"{config_name}@vits.yaml")
         OmegaConf.save(OmegaConf.create(reduced), config_path)
-    torch.manual_seed(zlib.crc32(case.encode()))  # mono and metric share an architecture: differ in weights
+    base_case, _, extra = case.partition("+")
+    features = extra == "features"
+    torch.manual_seed(zlib.crc32(base_case.encode()))  # mono and metric share an architecture: differ in weights
     net = create_object(load_config(config_path)).eval()
     randomise_tokens(net, 1)
     x = seeded_input(h, w, h * 1000 + w)
@@ -243,18 +271,28 @@ def da3(case: str, upstream: str, out: str) -> dict:
     args += ["--checkpoint", ckpt, "--height", str(h), "--width", str(w)]
     if variant == "metric":
         args += ["--max-depth", "80"]
+    if features:
+        args += ["--features", "vit"]
     run_exporter("export_depth_anything_3.py", args, repo, os.path.join(out, "bundle"))
 
     # Upstream's forward as its API calls it on one view, fused attention (upstream's default).
     attention = [m for m in net.modules() if hasattr(m, "fused_attn")]
     assert attention and all(m.fused_attn for m in attention), "expected upstream's fused attention by default"
+    seen = []
+    # What the head's last `projects` conv reads: the normed last-stage patch tokens, [1, C, h/14, w/14].
+    handle = net.head.projects[-1].register_forward_pre_hook(lambda _m, a: seen.append(a[0])) if features else None
     with torch.no_grad():
         result = net(x.unsqueeze(1))
+    if handle is not None:
+        handle.remove()
     outputs = {"depth": result["depth"]}
     if "depth_conf" in result:
         outputs["confidence"] = result["depth_conf"]
     if "sky" in result:
         outputs["sky"] = result["sky"]
+    if features:
+        assert len(seen) == 1, f"the head's last projects conv ran {len(seen)} times"
+        outputs["features"] = seen[0]
     write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, outputs)
     info = {"upstream_commit": commit_of(upstream, "Depth-Anything-3"), "outputs": list(outputs), "exporter_args": args,
             "variant": variant, "reduced_to_vits": reduce, "fused_attention_modules": len(attention)}
@@ -274,7 +312,9 @@ def da3(case: str, upstream: str, out: str) -> dict:
 # is slow on a 2-core CPU; the same code at a small img_size of the configs' aspect ratio (N/NK
 # 3:4, K 1:2) runs every layer (MiDaS resamples BEiT's relative position tables to the patch grid
 # for any size, as it does at 384x512) and the exporter's --img-size builds the same model.
-ZOE_CASES = {"zoed-n": ("ZoeD_N", (96, 128)), "zoed-k": ("ZoeD_K", (64, 128)), "zoed-nk": ("ZoeD_NK", (96, 128))}
+ZOE_CASES = {"zoed-n": ("ZoeD_N", (96, 128)), "zoed-k": ("ZoeD_K", (64, 128)), "zoed-nk": ("ZoeD_NK", (96, 128)),
+             # zoed-n's model exported with --features.
+             "zoed-n+features": ("ZoeD_N", (96, 128))}
 
 
 HEAD_GAIN = 9.0
@@ -308,6 +348,9 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
     ckpt = os.path.join(out, "checkpoint.pt")
     torch.save({"model": model.state_dict()}, ckpt)
     args = ["--model", variant, "--checkpoint", ckpt, "--img-size", f"{img_size[0]}x{img_size[1]}"]
+    features = case.endswith("+features")
+    if features:
+        args += ["--features", "dpt"]
     run_exporter("export_zoedepth.py", args, repo, os.path.join(out, "bundle"))
     with open(os.path.join(out, "bundle", "model.yaml")) as f:
         size = next(line for line in f if line.strip().startswith("size:"))
@@ -319,9 +362,19 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
             x = (level + 0.1 * (torch.rand(1, 3, h, w, generator=g) - 0.5)).clamp(0, 1)
             # What infer_pil runs (pad on), without the opt-in flip augmentation.
             depth = model.infer(x, pad_input=True, with_flip_aug=False)
-            write_reference(os.path.join(out, "reference"), tag, x, {"depth": depth})
+            tensors = {"depth": depth}
+            if features:
+                # Upstream's own hook kept the decoder's last map of the padded input as core_out
+                # ["out_conv"]; --features promises it resized to the padded size and cropped as
+                # _infer_with_pad_aug crops depth.
+                ph, pw = int(math.sqrt(h / 2) * 3), int(math.sqrt(w / 2) * 3)
+                fmap = model.core.core_out["out_conv"]
+                fmap = F.interpolate(fmap, size=(h + 2 * ph, w + 2 * pw), mode="bilinear", align_corners=False)
+                tensors["features"] = fmap[:, :, ph:ph + h, pw:pw + w]
+            write_reference(os.path.join(out, "reference"), tag, x, tensors)
             tags[tag] = float(depth.mean())
-    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"], "size": [h, w], "mean_depth": tags,
+    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"] + (["features"] if features else []),
+            "size": [h, w], "mean_depth": tags,
             "exporter_args": args, "head_gain": HEAD_GAIN}
 
 
