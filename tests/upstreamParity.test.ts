@@ -15,6 +15,7 @@
 // harness sources and the upstream commit.
 
 import { spawnSync } from "node:child_process";
+import { runChild } from "./support/childProcess.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -115,9 +116,7 @@ async function exportCase(name: string, family: "da2" | "da3" | "zoe"): Promise<
     pythonPath.push(join(SHIMS, "hub_offline"), TIMM);
   }
   env["PYTHONPATH"] = [...pythonPath, process.env["PYTHONPATH"] ?? ""].filter(Boolean).join(":");
-  const run = spawnSync(PYTHON, ["-B", HARNESS, "--case", name, "--upstream", UPSTREAM, "--out", out], {
-    encoding: "utf8", env, timeout: 1_500_000, maxBuffer: 64 << 20,
-  });
+  const run = await runChild(PYTHON, ["-B", HARNESS, "--case", name, "--upstream", UPSTREAM, "--out", out], { env, timeoutMs: 1_500_000 });
   if (run.status !== 0) throw new Error(`parity.py --case ${name} failed (${run.status}):\n${run.stderr.slice(-4000)}`);
   const line = run.stdout.trim().split("\n").at(-1)!;
   await writeFile(done, line);
