@@ -172,6 +172,20 @@ def da2_infer_image(upstream: str, out: str, metric: bool = True) -> dict:
             "exporter_args": args, "depth_range": [float(depth.min()), float(depth.max())]}
 
 
+def _calibrate_relative(model, x: torch.Tensor, positive: float = 0.9) -> None:
+    """Relative DA-V2 ends in ReLU: with random weights at ViT-B / ViT-L width every pixel's
+    disparity is 0 (ONNX = upstream trivially). Shifts the bias of the last conv before that ReLU
+    so about `positive` of the example's pixels are above zero."""
+    conv = model.depth_head.scratch.output_conv2[2]
+    seen = {}
+    # clone: the ReLU after it works in place.
+    handle = conv.register_forward_hook(lambda m, i, o: seen.update(pre=o.detach().clone()))
+    with torch.no_grad():
+        model(x)
+        handle.remove()
+        conv.bias -= torch.quantile(seen["pre"].flatten(), 1 - positive)
+
+
 def da2(case: str, upstream: str, out: str) -> dict:
     encoder, metric, size_args, sizes = DA2_CASES[case]
     repo = os.path.join(upstream, "Depth-Anything-V2")
@@ -184,6 +198,8 @@ def da2(case: str, upstream: str, out: str) -> dict:
         kwargs["max_depth"] = 20.0
     model = DepthAnythingV2(**kwargs).eval()
     randomise_tokens(model, 1)
+    if not metric:
+        _calibrate_relative(model, seeded_input(*sizes[0], sizes[0][0] * 1000 + sizes[0][1]))
     ckpt = os.path.join(out, "checkpoint.pth")
     torch.save(model.state_dict(), ckpt)
     args = ["--encoder", encoder, "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
