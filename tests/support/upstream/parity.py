@@ -109,15 +109,29 @@ def commit_of(upstream: str, name: str) -> str:
 
 # --- Depth Anything V2 ------------------------------------------------------------------------
 
+DA2_CAMERA = ["--camera", "98x70", "--height", "70", "--width", "70"]
 DA2_CASES = {
-    # case: (metric, exporter size args, reference sizes (H, W))
-    "da2-vits-relative-camera": (False, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
-    "da2-vits-metric-camera": (True, ["--camera", "98x70", "--height", "70", "--width", "70"], [(70, 98)]),
+    # case: (encoder, metric, exporter size args, reference sizes (H, W))
+    "da2-vits-relative-camera": ("vits", False, DA2_CAMERA, [(70, 98)]),
+    "da2-vits-metric-camera": ("vits", True, DA2_CAMERA, [(70, 98)]),
     # Dynamic H/W: the trace size and two others, none square at 518 (where upstream skips the resample).
-    "da2-vits-relative-dynamic": (False, ["--dynamic", "--height", "70", "--width", "70"], [(70, 70), (56, 98), (84, 70)]),
+    "da2-vits-relative-dynamic": ("vits", False, ["--dynamic", "--height", "70", "--width", "70"], [(70, 70), (56, 98), (84, 70)]),
+    # Base and Large at full width (the released models' architecture), same small input.
+    "da2-vitb-relative-camera": ("vitb", False, DA2_CAMERA, [(70, 98)]),
+    "da2-vitb-metric-camera": ("vitb", True, DA2_CAMERA, [(70, 98)]),
+    "da2-vitl-relative-camera": ("vitl", False, DA2_CAMERA, [(70, 98)]),
+    "da2-vitl-metric-camera": ("vitl", True, DA2_CAMERA, [(70, 98)]),
     # --features: the camera case's model (same seeds, so the same checkpoint) with a feature output.
-    "da2-vits-relative-features-vit": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "vit"], [(70, 98)]),
-    "da2-vits-relative-features-dpt": (False, ["--camera", "98x70", "--height", "70", "--width", "70", "--features", "dpt"], [(70, 98)]),
+    "da2-vits-relative-features-vit": ("vits", False, [*DA2_CAMERA, "--features", "vit"], [(70, 98)]),
+    "da2-vits-relative-features-dpt": ("vits", False, [*DA2_CAMERA, "--features", "dpt"], [(70, 98)]),
+}
+
+
+# Upstream's model_configs (run.py / metric_depth/run.py): DPT widths per encoder.
+DA2_WIDTHS = {
+    "vits": {"features": 64, "out_channels": [48, 96, 192, 384]},
+    "vitb": {"features": 128, "out_channels": [96, 192, 384, 768]},
+    "vitl": {"features": 256, "out_channels": [256, 512, 1024, 1024]},
 }
 
 
@@ -177,21 +191,37 @@ def da2_infer_image(upstream: str, out: str, metric: bool = True) -> dict:
             "exporter_args": args, "depth_range": [float(depth.min()), float(depth.max())]}
 
 
+def _calibrate_relative(model, x: torch.Tensor, positive: float = 0.9) -> None:
+    """Relative DA-V2 ends in ReLU: with random weights at ViT-B / ViT-L width every pixel's
+    disparity is 0 (ONNX = upstream trivially). Shifts the bias of the last conv before that ReLU
+    so about `positive` of the example's pixels are above zero."""
+    conv = model.depth_head.scratch.output_conv2[2]
+    seen = {}
+    # clone: the ReLU after it works in place.
+    handle = conv.register_forward_hook(lambda m, i, o: seen.update(pre=o.detach().clone()))
+    with torch.no_grad():
+        model(x)
+        handle.remove()
+        conv.bias -= torch.quantile(seen["pre"].flatten(), 1 - positive)
+
+
 def da2(case: str, upstream: str, out: str) -> dict:
-    metric, size_args, sizes = DA2_CASES[case]
+    encoder, metric, size_args, sizes = DA2_CASES[case]
     repo = os.path.join(upstream, "Depth-Anything-V2")
     sys.path.insert(0, os.path.join(repo, "metric_depth") if metric else repo)
     from depth_anything_v2.dpt import DepthAnythingV2  # noqa: PLC0415
 
     torch.manual_seed(0)
-    kwargs = dict(encoder="vits", features=64, out_channels=[48, 96, 192, 384])
+    kwargs = dict(encoder=encoder, **DA2_WIDTHS[encoder])
     if metric:
         kwargs["max_depth"] = 20.0
     model = DepthAnythingV2(**kwargs).eval()
     randomise_tokens(model, 1)
+    if not metric:
+        _calibrate_relative(model, seeded_input(*sizes[0], sizes[0][0] * 1000 + sizes[0][1]))
     ckpt = os.path.join(out, "checkpoint.pth")
     torch.save(model.state_dict(), ckpt)
-    args = ["--encoder", "vits", "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
+    args = ["--encoder", encoder, "--checkpoint", ckpt, *size_args] + (["--metric", "--max-depth", "20"] if metric else [])
     run_exporter("export_depth_anything_v2.py", args, repo, os.path.join(out, "bundle"))
     name = "depth" if metric else "disparity"
     choice = size_args[size_args.index("--features") + 1] if "--features" in size_args else None
@@ -204,7 +234,7 @@ def da2(case: str, upstream: str, out: str) -> dict:
                 tensors["features"] = da2_features(model, x, choice)
             write_reference(os.path.join(out, "reference"), f"{h}x{w}", x, tensors)
     return {"upstream_commit": commit_of(upstream, "Depth-Anything-V2"), "outputs": outputs,
-            "exporter_args": args}
+            "exporter_args": args, "encoder": encoder}
 
 
 # --- Depth Anything 3 -------------------------------------------------------------------------
@@ -332,6 +362,36 @@ def spread_heads(model: torch.nn.Module, gain: float = HEAD_GAIN) -> None:
                     p.mul_(gain)
 
 
+ROUTE_MARGIN = 2.0
+
+
+def route_apart(model: torch.nn.Module, images: dict) -> None:
+    """ZoeD_NK: with random weights upstream's router sends every image to the same head (both
+    test images went outdoors). Moves the last layer of upstream's domain classifier
+    (mlp_classifier[-1], Linear 128 -> 2) so that, in upstream's own infer(), the first image's
+    domain logits favour nyu (index 0) and the second's kitti by ROUTE_MARGIN each: its weight
+    rows move by +-a (h0 - h1) and its bias by the midpoint, where h0, h1 are the classifier's
+    hidden features for the two images. Upstream's router code is unchanged; only the random
+    weights differ."""
+    final = model.mlp_classifier[-1]
+    seen = []
+    handle = final.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().sum(dim=0)))
+    with torch.no_grad():
+        for x in images.values():
+            model.infer(x, pad_input=True, with_flip_aug=False)
+        handle.remove()
+        h0, h1 = seen
+        u = h0 - h1
+        diff = lambda h: float((final.weight[0] - final.weight[1]) @ h + final.bias[0] - final.bias[1])  # noqa: E731
+        gap = diff(h0) - diff(h1)
+        a = max(0.0, (2 * ROUTE_MARGIN - gap) / (2 * float(u @ u)))
+        final.weight[0] += a * u
+        final.weight[1] -= a * u
+        mid = (diff(h0) + diff(h1)) / 2
+        final.bias[0] -= mid / 2
+        final.bias[1] += mid / 2
+
+
 def zoedepth(case: str, upstream: str, out: str) -> dict:
     variant, img_size = ZOE_CASES[case]
     repo = os.path.join(upstream, "ZoeDepth")
@@ -345,6 +405,15 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
     torch.manual_seed(0)
     model = build_model(get_config(config_name, "infer", pretrained_resource=None, img_size=list(img_size), **extra)).eval()
     spread_heads(model)
+    # The graph's input is img_size (no --height/--width): checked against model.yaml below.
+    h, w = img_size
+    images = {}
+    for tag, level in (("dark", 0.2), ("bright", 0.8)):
+        g = torch.Generator().manual_seed(7)
+        images[tag] = (level + 0.1 * (torch.rand(1, 3, h, w, generator=g) - 0.5)).clamp(0, 1)
+    routed = variant == "ZoeD_NK"
+    if routed:
+        route_apart(model, images)   # dark -> nyu (indoor), bright -> kitti (outdoor)
     ckpt = os.path.join(out, "checkpoint.pt")
     torch.save({"model": model.state_dict()}, ckpt)
     args = ["--model", variant, "--checkpoint", ckpt, "--img-size", f"{img_size[0]}x{img_size[1]}"]
@@ -354,12 +423,12 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
     run_exporter("export_zoedepth.py", args, repo, os.path.join(out, "bundle"))
     with open(os.path.join(out, "bundle", "model.yaml")) as f:
         size = next(line for line in f if line.strip().startswith("size:"))
-    h, w = (int(v) for v in size.split("[")[1].split("]")[0].split(","))
-    tags = {}
+    assert [int(v) for v in size.split("[")[1].split("]")[0].split(",")] == [h, w], size
+    tags, routes = {}, {}
+    logits = []
+    hook = model.mlp_classifier.register_forward_hook(lambda m, i, o: logits.append(o.detach())) if routed else None
     with torch.no_grad():
-        for tag, level in (("dark", 0.2), ("bright", 0.8)):
-            g = torch.Generator().manual_seed(7)
-            x = (level + 0.1 * (torch.rand(1, 3, h, w, generator=g) - 0.5)).clamp(0, 1)
+        for tag, x in images.items():
             # What infer_pil runs (pad on), without the opt-in flip augmentation.
             depth = model.infer(x, pad_input=True, with_flip_aug=False)
             tensors = {"depth": depth}
@@ -373,9 +442,16 @@ def zoedepth(case: str, upstream: str, out: str) -> dict:
                 tensors["features"] = fmap[:, :, ph:ph + h, pw:pw + w]
             write_reference(os.path.join(out, "reference"), tag, x, tensors)
             tags[tag] = float(depth.mean())
-    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"] + (["features"] if features else []),
-            "size": [h, w], "mean_depth": tags,
-            "exporter_args": args, "head_gain": HEAD_GAIN}
+            if routed:
+                # The head upstream's forward took: ["nyu", "kitti"][argmax softmax(sum of logits)].
+                vote = torch.softmax(logits[-1].sum(dim=0, keepdim=True), dim=-1)
+                routes[tag] = {"head": ["nyu", "kitti"][int(torch.argmax(vote, dim=-1).item())],
+                               "logits": [float(v) for v in logits[-1].flatten()]}
+    if hook:
+        hook.remove()
+    extra_info = {"routes": routes} if routed else {}
+    return {"upstream_commit": commit_of(upstream, "ZoeDepth"), "outputs": ["depth"] + (["features"] if features else []), "size": [h, w], "mean_depth": tags,
+            "exporter_args": args, "head_gain": HEAD_GAIN, **extra_info}
 
 
 def main() -> int:
