@@ -414,6 +414,20 @@ describe("depthseg's depth for a frame vs upstream Depth Anything V2 infer_image
   }, T);
 });
 
+const DA3_MONO_DEPTH = { name: "depth", kind: "relative_depth" };
+const DA3_METRIC_DEPTH = { name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 };
+
+/** A DA3 Large case (Mono or Metric, any width): its depth declaration, a sky map with both kinds of pixel, parity. */
+async function expectDa3Sky(name: string, depth: object): Promise<void> {
+  const info = await exportCase(name, "da3");
+  const bundle = await loadModelBundle(info.bundle);
+  expect(bundle.outputs.depth).toEqual(depth);
+  expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
+  expect(info.sky_fraction).toBeGreaterThan(0.1);
+  expect(info.sky_fraction).toBeLessThan(0.9);
+  await expectParity(info);
+}
+
 describe("Depth Anything 3 exporter vs upstream (random weights)", () => {
   it.skipIf(why.da3 !== undefined)("DA3-Small: relative depth + confidence, fused attention (upstream) = exported attention", async () => {
     const info = await exportCase("da3-small", "da3");
@@ -429,21 +443,11 @@ describe("Depth Anything 3 exporter vs upstream (random weights)", () => {
   }, T);
 
   it.skipIf(why.da3 !== undefined)("DA3 Mono-Large architecture at ViT-S width: relative depth + sky", async () => {
-    const info = await exportCase("da3mono-large@vits", "da3");
-    const bundle = await loadModelBundle(info.bundle);
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "relative_depth" });
-    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
-    expect(info.sky_fraction).toBeGreaterThan(0.1);
-    expect(info.sky_fraction).toBeLessThan(0.9);
-    await expectParity(info);
+    await expectDa3Sky("da3mono-large@vits", DA3_MONO_DEPTH);
   }, T);
 
   it.skipIf(why.da3 !== undefined)("DA3 Metric-Large architecture at ViT-S width: canonical focal 300, sky", async () => {
-    const info = await exportCase("da3metric-large@vits", "da3");
-    const bundle = await loadModelBundle(info.bundle);
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 });
-    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
-    await expectParity(info);
+    await expectDa3Sky("da3metric-large@vits", DA3_METRIC_DEPTH);
   }, T);
 });
 
@@ -471,23 +475,11 @@ describe("Depth Anything 3 --features on the upstream model (random weights, DA3
 
 describe("Depth Anything 3 exporter vs upstream, Large variants at full width (ViT-L)", () => {
   it.skipIf(why.da3Large !== undefined)("DA3 Mono-Large: relative depth + sky", async () => {
-    const info = await exportCase("da3mono-large", "da3");
-    const bundle = await loadModelBundle(info.bundle);
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "relative_depth" });
-    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
-    expect(info.sky_fraction).toBeGreaterThan(0.1);
-    expect(info.sky_fraction).toBeLessThan(0.9);
-    await expectParity(info);
+    await expectDa3Sky("da3mono-large", DA3_MONO_DEPTH);
   }, T);
 
   it.skipIf(why.da3Large !== undefined)("DA3 Metric-Large: canonical focal 300, sky", async () => {
-    const info = await exportCase("da3metric-large", "da3");
-    const bundle = await loadModelBundle(info.bundle);
-    expect(bundle.outputs.depth).toEqual({ name: "depth", kind: "metric", maxDepth: 80, canonicalFocal: 300 });
-    expect(bundle.outputs.sky).toEqual({ name: "sky", threshold: 0.3 });
-    expect(info.sky_fraction).toBeGreaterThan(0.1);
-    expect(info.sky_fraction).toBeLessThan(0.9);
-    await expectParity(info);
+    await expectDa3Sky("da3metric-large", DA3_METRIC_DEPTH);
   }, T);
 });
 
