@@ -1,6 +1,8 @@
 // Domain types that cross stage boundaries. They mirror the ROS fields they come from but
 // carry no ROS message machinery, so kernels and the pipeline never import messages/.
 
+import type { GroundPlane } from "./geometry/groundPlane.js";
+
 /** ROS 2 builtin_interfaces/Time. */
 export interface Stamp {
   readonly sec: number;
@@ -67,6 +69,8 @@ export interface Frame {
   readonly uncovered?: Int32Array;
   /** Metres measured by another sensor for this frame (`scale.source` depth_image or points), paired by stamp. */
   readonly anchors?: AnchorMeasurement;
+  /** scale.source ground_plane with scale.ground_frame: the floor from the TF tree, when it links that frame to this one. */
+  readonly groundPlane?: GroundPlane;
 }
 
 /** A metric measurement that comes with a frame, in the camera's geometry (scale recovery). */

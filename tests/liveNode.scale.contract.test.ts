@@ -18,7 +18,7 @@ import type { RclMessage } from "../src/transport/ros/rclPort.js";
 import { toRclMessage } from "../src/transport/ros/rclMessages.js";
 import { PeerNode, endpointsOf, loadRealRclnodejs } from "./support/rclHarness.js";
 import { FRAME_ID, cameraInfo, rgb8, stampAt, tempDir } from "./support/cameraBag.js";
-import { BASE_FRAME, CAMERA_IN_BASE, LIDAR_FRAME, LIDAR_IN_BASE, OPTICAL_IN_BASE_ROTATION, lidarCloud } from "./support/scaleBags.js";
+import { BASE_FRAME, GROUND_FRAME, CAMERA_IN_BASE, LIDAR_FRAME, LIDAR_IN_BASE, OPTICAL_IN_BASE_ROTATION, lidarCloud } from "./support/scaleBags.js";
 
 const W = 32;
 const H = 24;
@@ -139,10 +139,14 @@ async function start(rosArgs: readonly string[], beforeSubscribing?: () => void)
 type Status = RclMessage<"depthseg/msg/PerceptionStatus">;
 
 /** Sends `frames` frames (image, camera_info and `anchors` with the same stamp); returns status and depth as received. */
-async function sendFrames(peer: PeerNode, frames: number, anchors: (stamp: Stamp) => void): Promise<{ status: Status[]; depth: Float32Array[] }> {
+async function sendFrames(
+  peer: PeerNode,
+  frames: number,
+  anchors: (stamp: Stamp) => void,
+  image: RgbImage = testImage(),
+): Promise<{ status: Status[]; depth: Float32Array[] }> {
   const status = peer.record<Status>("depthseg/msg/PerceptionStatus", "/status");
   const depthImages = peer.record<RclMessage<"sensor_msgs/msg/Image">>("sensor_msgs/msg/Image", "/depth/image");
-  const image = testImage();
   const calibration = pinholeCalibration(W, H, FX, FY, CX, CY);
   for (let i = 0; i < frames; i++) {
     const stamp = stampAt(i);
@@ -238,5 +242,73 @@ describe("live node: scale.source depth_image", () => {
       expect(Math.abs(s.depth_shift / TRUE_SHIFT - 1)).toBeLessThan(TOLERANCE);
     }
     for (const d of depth) expect(worstRelativeError(d, truth)).toBeLessThan(TOLERANCE);
+  });
+});
+
+describe("live node: scale.source ground_plane with scale.ground_frame", () => {
+  /** The optical centre's height: base_link 1.2 m above base_footprint, the camera CAMERA_IN_BASE above that (no tilt). */
+  const HEIGHT = 1.2 + CAMERA_IN_BASE[2];
+  /** The floor: green there, so the analytic model (label = argmax of R, G, B) calls them "green" and nothing else is. */
+  const FLOOR_ROWS = [20, 21, 22, 23];
+  /** The level camera's floor: z = h·fy / (v − cy). */
+  const floorDepth = (v: number) => (HEIGHT * FY) / (v - CY);
+
+  /** testImage with floor rows: green, and red chosen so the analytic model's truth is the floor's depth there. */
+  function floorImage(): RgbImage {
+    const image = testImage();
+    for (const v of FLOOR_ROWS) {
+      const raw = (1 / floorDepth(v) - TRUE_SHIFT) / TRUE_SCALE;
+      const red = Math.round((255 * (raw - ANALYTIC_DISPARITY_OFFSET)) / ANALYTIC_DISPARITY_SCALE);
+      for (let u = 0; u < W; u++) {
+        image.data[3 * (v * W + u)] = red;
+        image.data[3 * (v * W + u) + 1] = 255;
+      }
+    }
+    return image;
+  }
+
+  const latchGroundTransforms = () => {
+    const robot = new PeerNode(real, "robot_state_publisher");
+    peers.push(robot);
+    const robotTree = staticTransforms(stampAt(0));
+    const tf: TFMessage = {
+      transforms: [
+        ...robotTree.transforms,
+        {
+          header: header(stampAt(0), GROUND_FRAME),
+          child_frame_id: BASE_FRAME,
+          transform: { translation: { x: 0, y: 0, z: 1.2 }, rotation: { x: 0, y: 0, z: 0, w: 1 } },
+        },
+      ],
+    };
+    robot.publish("tf2_msgs/msg/TFMessage", "/tf_static", toRclMessage<"tf2_msgs/msg/TFMessage">(tf), { latched: true });
+  };
+
+  it("takes the camera's height and tilt above base_footprint from the latched /tf_static", async () => {
+    const peer = await start(["-p", "scale.source:=ground_plane", "-p", `scale.ground_frame:=${GROUND_FRAME}`, "-p", "scale.ground_classes:=[green]"], latchGroundTransforms);
+    expect(endpointsOf(real, "subscriptions", "/depthseg")["/tf_static"]).toEqual({ type: "tf2_msgs/msg/TFMessage", qos: "reliable transient_local keep_last 100" });
+    const image = floorImage();
+    const { status, depth } = await sendFrames(peer, 3, () => {}, image);
+    for (const s of status) {
+      expect([s.scale_source, s.depth_is_metric, s.scale_age]).toEqual(["ground_plane", true, 0]);
+      expect(s.scale_anchors).toBe(FLOOR_ROWS.length * W);
+      // The floor rows' red is rounded to whole levels: ±0.25 % of disparity each.
+      expect(Math.abs(s.depth_scale / TRUE_SCALE - 1)).toBeLessThan(0.02);
+    }
+    for (const d of depth) {
+      for (const v of FLOOR_ROWS) for (let u = 0; u < W; u++) expect(Math.abs(d[v * W + u]! / floorDepth(v) - 1)).toBeLessThan(0.01);
+      // Off the floor too: the recovered affine gives the truth everywhere.
+      expect(worstRelativeError(d, trueDepth(image))).toBeLessThan(0.02);
+    }
+    const placed = real.standIn.log.map((l) => l.message).filter((m) => m.startsWith("scale anchors:"));
+    expect(placed).toEqual([`scale anchors: the floor ("${GROUND_FRAME}" z = 0) placed in "${FRAME_ID}" with /tf_static: ${HEIGHT.toFixed(3)} m above the floor, pitch 0.0°, roll 0.0°`]);
+  });
+
+  it("without /tf_static and without scale.camera_height: no anchors, the depth is not called metric, and the log says why", async () => {
+    const peer = await start(["-p", "scale.source:=ground_plane", "-p", `scale.ground_frame:=${GROUND_FRAME}`, "-p", "scale.ground_classes:=[green]"]);
+    const { status } = await sendFrames(peer, 2, () => {}, floorImage());
+    for (const s of status) expect([s.scale_source, s.depth_is_metric, s.scale_anchors]).toEqual(["ground_plane", false, 0]);
+    const warnings = real.standIn.log.map((l) => l.message).filter((m) => m.startsWith("scale anchors:"));
+    expect(warnings).toEqual([`scale anchors: no /tf_static transform from "${GROUND_FRAME}" to "${FRAME_ID}" (yet); no ground-plane anchors until it comes (scale.camera_height is 0)`]);
   });
 });

@@ -116,9 +116,13 @@ export const PARAMETER_SPECS: readonly ParameterSpec[] = [
   { name: "scale.camera_roll", type: "double", default: 0.0, min: -1.5, max: 1.5, dynamic: true,
     description: "scale.source ground_plane: roll (rad) about the optical axis, positive clockwise as seen in the image." },
   { name: "scale.ground_classes", type: "string_array", default: ["floor", "road", "ground", "sidewalk"], allowEmpty: true, dynamic: true,
-    description: "scale.source ground_plane: segmentation classes that are floor (names from the model's labels); with no segmentation head (or none of these classes in the labels) the lowest scale.ground_band of the image is taken as floor." },
+    description: "scale.source ground_plane: segmentation classes that are floor (names from the model's labels; a model with a segmentation head none of whose classes is named here is refused); empty, or a model without a segmentation head: the lowest scale.ground_band of the image is taken as floor." },
+  { name: "scale.upright_classes", type: "string_array", default: ["wall", "building", "fence", "pole", "column", "pillar", "cabinet", "door"], allowEmpty: true, dynamic: true,
+    description: "scale.source ground_plane: segmentation classes whose surfaces stand vertically on the floor; their pixels above a floor contact get the depth of the vertical through it, so anchors reach beyond the floor (empty: floor pixels only). A class seen from above (a low cabinet's top) gives outliers." },
+  { name: "scale.ground_frame", type: "string", default: "", dynamic: false,
+    description: "scale.source ground_plane: a TF frame whose z = 0 plane is the floor, z up (REP 103; e.g. base_footprint). When /tf_static links it to the camera's frame, the camera's height, pitch and roll come from that transform and scale.camera_height/pitch/roll are not used; empty: the parameters." },
   { name: "scale.ground_band", type: "double", default: 0.15, min: 0.01, max: 1, dynamic: true,
-    description: "scale.source ground_plane without floor classes: share of the image height, from the bottom, taken as floor." },
+    description: "scale.source ground_plane without floor classes (no segmentation head, or scale.ground_classes empty): share of the image height, from the bottom, taken as floor." },
   { name: "range.min", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
     description: "Depth below this (metres) is published as NaN in depth and points." },
   { name: "range.max", type: "double", default: 0.0, min: 0, max: 1e4, dynamic: true,
@@ -178,6 +182,9 @@ export interface ScaleParams {
   readonly cameraPitch: number;
   readonly cameraRoll: number;
   readonly groundClasses: readonly string[];
+  readonly uprightClasses: readonly string[];
+  /** TF frame whose z = 0 plane is the floor; "" for the angle parameters. */
+  readonly groundFrame: string;
   readonly groundBand: number;
 }
 
@@ -329,6 +336,8 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
       cameraPitch: get<number>("scale.camera_pitch"),
       cameraRoll: get<number>("scale.camera_roll"),
       groundClasses: get<readonly string[]>("scale.ground_classes"),
+      uprightClasses: get<readonly string[]>("scale.upright_classes"),
+      groundFrame: get<string>("scale.ground_frame"),
       groundBand: get<number>("scale.ground_band"),
     },
     rangeMin: get<number>("range.min"),
@@ -352,8 +361,8 @@ export function resolveParameters(raw: Readonly<Record<string, unknown>>): Depth
   if ((scale.source === "depth_image" || scale.source === "points") && scale.topic === "") {
     throw new ParameterError(`scale.source ${scale.source} needs scale.topic (the ${scale.source === "points" ? "PointCloud2" : "depth image"} topic)`);
   }
-  if (scale.source === "ground_plane" && !(scale.cameraHeight > 0)) {
-    throw new ParameterError("scale.source ground_plane needs scale.camera_height > 0 (metres above the floor)");
+  if (scale.source === "ground_plane" && scale.groundFrame === "" && !(scale.cameraHeight > 0)) {
+    throw new ParameterError("scale.source ground_plane needs scale.camera_height > 0 (metres above the floor) or scale.ground_frame (a TF frame on the floor)");
   }
   if (!params.outputNamespace.startsWith("/")) {
     throw new ParameterError(`output_namespace must be absolute (start with "/"), got "${params.outputNamespace}"`);

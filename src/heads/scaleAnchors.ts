@@ -6,6 +6,7 @@
 // by a plain stretch), so output pixel x spans camera u ∈ [x·W/outW, (x+1)·W/outW).
 
 import type { PinholeIntrinsics } from "../frame.js";
+import type { GroundPlane } from "../geometry/groundPlane.js";
 export type { AnchorMeasurement } from "../frame.js";
 
 /** Anchors at output pixels (row-major index into outW × outH) with their metres. */
@@ -91,22 +92,6 @@ export function anchorsFromPoints(
   return compact(map, max);
 }
 
-/** The floor seen from the camera: height above it and the camera's tilt. */
-export interface GroundPlane {
-  /** Metres from the optical centre down to the floor. */
-  readonly height: number;
-  /** Downward tilt of the optical axis from horizontal, radians. */
-  readonly pitch: number;
-  /** Roll about the optical axis, radians (positive: world down appears towards +x, the image's right). */
-  readonly roll: number;
-}
-
-/** World "down" in the camera optical frame for a camera at `pitch` and `roll`. */
-export function downInCamera(plane: Pick<GroundPlane, "pitch" | "roll">): [number, number, number] {
-  const c = Math.cos(plane.pitch);
-  return [Math.sin(plane.roll) * c, Math.cos(plane.roll) * c, Math.sin(plane.pitch)];
-}
-
 /**
  * Floor pixels as rays meeting the plane: depth z = height / (down · r) for the ray
  * r = ((u−cx)/fx, (v−cy)/fy, 1) through the output pixel's centre. Rays nearly parallel to the
@@ -120,10 +105,24 @@ export function anchorsFromGroundPlane(
   outH: number,
   isFloor: (index: number) => boolean,
   max = MAX_ANCHORS,
-  minGrazing = 0.03,
+  minGrazing = MIN_GRAZING,
 ): DepthAnchors {
+  return compact(floorDepthMap(plane, intrinsics, outW, outH, isFloor, minGrazing), max);
+}
+
+/** Rays within this sine of the horizon are not intersected with the floor (a pixel there spans metres). */
+const MIN_GRAZING = 0.03;
+
+function floorDepthMap(
+  plane: GroundPlane,
+  intrinsics: PinholeIntrinsics,
+  outW: number,
+  outH: number,
+  isFloor: (index: number) => boolean,
+  minGrazing: number,
+): Float32Array {
   const { fx, fy, cx, cy, width, height } = intrinsics;
-  const [nx, ny, nz] = downInCamera(plane);
+  const [nx, ny, nz] = plane.down;
   const map = new Float32Array(outW * outH);
   for (let y = 0; y < outH; y++) {
     const v = ((y + 0.5) * height) / outH - 0.5;
@@ -139,27 +138,87 @@ export function anchorsFromGroundPlane(
       map[k] = plane.height / along;
     }
   }
+  return map;
+}
+
+/** Class ids at output resolution, for the ground-plane anchors: which are floor, which stand upright on it. */
+export interface GroundClasses {
+  /** Label ids, outW × outH (labelsAtOutput). */
+  readonly labels: Uint16Array;
+  readonly floorIds: ReadonlySet<number>;
+  /** Classes whose surfaces stand vertically on the floor (walls, cabinets, pillars); may be empty. */
+  readonly uprightIds: ReadonlySet<number>;
+}
+
+/**
+ * Floor pixels (as anchorsFromGroundPlane) and the upright surfaces standing on them. A vertical
+ * surface that meets the floor contains the world vertical through each point of that contact,
+ * so every pixel of the surface that images this vertical has its depth, exactly: the contact is
+ * the top edge of a floor pixel whose upper neighbour is of an upright class, and the walk goes
+ * up the vertical's image (a column for a level camera, slanted under roll or off-axis pitch)
+ * while the class stays the same. An upright class seen from above (a cabinet's top) or a
+ * surface that is not vertical gives wrong anchors, which the robust fit takes as outliers when
+ * they are few; the classes are the user's to choose.
+ */
+export function anchorsFromFloorAndUprights(
+  plane: GroundPlane,
+  intrinsics: PinholeIntrinsics,
+  outW: number,
+  outH: number,
+  classes: GroundClasses,
+  max = MAX_ANCHORS,
+  minGrazing = MIN_GRAZING,
+): DepthAnchors {
+  const { labels, floorIds, uprightIds } = classes;
+  if (labels.length !== outW * outH) throw new RangeError(`anchorsFromFloorAndUprights: ${labels.length} labels for ${outW}x${outH}`);
+  const map = floorDepthMap(plane, intrinsics, outW, outH, (k) => floorIds.has(labels[k]!), minGrazing);
+  if (uprightIds.size === 0) return compact(map, max);
+  const { fx, fy, cx, cy, width, height } = intrinsics;
+  const [dx, dy, dz] = plane.down;
+  const [ux, uy, uz] = [-dx, -dy, -dz];
+  const rowRay = (edge: number) => (((edge * height) / outH - 0.5) - cy) / fy;
+  for (let x = 0; x < outW; x++) {
+    const rx = (((x + 0.5) * width) / outW - 0.5 - cx) / fx;
+    for (let y = outH - 1; y >= 1; y--) {
+      const upright = labels[(y - 1) * outW + x]!;
+      if (!floorIds.has(labels[y * outW + x]!) || !uprightIds.has(upright)) continue;
+      // The contact: where the ray through the floor pixel's top edge meets the floor.
+      const ry = rowRay(y);
+      const along = dx * rx + dy * ry + dz;
+      if (along <= minGrazing * Math.hypot(rx, ry, 1)) continue;
+      const s = plane.height / along;
+      const [px, py, pz] = [s * rx, s * ry, s];
+      // Up the vertical C + t·up: the point imaged on row yy solves (py + t·uy) = r·(pz + t·uz).
+      for (let yy = y - 1; yy >= 0; yy--) {
+        const r = rowRay(yy + 0.5);
+        const denominator = uy - r * uz;
+        if (denominator === 0) break;
+        const t = (r * pz - py) / denominator;
+        const z = pz + t * uz;
+        if (!(t >= 0 && z > 0)) break;
+        const u = (fx * (px + t * ux)) / z + cx;
+        const xx = Math.floor(((u + 0.5) * outW) / width);
+        if (xx < 0 || xx >= outW) break;
+        const k = yy * outW + xx;
+        if (labels[k] !== upright) break;
+        if (!(map[k]! > 0)) map[k] = z;
+      }
+    }
+  }
   return compact(map, max);
 }
 
-/** Which output pixels are floor: labels (camera resolution) in `floorIds`, sampled at each output pixel's centre. */
-export function floorFromLabels(
-  labels: Uint16Array,
-  width: number,
-  height: number,
-  outW: number,
-  outH: number,
-  floorIds: ReadonlySet<number>,
-): Uint8Array {
-  const mask = new Uint8Array(outW * outH);
+/** Label ids (camera resolution) sampled at each output pixel's centre. */
+export function labelsAtOutput(labels: Uint16Array, width: number, height: number, outW: number, outH: number): Uint16Array {
+  const out = new Uint16Array(outW * outH);
   for (let y = 0; y < outH; y++) {
     const v = Math.min(height - 1, Math.floor(((y + 0.5) * height) / outH));
     for (let x = 0; x < outW; x++) {
       const u = Math.min(width - 1, Math.floor(((x + 0.5) * width) / outW));
-      mask[y * outW + x] = floorIds.has(labels[v * width + u]!) ? 1 : 0;
+      out[y * outW + x] = labels[v * width + u]!;
     }
   }
-  return mask;
+  return out;
 }
 
 /** Rigid transform of xyz-interleaved points: p' = R(q)·p + t, q = [x, y, z, w] unit. */

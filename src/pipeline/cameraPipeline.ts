@@ -3,9 +3,10 @@
 
 import { performance } from "node:perf_hooks";
 import { Observable, connect, filter, map, merge } from "rxjs";
-import { STAGES, type AnchorMeasurement, type CameraCalibration, type StageTimings, type Stamp } from "../frame.js";
+import { STAGES, type AnchorMeasurement, type CameraCalibration, type Frame, type StageTimings, type Stamp } from "../frame.js";
 import { transformPoints } from "../heads/scaleAnchors.js";
 import type { RigidTransform } from "../geometry/staticTransforms.js";
+import type { GroundPlane } from "../geometry/groundPlane.js";
 import { FatalError, FrameError, type FrameFailureReason } from "../errors.js";
 import { FrameDecoder, checkStamp, type PendingImage } from "../messages/ingest.js";
 import { LOSSLESS_MAX_WAITING_IMAGES, StampPairer, type PairingEvent } from "./stampPairer.js";
@@ -125,6 +126,12 @@ export interface PipelineOptions {
   readonly anchors?: {
     readonly placeCloud: (cloudFrame: string, cameraFrame: string) => RigidTransform;
   };
+  /**
+   * scale.source ground_plane with scale.ground_frame: the floor in the camera's frame (the
+   * image's frame_id) from the TF tree, or undefined when the tree does not link them (then the
+   * processor uses scale.camera_height/pitch/roll).
+   */
+  readonly groundPlane?: (cameraFrame: string) => GroundPlane | undefined;
 }
 
 /** Stats for all cameras together (summary, diagnostics) and for each camera (status, drops). */
@@ -221,7 +228,12 @@ export function cameraPipeline(options: PipelineOptions): (source: Observable<Ca
     try {
       const decoded = decoder.decode(pending, paired.calibration);
       timings.decode = decoded.decodeMs;
-      const frame = paired.anchors ? { ...decoded.frame, anchors: placeAnchors(paired.anchors, pending.frameId) } : decoded.frame;
+      const groundPlane = options.groundPlane?.(pending.frameId);
+      const frame: Frame = {
+        ...decoded.frame,
+        ...(paired.anchors ? { anchors: placeAnchors(paired.anchors, pending.frameId) } : {}),
+        ...(groundPlane ? { groundPlane } : {}),
+      };
       const outputs = await options.processor.process(frame, options.select(pending.cameraTopic), timings);
       const invalid = invalidModelOutput(outputs, pending);
       if (invalid) {

@@ -28,11 +28,13 @@ import { ParameterError, type DepthsegParams, type ScaleSource } from "../config
 import { fitInverseDepth, relativeDepthError, ScaleFilter } from "../heads/scaleRecovery.js";
 import {
   anchorsFromDepthImage,
+  anchorsFromFloorAndUprights,
   anchorsFromGroundPlane,
   anchorsFromPoints,
-  floorFromLabels,
+  labelsAtOutput,
   type DepthAnchors,
 } from "../heads/scaleAnchors.js";
+import { groundPlaneFromAngles } from "../geometry/groundPlane.js";
 import { confidenceFromModel, derivedConfidence, fitTrust } from "../heads/confidence.js";
 import { labelPalette, unlabelledValue } from "./labelPalette.js";
 
@@ -606,11 +608,18 @@ export class FrameProcessor {
           : anchorsFromPoints(measured.points, frame.intrinsics, outW, outH);
       }
       case "ground_plane": {
-        const plane = { height: settings.cameraHeight, pitch: settings.cameraPitch, roll: settings.cameraRoll };
-        const floorIds = this.#floorIds(settings.groundClasses);
+        // The robot's TF (scale.ground_frame), placed by the pipeline, else the angle parameters.
+        const plane = frame.groundPlane ?? groundPlaneFromAngles(settings.cameraHeight, settings.cameraPitch, settings.cameraRoll);
+        // No floor to intersect with (no TF yet and no camera_height, or a camera below it): no anchors.
+        if (!(plane.height > 0)) return undefined;
+        const floorIds = this.#idsOfClasses(settings.groundClasses);
         if (labels && floorIds.size > 0) {
-          const mask = floorFromLabels(labels, frame.image.width, frame.image.height, outW, outH, floorIds);
-          return anchorsFromGroundPlane(plane, frame.intrinsics, outW, outH, (k) => mask[k] === 1);
+          const classes = {
+            labels: labelsAtOutput(labels, frame.image.width, frame.image.height, outW, outH),
+            floorIds,
+            uprightIds: this.#idsOfClasses(settings.uprightClasses),
+          };
+          return anchorsFromFloorAndUprights(plane, frame.intrinsics, outW, outH, classes);
         }
         // No segmentation head: the lowest band of the image is taken as floor.
         const firstRow = Math.floor((1 - settings.groundBand) * outH);
@@ -619,8 +628,8 @@ export class FrameProcessor {
     }
   }
 
-  /** Label ids of the model's classes named in scale.ground_classes. */
-  #floorIds(names: readonly string[]): Set<number> {
+  /** Label ids of the model's classes with these names (scale.ground_classes, scale.upright_classes). */
+  #idsOfClasses(names: readonly string[]): Set<number> {
     const classes = this.bundle.outputs.segmentation?.labels.classes ?? [];
     return new Set(classes.filter((c) => names.includes(c.name)).map((c) => c.id));
   }
@@ -702,7 +711,8 @@ export function checkParamsForModel(params: DepthsegParams, bundle: Pick<ModelBu
 /**
  * scale.source other than fixed recovers a relative model's scale: a metric model (or a routed
  * one, whose heads are metric) is refused rather than silently rescaled; ground_plane with a
- * segmentation head needs ground_classes to name at least one of its classes.
+ * segmentation head needs ground_classes to name at least one of its classes, or to be empty
+ * (the lowest band of the image), so a misspelt class is not silently taken for the band.
  */
 function checkScaleSourceForModel(params: DepthsegParams, bundle: Pick<ModelBundle, "outputs" | "heads">): void {
   const { source, groundClasses } = params.scale;
@@ -712,9 +722,10 @@ function checkScaleSourceForModel(params: DepthsegParams, bundle: Pick<ModelBund
     throw new ParameterError(`scale.source ${source} recovers the scale of relative models; this model's depth is already metric (set scale.source fixed)`);
   }
   const labels = bundle.outputs.segmentation?.labels;
-  if (source === "ground_plane" && labels && !labels.classes.some((c) => groundClasses.includes(c.name))) {
+  if (source === "ground_plane" && labels && groundClasses.length > 0 && !labels.classes.some((c) => groundClasses.includes(c.name))) {
     throw new ParameterError(
-      `scale.ground_classes (${groundClasses.join(", ") || "empty"}) names none of the model's classes (${labels.classes.map((c) => c.name).join(", ")})`,
+      `scale.ground_classes (${groundClasses.join(", ")}) names none of the model's classes (${labels.classes.map((c) => c.name).join(", ")}); ` +
+        "name its floor classes, or set it to [] to take the lowest scale.ground_band of the image as floor",
     );
   }
 }

@@ -21,7 +21,7 @@ import { cameraInfoToCalibration } from "../messages/camera.js";
 import type { CameraInfo, CompressedImage, Image, PointCloud2, RosTypeName, TFMessage } from "../messages/types.js";
 import { addStaticTransforms, cloudPoints, depthImageAnchors } from "../messages/anchors.js";
 import { StaticTransforms } from "../geometry/staticTransforms.js";
-import { cloudPlacer } from "../pipeline/anchorPlacement.js";
+import { cloudPlacer, groundPlacer } from "../pipeline/anchorPlacement.js";
 import type { CameraImageMessage } from "../messages/ingest.js";
 import { FatalError, FrameError } from "../errors.js";
 import { CameraStatsRegistry, cameraPipeline, type CameraInput, type FrameSink } from "../pipeline/cameraPipeline.js";
@@ -155,8 +155,9 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
         : Promise.resolve();
     const anchorTopic = anchorTopicOf(bag, params, log);
     const transforms = new StaticTransforms();
-    const anchorInput = anchorTopic ? { ...anchorTopic, transforms } : undefined;
-    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, [...passthroughTopics], passthrough, anchorInput);
+    const groundFrame = params.scale.source === "ground_plane" ? params.scale.groundFrame : "";
+    const tf = anchorTopic?.kind === "cloud" || groundFrame !== "" ? { transforms, log } : undefined;
+    const source = cameraInputs(bag, topics, options.realtime, state, { signal: options.stop, reading }, [...passthroughTopics], passthrough, anchorTopic, tf);
     // A failed write is not one frame's problem: the writer refuses every later write, so the
     // run ends there (FatalError) rather than counting each remaining frame as failed.
     const write = (topic: string, typeName: RosTypeName, logTime: bigint, bytes: Uint8Array): Promise<void> =>
@@ -221,6 +222,7 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
           log(error.message);
         },
         ...(anchorTopic ? { anchors: { placeCloud: cloudPlacer(transforms, () => params.scale.extrinsics, log) } } : {}),
+        ...(groundFrame !== "" ? { groundPlane: groundPlacer(transforms, groundFrame, () => params.scale, log) } : {}),
       }),
       tap((result) => {
         handled++;
@@ -325,7 +327,9 @@ function cameraInputs(
   stop: { readonly signal: AbortSignal | undefined; readonly reading: { stoppedEarly: boolean } },
   passthroughTopics: readonly string[],
   passthrough: (message: BagMessage) => Promise<void>,
-  anchors?: AnchorTopic & { readonly transforms: StaticTransforms },
+  anchors?: AnchorTopic,
+  /** Filled from the bag's /tf_static: clouds' placement (scale.source points) or the floor (scale.ground_frame). */
+  tf?: { readonly transforms: StaticTransforms; readonly log: (line: string) => void },
 ): Observable<CameraInput> {
   const stopNow = (isImage: boolean): boolean => {
     if (!isImage || stop.signal?.aborted !== true) return false;
@@ -338,10 +342,8 @@ function cameraInputs(
       let firstLogTime: bigint | undefined;
       const wallStart = performance.now();
       const read = new Set([topics.imageTopic, topics.cameraInfoTopic, ...passthroughTopics]);
-      if (anchors) {
-        read.add(anchors.topic);
-        if (anchors.kind === "cloud") read.add(TF_STATIC_TOPIC);
-      }
+      if (anchors) read.add(anchors.topic);
+      if (tf) read.add(TF_STATIC_TOPIC);
       for await (const message of bag.messages([...read])) {
         if (cancelled) return;
         // A stop takes effect at the next image: the CameraInfo of the last image is still read.
@@ -361,8 +363,8 @@ function cameraInputs(
           if (input) subscriber.next(input);
           continue;
         }
-        if (anchors?.kind === "cloud" && message.topic === TF_STATIC_TOPIC && message.schemaName === TF_TYPE) {
-          readStaticTransforms(anchors.transforms, message, anchors.log);
+        if (tf && message.topic === TF_STATIC_TOPIC && message.schemaName === TF_TYPE) {
+          readStaticTransforms(tf.transforms, message, tf.log);
           continue;
         }
         if (message.topic !== topics.imageTopic && message.topic !== topics.cameraInfoTopic) continue;

@@ -23,6 +23,8 @@ export const DEPTH_CAMERA_TOPIC = "/camera/aligned_depth_to_color/image_raw";
 export const LIDAR_TOPIC = "/lidar/points";
 export const LIDAR_FRAME = "lidar";
 export const BASE_FRAME = "base_link";
+/** The floor's frame (REP 105 base_footprint: on the ground, z up). */
+export const GROUND_FRAME = "base_footprint";
 /** Camera optical centre and LiDAR origin in base_link (x forward, y left, z up). */
 export const CAMERA_IN_BASE: readonly [number, number, number] = [0.1, 0.0, 0.3];
 export const LIDAR_IN_BASE: readonly [number, number, number] = [0.05, 0.02, 0.45];
@@ -43,6 +45,11 @@ export interface ScaleBagOptions {
   readonly level?: boolean;
   /** The camera stands still: every frame is the first view (only the anchors' noise changes). */
   readonly still?: boolean;
+  /**
+   * With `level`: /tf_static places the camera above the floor frame GROUND_FRAME (z = 0 the
+   * floor, z up) through base_link, pitched as the camera is (for scale.ground_frame).
+   */
+  readonly groundTf?: boolean;
 }
 
 export interface ScaleBag {
@@ -95,6 +102,28 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
             header: header(first.stamp, BASE_FRAME),
             child_frame_id: LIDAR_FRAME,
             transform: { translation: xyz(LIDAR_IN_BASE), rotation: { x: 0, y: 0, z: 0, w: 1 } },
+          },
+        ],
+      };
+      await writer.write("/tf_static", "tf2_msgs/msg/TFMessage", first.ns, tf);
+    }
+    if (options.groundTf) {
+      if (!options.level) throw new Error("writeScaleBag: groundTf needs a level camera (constant height and pitch)");
+      // base_link pitched down by the camera's pitch (about +y: x towards -z), raised so that the
+      // optical centre, CAMERA_IN_BASE from it, is at the path's height.
+      const pitch = -scene.path.pitch;
+      const baseHeight = scene.path.height + Math.sin(pitch) * CAMERA_IN_BASE[0] - Math.cos(pitch) * CAMERA_IN_BASE[2];
+      const tf: TFMessage = {
+        transforms: [
+          {
+            header: header(first.stamp, GROUND_FRAME),
+            child_frame_id: BASE_FRAME,
+            transform: { translation: { x: 0, y: 0, z: baseHeight }, rotation: { x: 0, y: Math.sin(pitch / 2), z: 0, w: Math.cos(pitch / 2) } },
+          },
+          {
+            header: header(first.stamp, BASE_FRAME),
+            child_frame_id: SYNTHETIC_FRAME_ID,
+            transform: { translation: xyz(CAMERA_IN_BASE), rotation: quaternion(OPTICAL_IN_BASE_ROTATION) },
           },
         ],
       };

@@ -51,7 +51,7 @@ import {
 import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, tfMessageFromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
 import { addStaticTransforms, cloudPoints, depthImageAnchors } from "../../messages/anchors.js";
 import { TF_STATIC_TOPIC } from "../../replay/outputTopics.js";
-import { cloudPlacer } from "../../pipeline/anchorPlacement.js";
+import { cloudPlacer, groundPlacer } from "../../pipeline/anchorPlacement.js";
 import { StaticTransforms } from "../../geometry/staticTransforms.js";
 
 export const NODE_NAME = "depthseg";
@@ -182,10 +182,11 @@ export class LiveNode {
     const live = new LiveNode({ rcl, node, destroyNode, cleanups, cameras, diagnostics, stats });
 
     const processor = new FrameProcessor(bundle, worker, () => parameters.params);
-    // scale.source points: the clouds are placed with the robot's /tf_static tree (read below).
+    // scale.source points: the clouds are placed with the robot's /tf_static tree (read below);
+    // ground_plane with scale.ground_frame: so is the floor.
     const transforms = new StaticTransforms();
     live.#startPipeline(processor, () => parameters.params, transforms);
-    if (initial.scale.source === "points") live.#subscribeStaticTransforms(transforms, qos);
+    if (initial.scale.source === "points" || groundFrameOf(initial) !== "") live.#subscribeStaticTransforms(transforms, qos);
     for (const camera of cameras) {
       live.#subscribe(camera, initial, qos);
       live.#subscribeAnchors(camera, initial, qos);
@@ -335,6 +336,9 @@ export class LiveNode {
                 placeCloud: cloudPlacer(transforms, () => params().scale.extrinsics, (line) => this.#log("warn", line), (line) => this.#log("info", line)),
               },
             }
+          : {}),
+        ...(groundFrameOf(initial) !== ""
+          ? { groundPlane: groundPlacer(transforms, groundFrameOf(initial), () => params().scale, (line) => this.#log("warn", line), (line) => this.#log("info", line)) }
           : {}),
       }),
     );
@@ -593,4 +597,9 @@ function toRclQos(rcl: RclModule, profile: QosProfile): InstanceType<RclModule["
     profile.reliability === "reliable" ? RELIABILITY_RELIABLE : RELIABILITY_BEST_EFFORT,
     profile.durability === "transient_local" ? DURABILITY_TRANSIENT_LOCAL : DURABILITY_VOLATILE,
   );
+}
+
+/** scale.ground_frame when the floor comes from TF (scale.source ground_plane), else "". */
+function groundFrameOf(params: DepthsegParams): string {
+  return params.scale.source === "ground_plane" ? params.scale.groundFrame : "";
 }
