@@ -34,6 +34,13 @@ function absRel(predicted: Float32Array, truth: Float32Array): number {
  * valid pixel of the ground truth, or only on those `fitOn` picks.
  */
 function oracleAbsRel(predicted: Float32Array, truth: Float32Array, fitOn: (i: number) => boolean = () => true): number {
+  const { a, b } = oracleAffine(predicted, truth, fitOn);
+  const refit = predicted.map((p) => (p > 0 ? 1 / (a / p + b) : NaN));
+  return absRel(refit, truth);
+}
+
+/** The least-squares affine 1/z ≈ a·(1/z_pred) + b on the valid pixels `fitOn` picks. */
+function oracleAffine(predicted: Float32Array, truth: Float32Array, fitOn: (i: number) => boolean = () => true): { a: number; b: number } {
   let sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
   for (let i = 0; i < truth.length; i++) {
     const p = predicted[i]!, g = truth[i]!;
@@ -42,9 +49,7 @@ function oracleAbsRel(predicted: Float32Array, truth: Float32Array, fitOn: (i: n
     sx += x; sy += y; sxx += x * x; sxy += x * y; n++;
   }
   const a = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-  const b = (sy - a * sx) / n;
-  const refit = predicted.map((p) => (p > 0 ? 1 / (a / p + b) : NaN));
-  return absRel(refit, truth);
+  return { a, b: (sy - a * sx) / n };
 }
 
 interface Run {
@@ -52,6 +57,11 @@ interface Run {
   readonly oracle: number[];
   /** The oracle fitted on the true floor pixels only: the best any floor-only fit can do. */
   readonly floorOracle: number[];
+  /**
+   * Log of the scale the oracle's affine implies per frame (1/z = a·(s·raw + t) + b has scale
+   * a·s): how much the best per-frame fit itself moves as the view changes.
+   */
+  readonly oracleLogScale: number[];
   readonly status: PerceptionStatus[];
   readonly summary: string;
 }
@@ -77,6 +87,7 @@ async function run(bag: ScaleBag, params: Record<string, unknown>): Promise<Run>
     absRel: depth.map((d, i) => absRel(d, bag.groundTruth[i]!)),
     oracle: depth.map((d, i) => oracleAbsRel(d, bag.groundTruth[i]!)),
     floorOracle: depth.map((d, i) => oracleAbsRel(d, bag.groundTruth[i]!, (k) => bag.groundTruthLabels[i]![k] === CLASS_FLOOR)),
+    oracleLogScale: depth.map((d, i) => Math.log(status[i]!.depth_scale * oracleAffine(d, bag.groundTruth[i]!).a)),
     status,
     summary: formatSummary(summary) + "\n" + log.join("\n"),
   };
@@ -134,6 +145,7 @@ describe("scale recovery of a relative model, replayed with anchors", () => {
         oracle: mean(result.oracle),
         floorOracle: mean(result.floorOracle),
         stdLogScale: std(logScales(result).slice(1)),
+        oracleStdLogScale: std(result.oracleLogScale.slice(1)),
         inliers: mean(result.status.map((s) => s.scale_inliers)),
         anchors: mean(result.status.map((s) => s.scale_anchors)),
       };
@@ -181,26 +193,49 @@ describe("scale recovery of a relative model, replayed with anchors", () => {
     expect(mean(result.absRel)).toBeGreaterThan(0.3);
   });
 
-  it("a still camera: scale jitter below 1 % (std of log scale) with smoothing, more without", async () => {
-    const bag = await bagFor("still", { frames: FRAMES, seed: SEED, anchors: "points", still: true });
-    const params = { "scale.source": "points", "scale.topic": LIDAR_TOPIC };
-    const smoothed = std(logScales(await run(bag, params)));
-    const raw = std(logScales(await run(bag, { ...params, "scale.smoothing": 0 })));
-    process.stdout.write(`still camera, LiDAR anchors: std of log scale ${(100 * smoothed).toFixed(3)} % smoothed (1 s), ${(100 * raw).toFixed(3)} % per-frame fits\n`);
-    expect(smoothed).toBeLessThan(0.01);
-    expect(smoothed).toBeLessThan(raw);
-  });
+  // The true scale is constant (one affine in the graph), and with a still camera so is the
+  // best per-frame fit: what moves the estimate is the image's and the anchors' noise.
+  const stillSources: [string, ScaleBagOptions, (bag: ScaleBag) => Record<string, unknown>][] = [
+    ["depth_image", { frames: FRAMES, seed: SEED, anchors: "depth_image", still: true }, () => ({ "scale.source": "depth_image", "scale.topic": DEPTH_CAMERA_TOPIC })],
+    ["points", { frames: FRAMES, seed: SEED, anchors: "points", still: true }, () => ({ "scale.source": "points", "scale.topic": LIDAR_TOPIC })],
+    ["ground_plane", { frames: FRAMES, seed: SEED, anchors: "none", still: true, level: true }, (bag) => groundPlaneParams(bag)],
+  ];
+  for (const [name, options, params] of stillSources) {
+    it(`a still camera, ${name}: scale jitter below 1 % (std of log scale) with smoothing, no more without`, async () => {
+      const bag = await bagFor(`still-${name}`, options);
+      const smoothed = std(logScales(await run(bag, params(bag))));
+      const raw = std(logScales(await run(bag, { ...params(bag), "scale.smoothing": 0 })));
+      process.stdout.write(`still camera, ${name} anchors: std of log scale ${(100 * smoothed).toFixed(3)} % smoothed (1 s), ${(100 * raw).toFixed(3)} % per-frame fits\n`);
+      expect(smoothed).toBeLessThan(0.01);
+      expect(smoothed).toBeLessThanOrEqual(raw);
+    });
+  }
 
-  it("20 % of the anchors corrupted (x0.3 … x3) move the scale by less than 2 %", async () => {
-    const clean = await bagFor("depth", { frames: FRAMES, seed: SEED, anchors: "depth_image" });
-    const corrupted = await bagFor("corrupt", { frames: FRAMES, seed: SEED, anchors: "depth_image", corrupt: 0.2 });
-    const params = { "scale.source": "depth_image", "scale.topic": DEPTH_CAMERA_TOPIC, "scale.smoothing": 0 };
-    const a = logScales(await run(clean, params));
-    const b = logScales(await run(corrupted, params));
-    const moved = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-    process.stdout.write(`20 % corrupted depth anchors: scale moved by at most ${(100 * moved).toFixed(2)} % (per-frame fits)\n`);
-    expect(moved).toBeLessThan(0.02);
-  });
+  // [bag, source, params, per-frame bound]. The node's estimate is the smoothed one; each frame's
+  // own fit is held to 2 % only for the dense depth camera: with 16 LiDAR beams the per-frame
+  // scale and shift trade off against each other (2.4 % in scale for the same metres: AbsRel
+  // moved by < 0.1 %), which the filter's 1 s time constant averages out; 5 % bounds it.
+  const corruptible: [string, "depth_image" | "points", Record<string, unknown>, number][] = [
+    ["depth", "depth_image", { "scale.source": "depth_image", "scale.topic": DEPTH_CAMERA_TOPIC }, 0.02],
+    ["lidar", "points", { "scale.source": "points", "scale.topic": LIDAR_TOPIC }, 0.05],
+  ];
+  for (const [bagName, anchors, params, perFrameBound] of corruptible) {
+    it(`${anchors}: 20 % of the anchors corrupted (x0.3 … x3) move the scale by less than 2 % and the metres by less`, async () => {
+      const clean = await bagFor(bagName, { frames: FRAMES, seed: SEED, anchors });
+      const corrupted = await bagFor(`${bagName}-corrupt`, { frames: FRAMES, seed: SEED, anchors, corrupt: 0.2 });
+      const movedBy = (a: Run, b: Run) => Math.max(...logScales(a).map((v, i) => Math.abs(v - logScales(b)[i]!)));
+      const [a, b] = [await run(clean, params), await run(corrupted, params)];
+      const perFrame = movedBy(await run(clean, { ...params, "scale.smoothing": 0 }), await run(corrupted, { ...params, "scale.smoothing": 0 }));
+      const moved = movedBy(a, b);
+      const absRelMoved = mean(b.absRel) / mean(a.absRel) - 1;
+      process.stdout.write(
+        `20 % corrupted ${anchors} anchors: scale moved by at most ${(100 * moved).toFixed(2)} % (smoothed; per-frame fits ${(100 * perFrame).toFixed(2)} %), AbsRel by ${(100 * absRelMoved).toFixed(2)} %\n`,
+      );
+      expect(moved).toBeLessThan(0.02);
+      expect(perFrame).toBeLessThan(perFrameBound);
+      expect(Math.abs(absRelMoved)).toBeLessThan(0.02);
+    });
+  }
 
   it("anchors missing for a while: the last estimate is kept and flagged, and replaced when they return", async () => {
     const gap = (i: number) => i >= 6 && i < 10;

@@ -43,7 +43,7 @@ export interface ScaleBagOptions {
   readonly withoutAnchors?: (index: number) => boolean;
   /** Camera at a constant height and pitch (path height and pitch modulation off). */
   readonly level?: boolean;
-  /** The camera stands still: every frame is the first view (only the anchors' noise changes). */
+  /** The camera stands still: every frame is the first view (only the image's and the anchors' noise change). */
   readonly still?: boolean;
   /**
    * With `level`: /tf_static places the camera above the floor frame GROUND_FRAME (z = 0 the
@@ -80,7 +80,9 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
   const scene = options.level ? { ...base, path: { ...base.path, heightAmp: 0, pitchAmp: 0 } } : base;
   const random = mulberry32(options.seed * 7919 + 17);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const corrupt = (z: number) => (random() < (options.corrupt ?? 0) ? z * Math.exp(Math.log(0.3) + random() * Math.log(10)) : z);
+  // Its own stream, so a corrupted bag has the clean bag's noise and dropouts: only the corruption differs.
+  const corruptRandom = mulberry32(options.seed * 104729 + 5);
+  const corrupt = (z: number) => (corruptRandom() < (options.corrupt ?? 0) ? z * Math.exp(Math.log(0.3) + corruptRandom() * Math.log(10)) : z);
 
   await mkdir(dirname(path), { recursive: true });
   const writer = await BagWriter.create(path);
@@ -130,7 +132,8 @@ export async function writeScaleBag(path: string, options: ScaleBagOptions): Pro
       await writer.write("/tf_static", "tf2_msgs/msg/TFMessage", first.ns, tf);
     }
     for (let index = 0; index < options.frames; index++) {
-      const frame = renderFrame(scene, options.still ? 0 : index, { calibration, framesPerLoop: 100, target, shadows: true });
+      // A still camera sees the same view with new sensor noise each frame.
+      const frame = renderFrame(scene, options.still ? 0 : index, { calibration, framesPerLoop: 100, target, shadows: true, noiseSeed: index });
       const truth = Float32Array.from(frame.depth);
       groundTruth.push(truth);
       groundTruthLabels.push(Uint8Array.from(frame.labels));
