@@ -27,6 +27,7 @@ import { packPointCloud, POINT_STEP } from "../src/geometry/pointcloud2.js";
 import { encodeJpeg } from "../src/imaging/decode.js";
 import { bundleOutputNames, loadModelBundle, type ModelBundle } from "../src/inference/bundle.js";
 import { InferenceWorker } from "../src/inference/inferenceWorker.js";
+import { SharedSlot, SharedSlots } from "../src/inference/sharedSlots.js";
 import { modelInputSize, toInputTensor } from "../src/inference/preprocess.js";
 import { createSessionWithFallback } from "../src/inference/providers.js";
 import { CdrBufferPool, FrameCdrBuffers, encodeMessage } from "../src/messages/cdr.js";
@@ -494,6 +495,8 @@ async function rssRun(frames: number): Promise<void> {
   // event loop, and with it the PerformanceObserver, which then drops its gc entries.
   const fixedWorker = {
     provider: worker.provider,
+    // No slots: every frame takes run(), which answers with the fixed outputs.
+    slots: new SharedSlots(0),
     run: (input: Float32Array) => new Promise((resolve) => setImmediate(() => resolve({ outputs, inferenceMs: 0, input }))),
   } as unknown as InferenceWorker;
   const run = await runPipeline(bundle, fixedWorker, frames, 1, true);
@@ -659,11 +662,12 @@ async function runPipeline(bundle: ModelBundle, worker: InferenceWorker, frames:
   const sessionRuns: number[] = [];
   const timedWorker = new Proxy(worker, {
     get(target, key) {
-      if (key === "run") {
-        return async (input: Float32Array, dims: readonly number[]) => {
+      // Both ways a frame runs: in a shared slot, or by transfer when none is free.
+      if (key === "run" || key === "runInSlot") {
+        return async (input: Float32Array | SharedSlot, dims: readonly number[]) => {
           const start = performance.now();
           try {
-            const result = await target.run(input, dims);
+            const result = await (input instanceof SharedSlot ? target.runInSlot(input, dims) : target.run(input, dims));
             sessionRuns.push(result.inferenceMs);
             return result;
           } finally {
