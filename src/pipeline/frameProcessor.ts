@@ -349,7 +349,7 @@ export class FrameProcessor {
         // upsamples the disparity: interpolating 1/d instead differs wherever d varies.
         // Pixels already invalid at model resolution (NaN metres) stay NaN through the resize.
         const disparity = (buffers.modelDisparity = fit(buffers.modelDisparity, atModel.length, Float32Array));
-        for (let i = 0; i < atModel.length; i++) disparity[i] = Number.isNaN(atModel[i]!) ? NaN : rawDepth.data[i]!;
+        for (let i = 0; i < atModel.length; i++) disparity[i] = Number.isNaN(atModel[i]!) ? Number.NaN : rawDepth.data[i]!; // Number.NaN: see toMetricDepth
         atCamera = resizeToCamera(disparity, out);
         toMetricDepth(atCamera, depthSpec.kind, { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) }, atCamera);
       } else {
