@@ -452,7 +452,8 @@ async function benchModel(label: string, dir: string, modelInput: "bundle" | "ca
     row("pipeline per frame", serial.latency, undefined, "max_in_flight 1: image handed to the pipeline -> status encoded");
     lines.push(`${"pipeline throughput".padEnd(24)}${serial.fps.toFixed(1).padStart(8)} frames/s at max_in_flight 1, ${overlapped.fps.toFixed(1)} at max_in_flight 2`);
     lines.push(`${"pipeline main-thread GC".padEnd(24)}${ms(serial.gcMsPerFrame)} ms/frame (${serial.gcCount} pauses), ${serial.gcInInferenceMsPerFrame.toFixed(2)} of it inside inference round trips; CDR ${(serial.bytesPerFrame / 2 ** 20).toFixed(1)} MiB/frame`);
-    lines.push(`${"  after frame ".concat(String(serial.gcSteadyFrom)).padEnd(24)}${ms(serial.gcSteadyMsPerFrame)} ms/frame (${serial.gcSteadyCount} pauses in ${frames - serial.gcSteadyFrom} frames): the run's first frames fill a new FrameProcessor's buffer sets and CDR pool`);
+    lines.push(`${"  after frame ".concat(String(serial.gcSteadyFrom)).padEnd(24)}${ms(serial.gcSteadyMsPerFrame)} ms/frame (${serial.gcSteadyCount} pauses in ${frames - serial.gcSteadyFrom} frames): the run's first frames fill a new FrameProcessor's buffer sets and CDR pool; ` +
+      `${serial.runsBy.slot} frames ran in shared slots (${worker.slots.size} made, ${worker.slots.inUse} still held), ${serial.runsBy.transfer} by transfer`);
     lines.push(`${"all but session.run".padEnd(24)}${ms(overheadMs)} ms/frame = ${overheadOverBare.toFixed(2)}x bare session.run (${bareAll.median.toFixed(2)} ms)`);
     lines.push(`${"overlap bound".padEnd(24)}${boundFps.toFixed(1).padStart(8)} frames/s = 1 / max(main thread ${overheadMs.toFixed(1)} ms, session.run ${serial.sessionRun.mean.toFixed(1)} ms); measured ${overlapped.fps.toFixed(1)} at max_in_flight 2 (${(overlapped.fps / boundFps).toFixed(2)} of the bound; no overlap would give ${serialBoundFps.toFixed(1)} = ${(serialBoundFps / boundFps).toFixed(2)})`);
     lines.push(`bare session.run end / start ${(summarize(bareAfter).median / summarize(bareBefore).median).toFixed(2)} (drift; far from 1 = noisy machine)`);
@@ -665,6 +666,8 @@ interface PipelineRun {
   readonly gcSteadyMsPerFrame: number;
   readonly gcSteadyCount: number;
   readonly gcSteadyFrom: number;
+  /** Frames run in a shared slot / by transfer. */
+  readonly runsBy: { readonly slot: number; readonly transfer: number };
   readonly gcInInferenceMsPerFrame: number;
   readonly bytesPerFrame: number;
   /** Process RSS (MiB) after each frame's status, when asked for. */
@@ -678,12 +681,15 @@ async function runPipeline(bundle: ModelBundle, worker: InferenceWorker, frames:
   // The worker's round trips are recorded, to find the main-thread GC pauses that fall inside them.
   const inferenceWindows: [number, number][] = [];
   const sessionRuns: number[] = [];
+  /** Frames run in a shared slot, and by transfer (none was free). */
+  const runsBy = { slot: 0, transfer: 0 };
   const timedWorker = new Proxy(worker, {
     get(target, key) {
       // Both ways a frame runs: in a shared slot, or by transfer when none is free.
       if (key === "run" || key === "runInSlot") {
         return async (input: Float32Array | SharedSlot, dims: readonly number[]) => {
           const start = performance.now();
+          runsBy[input instanceof SharedSlot ? "slot" : "transfer"]++;
           try {
             const result = await (input instanceof SharedSlot ? target.runInSlot(input, dims) : target.run(input, dims));
             sessionRuns.push(result.inferenceMs);
@@ -801,6 +807,7 @@ async function runPipeline(bundle: ModelBundle, worker: InferenceWorker, frames:
     gcSteadyMsPerFrame: steady.ms / (frames - gcSteadyFrom),
     gcSteadyCount: steady.count,
     gcSteadyFrom,
+    runsBy,
     rssMiB,
     stage: (name) => summarize(timings.map((t) => t[name] ?? NaN).filter((v) => Number.isFinite(v))),
     report: () => ({

@@ -50,7 +50,6 @@ describe("SharedSlots", () => {
     const larger = slot.floatInput(13);
     expect(larger.buffer).not.toBe(first.buffer);
     expect(slot.takeUnsentInput()?.byteLength).toBe(52);
-    expect(slot.byteLength).toBe(52);
   });
 
   it("views outputs over the buffers the worker made, adopting grown ones", () => {
@@ -68,7 +67,6 @@ describe("SharedSlots", () => {
     expect(views["depth"]?.dims).toEqual([1, 1, 2, 3]);
     expect(views["labels"]?.data).toBeInstanceOf(Uint16Array);
     expect([...views["labels"]!.data]).toEqual([9, 8, 7, 6]);
-    expect(slot.byteLength).toBe(24 + 8);
 
     // A later, smaller run in the same buffers: no `grown`, views of the first values.
     const again = slot.outputViews({ depth: { dims: [1, 1, 1, 2], type: "float32" } }, undefined);

@@ -61,13 +61,6 @@ export class SharedSlot {
     return views;
   }
 
-  /** Bytes of shared memory this slot holds (input and outputs). */
-  get byteLength(): number {
-    let bytes = this.#input?.byteLength ?? 0;
-    for (const buffer of this.#outputs.values()) bytes += buffer.byteLength;
-    return bytes;
-  }
-
   #inputOf(bytes: number): SharedArrayBuffer {
     if (!this.#input || this.#input.byteLength < bytes) {
       this.#input = new SharedArrayBuffer(bytes);
