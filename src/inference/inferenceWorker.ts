@@ -48,7 +48,7 @@ export interface InferenceResult {
   /**
    * The input tensor, handed back by the worker after the run (its buffer transferred back), for
    * the caller to reuse; the array passed to `run` stays detached. Absent when the worker could
-   * not give it back.
+   * not give it back, and for runInSlot (the input stays in the slot).
    */
   input?: Float32Array;
 }
