@@ -72,10 +72,17 @@ async function start(rosArgs: readonly string[], options: { inferenceDelayMs?: n
 function heldWorker(worker: InferenceWorker, hold: () => Promise<void>): InferenceWorker {
   return new Proxy(worker, {
     get(target, property) {
+      // Both ways FrameProcessor runs a frame: in a shared slot, or by transfer when none is free.
       if (property === "run") {
         return async (...args: Parameters<InferenceWorker["run"]>) => {
           await hold();
           return target.run(...args);
+        };
+      }
+      if (property === "runInSlot") {
+        return async (...args: Parameters<InferenceWorker["runInSlot"]>) => {
+          await hold();
+          return target.runInSlot(...args);
         };
       }
       const value: unknown = Reflect.get(target, property, target);

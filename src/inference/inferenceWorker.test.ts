@@ -8,6 +8,7 @@ import { analyticDepth } from "../../tools/onnx/builders.js";
 import { loadModelBundle } from "./bundle.js";
 import { analyticModelYaml, writeAnalyticBundle } from "../../tests/support/analyticBundle.js";
 import { InferenceWorker, startInferenceWorker, threadCountWarnings } from "./inferenceWorker.js";
+import type { SharedSlot } from "./sharedSlots.js";
 
 let root: string;
 beforeAll(async () => {
@@ -84,6 +85,57 @@ describe("InferenceWorker", () => {
       await worker.close();
     }
     await expect(worker.run(new Float32Array(3), [1, 3, 1, 1])).rejects.toThrow(new FatalError("inference worker is closed"));
+  });
+
+  it("runs in shared slots: outputs are views of the slot, kept until released, grown when a run needs more", async () => {
+    const bundle = await loadModelBundle(await writeAnalyticBundle(join(root, "slots")));
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 1, sharedSlots: 2 });
+    try {
+      const runIn = (slot: SharedSlot, red: number[], green: number[], blue: number[], dims: number[]) => {
+        slot.floatInput(red.length * 3).set([...red, ...green, ...blue]);
+        return worker.runInSlot(slot, dims);
+      };
+      const a = worker.slots.acquire()!;
+      const b = worker.slots.acquire()!;
+      expect(worker.slots.acquire()).toBeUndefined(); // both busy: a caller would transfer instead
+
+      // Two runs in flight, one per slot: neither overwrites the other's outputs.
+      const [ra, rb] = await Promise.all([runIn(a, RED, GREEN, BLUE, [1, 3, 2, 3]), runIn(b, [1, 0.5], [0, 0], [0, 0], [1, 3, 1, 2])]);
+      const depthA = ra.outputs["depth"]!;
+      expect(depthA.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(depthA.dims).toEqual([1, 1, 2, 3]);
+      expect([...depthA.data]).toEqual(RED.map(analyticDepth));
+      expect([...ra.outputs["logits"]!.data]).toEqual([...new Float32Array([...RED, ...GREEN, ...BLUE])]);
+      expect([...rb.outputs["depth"]!.data]).toEqual([1, 0.5].map((r) => analyticDepth(Math.fround(r))));
+      expect(ra.input).toBeUndefined(); // nothing to hand back: the input stays in the slot
+
+      // b runs again while a is still held: a's views keep their values.
+      await runIn(b, [0.25], [0], [0], [1, 3, 1, 1]);
+      expect([...depthA.data]).toEqual(RED.map(analyticDepth));
+
+      // a, released and run again with a larger input, grows its buffers; results are right.
+      worker.slots.release(a);
+      const c = worker.slots.acquire()!;
+      expect(c).toBe(a);
+      const red = Array.from({ length: 12 }, (_, i) => Math.fround(i / 12));
+      const rc = await runIn(c, red, red.map(() => 0), red.map(() => 0), [1, 3, 3, 4]);
+      expect(rc.outputs["depth"]!.dims).toEqual([1, 1, 3, 4]);
+      expect([...rc.outputs["depth"]!.data]).toEqual(red.map(analyticDepth));
+      expect(rc.outputs["depth"]!.data.buffer).not.toBe(depthA.data.buffer);
+      // And smaller again: the grown buffers serve it, a view of their first values.
+      const rd = await runIn(c, [0.5], [0], [0], [1, 3, 1, 1]);
+      expect(rd.outputs["depth"]!.data.buffer).toBe(rc.outputs["depth"]!.data.buffer);
+      expect([...rd.outputs["depth"]!.data]).toEqual([analyticDepth(0.5)]);
+
+      // A run ORT refuses rejects as a frame error; the slot stays usable.
+      await expect(runIn(c, [0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 2, 3, 3])).rejects.toBeInstanceOf(FrameError);
+      expect([...(await runIn(c, [0.5], [0], [0], [1, 3, 1, 1])).outputs["depth"]!.data]).toEqual([analyticDepth(0.5)]);
+      worker.slots.release(c);
+      worker.slots.release(b);
+      expect(worker.slots.inUse).toBe(0);
+    } finally {
+      await worker.close();
+    }
   });
 
   it("rejects pending runs when the worker dies, and every later run", async () => {

@@ -12,11 +12,13 @@ import {
   type LoadedResponse,
   type OutputTensor,
   type RunRequest,
+  type SlotResultResponse,
   type WorkerRequest,
   type WorkerResponse,
 } from "./protocol.js";
 import { workerEntry, type WorkerEntry } from "./workerEntry.js";
-import { FUSED_DEPTH_OUTPUT, fusedIoUnsupported } from "./fusedIo.js";
+import { FUSED_DEPTH_OUTPUT, FUSED_LABELS_OUTPUT, fusedIoUnsupported } from "./fusedIo.js";
+import { DEFAULT_SHARED_SLOTS, SharedSlots, type SharedSlot } from "./sharedSlots.js";
 import type { RgbImage } from "../frame.js";
 
 export interface InferenceWorkerOptions {
@@ -31,6 +33,8 @@ export interface InferenceWorkerOptions {
    * runs go through runFused. A bundle wrapFusedIo cannot wrap is refused, naming why.
    */
   fusedIo?: boolean;
+  /** Shared slots to make at most (sharedSlots.ts); 0: every run transfers its buffers. Default DEFAULT_SHARED_SLOTS. */
+  sharedSlots?: number;
   /**
    * The worker's code; defaults to worker.ts / worker.js beside this module. Tests pass a
    * stand-in that speaks protocol.ts to check what happens when the thread dies.
@@ -44,7 +48,7 @@ export interface InferenceResult {
   /**
    * The input tensor, handed back by the worker after the run (its buffer transferred back), for
    * the caller to reuse; the array passed to `run` stays detached. Absent when the worker could
-   * not give it back.
+   * not give it back, and for runInSlot (the input stays in the slot).
    */
   input?: Float32Array;
 }
@@ -63,6 +67,8 @@ export interface FusedResult {
 interface Pending {
   resolve: (result: InferenceResult & { labels?: Uint16Array }) => void;
   reject: (error: Error) => void;
+  /** A slot run's slot, whose memory holds the outputs. */
+  slot?: SharedSlot;
 }
 
 export class InferenceWorker {
@@ -81,6 +87,12 @@ export class InferenceWorker {
     readonly outputNames: readonly string[],
     /** Runs go through runFused (InferenceWorkerOptions.fusedIo). */
     readonly fused: boolean,
+    /**
+     * Shared memory for runs: acquire a slot, write the input into it, run in it (runInSlot,
+     * runFused), read the outputs, release it. When none is free, run() and runFused() without a
+     * slot transfer buffers instead.
+     */
+    readonly slots: SharedSlots,
   ) {
     worker.on("message", (msg: WorkerResponse) => this.onMessage(msg));
     worker.on("error", (err: Error) => this.die(new FatalError(`inference worker crashed: ${err.message}`)));
@@ -112,7 +124,8 @@ export class InferenceWorker {
       await closeWorker(worker, exited);
       throw err;
     }
-    const started = new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames, fused);
+    const slots = new SharedSlots(options.sharedSlots ?? DEFAULT_SHARED_SLOTS);
+    const started = new InferenceWorker(worker, exited, loaded.provider, loaded.fallbacks, loaded.inputNames, loaded.outputNames, fused, slots);
     try {
       // A bundle that does not fit would load and then fail every frame: refuse it now.
       const { undecided } = checkBundleShapes(bundle, loaded.inputShapes, loaded.outputShapes);
@@ -172,16 +185,25 @@ export class InferenceWorker {
   }
 
   /**
-   * fused_io: runs the wrapped graph on the camera's rgb8 image (copied to the worker; `image`
-   * stays usable) with the depth range [min, max]. A failed run rejects with a FrameError.
+   * fused_io: runs the wrapped graph on the camera's rgb8 image (copied to the worker, or into
+   * `slot`; `image` stays usable) with the depth range [min, max]. With a slot, the result's
+   * arrays are views of its memory, valid until the slot is released. A failed run rejects with a
+   * FrameError.
    */
-  async runFused(image: RgbImage, range: readonly [number, number]): Promise<FusedResult> {
+  async runFused(image: RgbImage, range: readonly [number, number], slot?: SharedSlot): Promise<FusedResult> {
     if (!this.fused) throw new FatalError("runFused: this worker was started without fusedIo");
     if (this.dead) throw this.dead;
     const id = this.nextId++;
-    const request: RunRequest = { type: "run", id, input: image.data, dims: [image.height, image.width, 3], range: [range[0], range[1]] };
+    const dims = [image.height, image.width, 3];
+    let request: RunRequest;
+    if (slot) {
+      slot.byteInput(image.data.length).set(image.data);
+      request = { type: "run", id, dims, range: [range[0], range[1]], slot: this.slotRunOf(slot) };
+    } else {
+      request = { type: "run", id, input: image.data, dims, range: [range[0], range[1]] };
+    }
     const result = await new Promise<InferenceResult & { labels?: Uint16Array }>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, ...(slot ? { slot } : {}) });
       this.worker.postMessage(request satisfies WorkerRequest);
     });
     const depth = result.outputs[FUSED_DEPTH_OUTPUT];
@@ -207,6 +229,40 @@ export class InferenceWorker {
   }
 
   /**
+   * Runs the model on the float32 NCHW tensor of `dims` already written into
+   * `slot.floatInput(...)`. The result's outputs are views of the slot's memory: they stay as
+   * they are until the caller releases the slot (`slots.release`), and may be overwritten by a
+   * later run after that. A failed run rejects with a FrameError; the slot is still the caller's.
+   */
+  runInSlot(slot: SharedSlot, dims: readonly number[]): Promise<InferenceResult> {
+    if (this.fused) return Promise.reject(new FatalError("runInSlot: this worker runs fused_io graphs (runFused)"));
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const request: RunRequest = { type: "run", id, dims: [...dims], slot: this.slotRunOf(slot) };
+    return new Promise<InferenceResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, slot });
+      this.worker.postMessage(request satisfies WorkerRequest);
+    });
+  }
+
+  /** The slot part of a run request: the input memory goes along only when it is new. */
+  private slotRunOf(slot: SharedSlot): NonNullable<RunRequest["slot"]> {
+    const input = slot.takeUnsentInput();
+    return { index: slot.index, ...(input ? { input } : {}) };
+  }
+
+  /** A slot run's reply as an InferenceResult over the slot's memory (fused_io labels apart). */
+  private slotResult(msg: SlotResultResponse, slot: SharedSlot): InferenceResult & { labels?: Uint16Array } {
+    const outputs: Record<string, OutputTensor> = {};
+    let labels: Uint16Array | undefined;
+    for (const [name, view] of Object.entries(slot.outputViews(msg.outputs, msg.grown))) {
+      if (view.type === "float32") outputs[name] = { data: view.data, dims: view.dims };
+      else if (name === FUSED_LABELS_OUTPUT) labels = view.data;
+    }
+    return { outputs, inferenceMs: msg.inferenceMs, ...(labels ? { labels } : {}) };
+  }
+
+  /**
    * Rejects runs still waiting for a reply, then lets the worker finish what it has started and
    * exit (never Worker.terminate(): see CloseRequest). Resolves once the thread is gone, which
    * takes as long as the run in progress, if any.
@@ -224,7 +280,14 @@ export class InferenceWorker {
     const pending = this.pending.get(msg.id);
     if (!pending) return;
     this.pending.delete(msg.id);
-    if (msg.type === "result") {
+    if (msg.type === "slotResult") {
+      try {
+        if (!pending.slot) throw new Error(`a slot reply to run ${msg.id}, which has no slot`);
+        pending.resolve(this.slotResult(msg, pending.slot));
+      } catch (err) {
+        pending.reject(new FrameError("inference_failed", (err as Error).message));
+      }
+    } else if (msg.type === "result") {
       pending.resolve({
         outputs: msg.outputs,
         inferenceMs: msg.inferenceMs,

@@ -1,4 +1,5 @@
-// Messages between InferenceWorker (main thread) and worker.ts. Tensor data travels as
+// Messages between InferenceWorker (main thread) and worker.ts. Tensor data travels in shared
+// slots (sharedSlots.ts: the message names the slot and dims) or, when no slot is free, as
 // transferred ArrayBuffers, so a Float32Array sent is detached on the sending side.
 
 import type { FusedBundle } from "./fusedIo.js";
@@ -28,8 +29,13 @@ export interface LoadRequest {
 export interface RunRequest {
   type: "run";
   id: number;
-  /** Float32 NCHW model input; with fused_io, the camera's rgb8 bytes, dims [H, W, 3]. */
-  input: Float32Array | Uint8Array;
+  /**
+   * Float32 NCHW model input; with fused_io, the camera's rgb8 bytes, dims [H, W, 3]. Absent in a
+   * slot run, whose input is the first dims-product values of the slot's input memory.
+   */
+  input?: Float32Array | Uint8Array;
+  /** A run in a shared slot: the reply is a SlotResultResponse, its outputs written into the slot. */
+  slot?: SlotRun;
   dims: number[];
   /** fused_io: [range.min, range.max] (max Infinity for none). */
   range?: [number, number];
@@ -43,6 +49,19 @@ export interface RunRequest {
  */
 export interface CloseRequest {
   type: "close";
+}
+
+export interface SlotRun {
+  index: number;
+  /** The slot's input memory, sent with the first run after the main thread made or grew it. */
+  input?: SharedArrayBuffer;
+}
+
+/** An output of a slot run: the first dims-product values of the slot's buffer for its name. */
+export interface SlotOutput {
+  dims: number[];
+  /** float32 for model outputs (converted as for the transfer path); uint16 for fused_io's labels. */
+  type: "float32" | "uint16";
 }
 
 export type WorkerRequest = LoadRequest | RunRequest | CloseRequest;
@@ -70,6 +89,16 @@ export interface ResultResponse {
   labels?: Uint16Array;
 }
 
+export interface SlotResultResponse {
+  type: "slotResult";
+  id: number;
+  /** By output name; fused_io's labels under FUSED_LABELS_OUTPUT. */
+  outputs: Record<string, SlotOutput>;
+  /** Output buffers the worker made for this slot because it had none or too small ones. */
+  grown?: Record<string, SharedArrayBuffer>;
+  inferenceMs: number;
+}
+
 /** `id` is set when a run failed and absent when loading failed. */
 export interface ErrorResponse {
   type: "error";
@@ -77,7 +106,7 @@ export interface ErrorResponse {
   message: string;
 }
 
-export type WorkerResponse = LoadedResponse | ResultResponse | ErrorResponse;
+export type WorkerResponse = LoadedResponse | ResultResponse | SlotResultResponse | ErrorResponse;
 
 /** The buffer to transfer with `array`, or undefined when it is a view that must be copied. */
 export function ownBuffer(array: Float32Array): ArrayBuffer | undefined {

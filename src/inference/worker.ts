@@ -16,6 +16,7 @@ import {
   type LoadRequest,
   type OutputTensor,
   type RunRequest,
+  type SlotOutput,
   type WorkerRequest,
   type WorkerResponse,
 } from "./protocol.js";
@@ -32,6 +33,18 @@ const port = parentPort;
 if (!port) throw new Error("inference worker must run in a worker_thread");
 
 let loaded: Loaded | undefined;
+
+/** A shared slot's memory as this thread sees it (sharedSlots.ts): the input the main thread sent, outputs made here. */
+interface WorkerSlot {
+  input: SharedArrayBuffer | undefined;
+  /**
+   * This thread's copy of the input, reused run after run: onnxruntime-node refuses tensors over
+   * a SharedArrayBuffer ("Invalid argument", inputs and pre-allocated outputs alike; 1.30.0).
+   */
+  feed: Float32Array | Uint8Array | undefined;
+  readonly outputs: Map<string, SharedArrayBuffer>;
+}
+const slots = new Map<number, WorkerSlot>();
 /** Loads and runs started and not yet settled; close waits for them. */
 const busy = new Set<Promise<void>>();
 let closing = false;
@@ -64,6 +77,7 @@ async function close(): Promise<void> {
     await loaded?.session.release();
   } finally {
     loaded = undefined;
+    slots.clear();
     port!.close();
   }
 }
@@ -125,18 +139,24 @@ async function run(request: RunRequest): Promise<void> {
   const { session, inputName, fusedLabels } = loaded;
   const fused = fusedLabels !== undefined;
   const outputNames = fusedLabels ? [...loaded.outputNames, FUSED_LABELS_OUTPUT] : loaded.outputNames;
+  const slot = request.slot ? slotOf(request.slot.index, request.slot.input) : undefined;
+  const input = slot ? slotInput(slot, request.dims, fused) : request.input;
   const feeds: Record<string, Tensor> = {};
   if (fused) {
-    if (!(request.input instanceof Uint8Array) || !request.range) throw new Error("a fused_io run needs the camera's uint8 image and the depth range");
-    feeds[inputName] = new Tensor("uint8", request.input, request.dims);
+    if (!(input instanceof Uint8Array) || !request.range) throw new Error("a fused_io run needs the camera's uint8 image and the depth range");
+    feeds[inputName] = new Tensor("uint8", input, request.dims);
     feeds[FUSED_RANGE_INPUT] = new Tensor("float32", Float32Array.from(request.range), [2]);
   } else {
-    if (!(request.input instanceof Float32Array)) throw new Error("the model's input is float32");
-    feeds[inputName] = new Tensor("float32", request.input, request.dims);
+    if (!(input instanceof Float32Array)) throw new Error("the model's input is float32");
+    feeds[inputName] = new Tensor("float32", input, request.dims);
   }
   const start = performance.now();
   const results = await session.run(feeds, outputNames);
   const inferenceMs = performance.now() - start;
+  if (slot) {
+    postSlotResult(request.id, slot, results, inferenceMs);
+    return;
+  }
 
   const outputs: Record<string, OutputTensor> = {};
   const transfer: ArrayBuffer[] = [];
@@ -161,11 +181,67 @@ async function run(request: RunRequest): Promise<void> {
   // thread can fill it again for the next frame instead of allocating a new tensor. Never when an
   // output shares its buffer: the caller would then overwrite that output. (A fused run's camera
   // image was copied into this thread: nothing to give back.)
-  const input = request.input;
-  const inputBuffer = input.buffer;
+  const inputBuffer = input?.buffer;
   const returnInput = !fused && input instanceof Float32Array && inputBuffer instanceof ArrayBuffer && !transfer.includes(inputBuffer);
   if (returnInput) transfer.push(inputBuffer);
   post({ type: "result", id: request.id, outputs, inferenceMs, ...(returnInput ? { input } : {}), ...(labels ? { labels } : {}) }, transfer);
+}
+
+/** The slot `index`, made on its first run; `input` (sent when the main thread made or grew it) replaces its input memory. */
+function slotOf(index: number, input: SharedArrayBuffer | undefined): WorkerSlot {
+  let slot = slots.get(index);
+  if (!slot) slots.set(index, (slot = { input: undefined, feed: undefined, outputs: new Map() }));
+  if (input) slot.input = input;
+  return slot;
+}
+
+/** The run's input (the first dims-product values of the slot's, rgb8 bytes for fused_io), copied into the slot's feed. */
+function slotInput(slot: WorkerSlot, dims: readonly number[], fused: boolean): Float32Array | Uint8Array {
+  const length = dims.reduce((a, b) => a * b, 1);
+  const bytes = fused ? length : length * Float32Array.BYTES_PER_ELEMENT;
+  if (!slot.input || slot.input.byteLength < bytes) {
+    throw new Error(`shared slot input holds ${slot.input?.byteLength ?? 0} bytes, dims ${JSON.stringify(dims)} need ${bytes}`);
+  }
+  if (fused) {
+    if (!(slot.feed instanceof Uint8Array) || slot.feed.length !== length) slot.feed = new Uint8Array(length);
+    slot.feed.set(new Uint8Array(slot.input, 0, length));
+  } else {
+    if (!(slot.feed instanceof Float32Array) || slot.feed.length !== length) slot.feed = new Float32Array(length);
+    slot.feed.set(new Float32Array(slot.input, 0, length));
+  }
+  return slot.feed;
+}
+
+/**
+ * Copies the run's outputs into the slot (a buffer too small, or missing, is replaced by a larger
+ * one, sent back under `grown`) and replies with their dims only: nothing in the reply is an
+ * ArrayBuffer the main thread would have to account for.
+ */
+function postSlotResult(id: number, slot: WorkerSlot, results: InferenceSession.ReturnType, inferenceMs: number): void {
+  const outputs: Record<string, SlotOutput> = {};
+  const grown: Record<string, SharedArrayBuffer> = {};
+  const write = (name: string, data: Float32Array | Uint16Array, dims: readonly number[]): void => {
+    let buffer = slot.outputs.get(name);
+    if (!buffer || buffer.byteLength < data.byteLength) {
+      buffer = new SharedArrayBuffer(data.byteLength);
+      slot.outputs.set(name, buffer);
+      grown[name] = buffer;
+    }
+    if (data instanceof Float32Array) new Float32Array(buffer, 0, data.length).set(data);
+    else new Uint16Array(buffer, 0, data.length).set(data);
+    outputs[name] = { dims: [...dims], type: data instanceof Float32Array ? "float32" : "uint16" };
+  };
+  for (const name of loaded!.outputNames) {
+    const tensor = results[name];
+    if (!tensor) throw new Error(`the model did not return output "${name}"`);
+    write(name, toFloat32(name, tensor), tensor.dims);
+  }
+  if (loaded!.fusedLabels) {
+    const labels = results[FUSED_LABELS_OUTPUT];
+    if (!(labels?.data instanceof Uint16Array)) throw new Error(`the fused graph did not return uint16 "${FUSED_LABELS_OUTPUT}"`);
+    write(FUSED_LABELS_OUTPUT, labels.data, labels.dims);
+  }
+  post({ type: "slotResult", id, outputs, inferenceMs, ...(Object.keys(grown).length > 0 ? { grown } : {}) });
 }
 
 /**

@@ -141,8 +141,8 @@ interface SinkRecord {
 }
 
 /** The real pipeline; the sink is slow on even frames, so with 2 in flight frames overlap. */
-async function runPipeline(params: DepthsegParams, input: InputKind): Promise<SinkRecord[]> {
-  const processor = new FrameProcessor(bundle, worker, () => params);
+async function runPipeline(params: DepthsegParams, input: InputKind, through: InferenceWorker = worker): Promise<SinkRecord[]> {
+  const processor = new FrameProcessor(bundle, through, () => params);
   const state = new LatestWinsState();
   const records: SinkRecord[] = [];
   const sink: FrameSink = {
@@ -226,8 +226,38 @@ describe("FrameProcessor buffer reuse", () => {
       // A resolution change reallocates: no 16x12 frame shares a cloud with an 8x6 one.
       const smallClouds = new Set(small.map((r) => r.cloud));
       expect(large.some((r) => smallClouds.has(r.cloud))).toBe(false);
+      // The frames ran in the worker's shared slots, each given back once its frame was done with it.
+      expect(worker.slots.size).toBeGreaterThan(0);
+      expect(worker.slots.inUse).toBe(0);
     });
   }
+
+  it("frames that find no shared slot free run by transfer, with the same values", async () => {
+    // One slot, two frames in flight: the second frame's run often finds it taken.
+    const oneSlot = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 1, sharedSlots: 1 });
+    const calls = { run: 0, runInSlot: 0 };
+    const counted = new Proxy(oneSlot, {
+      get(target, key) {
+        if (key === "run" || key === "runInSlot") calls[key]++;
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    try {
+      const params = resolveParameters({ max_in_flight: 2, execution_providers: ["cpu"] });
+      const expected = await references(params);
+      const records = await runPipeline(params, "raw", counted);
+      for (const [i, record] of records.entries()) {
+        for (const key of ["depth", "labels", "cloud"] as const) expect(record.snapshot[key].equals(expected[i]![key]), `frame ${i} ${key}`).toBe(true);
+      }
+      expect(calls.run + calls.runInSlot).toBe(IMAGES.length);
+      expect(calls.runInSlot).toBeGreaterThan(0);
+      expect(calls.run).toBeGreaterThan(0);
+      expect([oneSlot.slots.size, oneSlot.slots.inUse]).toEqual([1, 0]);
+    } finally {
+      await oneSlot.close();
+    }
+  });
 
   it("hands out fresh arrays until outputs are released, and ignores a second release", async () => {
     const params = resolveParameters({ execution_providers: ["cpu"] });

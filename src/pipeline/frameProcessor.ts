@@ -14,6 +14,7 @@ import type { DepthOutputSpec, ModelBundle } from "../inference/bundle.js";
 import type { OutputTensor } from "../inference/protocol.js";
 import { checkShape, depthOutputShape, domainOutputShape, logitsOutputShape, type ShapePattern } from "../inference/tensorShapes.js";
 import type { InferenceWorker } from "../inference/inferenceWorker.js";
+import type { SharedSlot } from "../inference/sharedSlots.js";
 import { modelInputSize, toInputTensor } from "../inference/preprocess.js";
 import { canonicalFocalScale, maskSky, toMetricDepth, validDepthFraction } from "../heads/depth.js";
 import { HeadSwitcher, pickDomain } from "../heads/routing.js";
@@ -129,6 +130,11 @@ class FrameBuffers {
   confidence: Float32Array | undefined;
   /** The cloud's bytes, filled in place by the kernel (resized by it, for any grid). */
   cloud: CloudBuffer | undefined;
+  /**
+   * The worker's shared slot this frame ran in (sharedSlots.ts), while something of this frame
+   * may still read its memory; undefined when it ran by transfer (no slot was free).
+   */
+  slot: SharedSlot | undefined;
 
   /** Camera image size the buffers were last used for: sets are handed out by size first. */
   constructor(public size: string) {}
@@ -211,9 +217,17 @@ export class FrameProcessor {
       this.#recycle(buffers);
       throw error;
     }
+    // #process copies all it keeps out of the worker's outputs, so its slot can take the next run
+    // now; fused_io's depth and labels are the slot's memory and keep it until release.
+    if (!this.worker.fused) this.#releaseSlot(buffers);
     // Handed out: the caller owns these arrays until release(outputs) (see the lifetime rule there).
     this.#leased.set(outputs, buffers);
     return outputs;
+  }
+
+  #releaseSlot(buffers: FrameBuffers): void {
+    if (buffers.slot) this.worker.slots.release(buffers.slot);
+    buffers.slot = undefined;
   }
 
   /** A free set used last for this camera size, else a new (empty) one. */
@@ -229,6 +243,7 @@ export class FrameProcessor {
    * (a camera that changed resolution, several cameras) go to the garbage collector.
    */
   #recycle(buffers: FrameBuffers): void {
+    this.#releaseSlot(buffers);
     this.#free.push(buffers);
     const cap = 2 * Math.max(1, this.params().maxInFlight);
     if (this.#free.length > cap) this.#free.splice(0, this.#free.length - cap);
@@ -243,23 +258,25 @@ export class FrameProcessor {
     let t0 = performance.now();
     const modelSize = modelInputSize(width, height, spec);
     const modelPixels = modelSize.width * modelSize.height;
+    // The input goes into a shared slot when one is free; else into this set's own tensor, which
+    // run() transfers (detaches) and the worker sends back with the result.
+    const slot = (buffers.slot = this.worker.slots.acquire());
     const tensor = toInputTensor(frame.image, spec, {
-      out: fit(buffers.tensor, 3 * modelPixels, Float32Array),
+      out: slot ? slot.floatInput(3 * modelPixels) : fit(buffers.tensor, 3 * modelPixels, Float32Array),
       resized: (buffers.resized = fit(buffers.resized, 3 * modelPixels, Uint8Array)),
     });
-    // run() transfers (detaches) the tensor; the worker sends it back with the result.
-    buffers.tensor = undefined;
+    if (!slot) buffers.tensor = undefined;
     timings.preprocess = performance.now() - t0;
 
     t0 = performance.now();
     let result;
     try {
-      result = await this.worker.run(tensor.data, tensor.dims);
+      result = await (slot ? this.worker.runInSlot(slot, tensor.dims) : this.worker.run(tensor.data, tensor.dims));
     } catch (error) {
       if (error instanceof FrameError) throw error.at(frame.cameraTopic, frame.stamp);
       throw error; // FatalError: the worker is gone, nothing later can succeed.
     }
-    buffers.tensor = result.input;
+    if (!slot) buffers.tensor = result.input;
     timings.inference = performance.now() - t0;
 
     t0 = performance.now();
@@ -334,7 +351,7 @@ export class FrameProcessor {
         // upsamples the disparity: interpolating 1/d instead differs wherever d varies.
         // Pixels already invalid at model resolution (NaN metres) stay NaN through the resize.
         const disparity = (buffers.modelDisparity = fit(buffers.modelDisparity, atModel.length, Float32Array));
-        for (let i = 0; i < atModel.length; i++) disparity[i] = Number.isNaN(atModel[i]!) ? NaN : rawDepth.data[i]!;
+        for (let i = 0; i < atModel.length; i++) disparity[i] = Number.isNaN(atModel[i]!) ? Number.NaN : rawDepth.data[i]!; // Number.NaN: see toMetricDepth
         atCamera = resizeToCamera(disparity, out);
         toMetricDepth(atCamera, depthSpec.kind, { scale, shift, metricScale, ...(depthSpec.maxDepth !== undefined ? { maxDepth: depthSpec.maxDepth } : {}) }, atCamera);
       } else {
@@ -407,7 +424,7 @@ export class FrameProcessor {
     let t0 = performance.now();
     let result;
     try {
-      result = await this.worker.runFused(frame.image, [params.rangeMin, rangeMax]);
+      result = await this.worker.runFused(frame.image, [params.rangeMin, rangeMax], (buffers.slot = this.worker.slots.acquire()));
     } catch (error) {
       if (error instanceof FrameError) throw error.at(frame.cameraTopic, frame.stamp);
       throw error;

@@ -94,6 +94,37 @@ describe("fused_io in FrameProcessor (demo model, real onnxruntime-node)", () =>
     }
   });
 
+  it("keeps a frame's depth and labels, views of its shared slot, until the frame is released", { timeout: 120_000 }, async () => {
+    const worker = await InferenceWorker.start({ bundle, providers: ["cpu"], intraOpThreads: 1, fusedIo: true, sharedSlots: 2 });
+    try {
+      const params = resolveParameters({ execution_providers: ["cpu"] });
+      const processor = new FrameProcessor(bundle, worker, () => params);
+      const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      const a = await processor.process(frameOf(160, 120, 1), SELECT);
+      expect(a.depth.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const [depthA, labelsA] = [Float32Array.from(a.depth), Uint16Array.from(a.labels!)];
+      expect(worker.slots.inUse).toBe(1);
+      // A second frame, another scene, while the first is still held: it gets the other slot, and
+      // the first's arrays are untouched.
+      const b = await processor.process(frameOf(160, 120, 6), SELECT);
+      expect(worker.slots.inUse).toBe(2);
+      expect(b.depth.buffer).not.toBe(a.depth.buffer);
+      expect(bytes(b.depth).equals(bytes(depthA))).toBe(false);
+      expect(bytes(a.depth).equals(bytes(depthA))).toBe(true);
+      expect([...a.labels!]).toEqual([...labelsA]);
+      // Both slots held: a third frame runs by transfer, with the same result as in a slot.
+      const c = await processor.process(frameOf(160, 120, 1), SELECT);
+      expect(c.depth.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(bytes(c.depth).equals(bytes(depthA))).toBe(true);
+      processor.release(a);
+      processor.release(b);
+      processor.release(c);
+      expect(worker.slots.inUse).toBe(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it("refuses fused_io for a bundle it cannot wrap, at start, naming why", async () => {
     const dir = await mkdtemp(join(tmpdir(), "fused-frame-"));
     try {
