@@ -11,11 +11,15 @@
 // Each writer gets a fresh file in the OS temp folder, deleted after its round. Timed: the awaited
 // writes of every frame (as replay's sink awaits them); not timed: open, the summary, fsync, close.
 // close() is timed apart: with workers it also waits for the chunks still being compressed.
-// Main-thread busy time is the event loop's active time (performance.eventLoopUtilization)
-// during the awaited writes: what the writer costs the thread that runs the pipeline; time it
-// waits for the disk or a worker is idle. Main-thread GC pauses are summed over each writer's
+// Main-thread time during the awaited writes is what the writer costs the thread that runs the
+// pipeline, measured two ways: the main thread's own CPU time (Linux /proc schedstat; what a
+// machine with a core per thread would see) and the event loop's active time
+// (performance.eventLoopUtilization), which also counts time the active thread waited for a core
+// (with a worker compressing flat out on 2 shared cores, much of it). Time spent waiting for
+// the disk or a worker is neither. Main-thread GC pauses are summed over each writer's
 // whole round (what its garbage costs).
 
+import { readFileSync } from "node:fs";
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,6 +90,8 @@ export interface McapWriteResult {
   readonly msPerFrame: Record<Way, number[]>;
   /** Per way: main-thread busy (event loop active) ms per frame of each round, during the writes. */
   readonly busyMsPerFrame: Record<Way, number[]>;
+  /** Per way: main-thread CPU ms per frame of each round, during the writes; empty off Linux. */
+  readonly cpuMsPerFrame: Record<Way, number[]>;
   /** Per way: ms of each round's close() (0 for raw's file close, which is not timed). */
   readonly closeMs: Record<Way, number[]>;
   readonly bytesPerFrame: number;
@@ -106,6 +112,7 @@ export async function benchMcapWrite(
   const perWay = <T>(make: () => T): Record<Way, T> => ({ raw: make(), before: make(), after: make(), zstd: make(), zstdWorkers: make() });
   const msPerFrame = perWay((): number[] => []);
   const busyMsPerFrame = perWay((): number[] => []);
+  const cpuMsPerFrame = perWay((): number[] => []);
   const closeMs = perWay((): number[] => []);
   const fileBytesPerFrame = perWay(() => 0);
   const gcMsPerFrame = perWay(() => 0);
@@ -121,6 +128,7 @@ export async function benchMcapWrite(
         if (round > 0) {
           msPerFrame[way].push(timed.ms / frames);
           busyMsPerFrame[way].push(timed.busyMs / frames);
+          if (Number.isFinite(timed.cpuMs)) cpuMsPerFrame[way].push(timed.cpuMs / frames);
           closeMs[way].push(timed.closeMs);
           gcMsPerFrame[way] += gc / (frames * rounds);
         }
@@ -132,7 +140,7 @@ export async function benchMcapWrite(
     await rm(dir, { recursive: true, force: true });
   }
   const bytesPerFrame = messages.reduce((sum, frame) => sum + frame.reduce((s, m) => s + m.bytes.byteLength, 0), 0) / messages.length;
-  return { msPerFrame, busyMsPerFrame, closeMs, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
+  return { msPerFrame, busyMsPerFrame, cpuMsPerFrame, closeMs, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
 }
 
 interface Timed {
@@ -140,21 +148,34 @@ interface Timed {
   readonly ms: number;
   /** Of those, ms the main thread's event loop was active (not waiting). */
   readonly busyMs: number;
+  /** Of those, the main thread's CPU ms (NaN where /proc schedstat is missing). */
+  readonly cpuMs: number;
   /** close() / end(), ms. */
   readonly closeMs: number;
 }
 
-/** Times one frame's writes: adds their wall and event-loop-active ms to `into`. */
-async function timeFrame(into: { ms: number; busyMs: number }, write: () => Promise<void>): Promise<void> {
+/** The main thread's CPU time in ms (its first schedstat field, ns on a CPU); NaN off Linux. */
+function mainThreadCpuMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Times one frame's writes: adds their wall, event-loop-active and main-thread CPU ms to `into`. */
+async function timeFrame(into: { ms: number; busyMs: number; cpuMs: number }, write: () => Promise<void>): Promise<void> {
+  const cpu0 = mainThreadCpuMs();
   const elu = performance.eventLoopUtilization();
   const t0 = performance.now();
   await write();
   into.ms += performance.now() - t0;
   into.busyMs += performance.eventLoopUtilization(elu).active;
+  into.cpuMs += mainThreadCpuMs() - cpu0;
 }
 
 async function writeOnce(way: Way, path: string, frames: number, frameAt: (i: number) => readonly EncodedMessage[]): Promise<Timed> {
-  const timed = { ms: 0, busyMs: 0 };
+  const timed = { ms: 0, busyMs: 0, cpuMs: 0 };
   if (way === "raw") {
     const file = await open(path, "w");
     try {

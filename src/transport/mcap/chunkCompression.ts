@@ -30,9 +30,12 @@ export interface CompressedChunk {
 export interface OffThreadChunkCompressor {
   /**
    * Compresses the first `length` bytes of `records`, which is transferred (detached here) and
-   * handed back in the result. Rejects when compression fails or the compressor is gone.
+   * handed back in the result. `output`, the buffer of an earlier result's compressedData that
+   * is no longer needed, is transferred too and reused for this result when large enough: a
+   * buffer made on another thread and moved here counts as new memory to this thread's GC, one
+   * moved back and forth does not. Rejects when compression fails or the compressor is gone.
    */
-  compress(records: ArrayBuffer, length: number): Promise<CompressedChunk>;
+  compress(records: ArrayBuffer, length: number, output?: ArrayBuffer): Promise<CompressedChunk>;
   /** How many chunks may be in flight before a writer should wait for the oldest. */
   readonly capacity: number;
 }

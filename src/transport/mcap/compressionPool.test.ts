@@ -132,9 +132,9 @@ describe.each(["zstd", "lz4"] as const)("%s chunks compressed by a 3-worker pool
     let handedOff = 0;
     const recording: OffThreadChunkCompressor = {
       capacity: pool.capacity,
-      compress: (records: ArrayBuffer, length: number): Promise<CompressedChunk> => {
+      compress: (records: ArrayBuffer, length: number, output?: ArrayBuffer): Promise<CompressedChunk> => {
         const n = handedOff++;
-        return pool.compress(records, length).then((chunk) => {
+        return pool.compress(records, length, output).then((chunk) => {
           completionOrder.push(n);
           return chunk;
         });

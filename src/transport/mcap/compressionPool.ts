@@ -39,6 +39,8 @@ export interface CompressRequest {
   /** Transferred; the chunk's records are its first `length` bytes. */
   readonly records: ArrayBuffer;
   readonly length: number;
+  /** Transferred: where the compressed bytes go when they fit (OffThreadChunkCompressor.compress). */
+  readonly output?: ArrayBuffer;
 }
 
 export type CompressionWorkerMessage =
@@ -118,10 +120,11 @@ export class ChunkCompressorPool implements OffThreadChunkCompressor {
     return new ChunkCompressorPool(options.compression, slots);
   }
 
-  compress(records: ArrayBuffer, length: number): Promise<CompressedChunk> {
+  compress(records: ArrayBuffer, length: number, output?: ArrayBuffer): Promise<CompressedChunk> {
     if (this.#dead) return Promise.reject(this.#dead);
     return new Promise<CompressedChunk>((resolve, reject) => {
-      this.#queue.push({ request: { id: this.#nextId++, records, length }, resolve, reject });
+      const request: CompressRequest = { id: this.#nextId++, records, length, ...(output === undefined ? {} : { output }) };
+      this.#queue.push({ request, resolve, reject });
       this.#dispatch();
     });
   }
@@ -143,7 +146,8 @@ export class ChunkCompressorPool implements OffThreadChunkCompressor {
       slot.job = job;
       slot.worker.ref();
       try {
-        slot.worker.postMessage(job.request, [job.request.records]);
+        const { records, output } = job.request;
+        slot.worker.postMessage(job.request, output === undefined ? [records] : [records, output]);
       } catch (error) {
         // A buffer that cannot be transferred (already detached): this chunk's problem only.
         slot.job = undefined;

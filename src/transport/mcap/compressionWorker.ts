@@ -21,13 +21,15 @@ port.on("message", (request: CompressRequest) => {
     const records = new Uint8Array(request.records, 0, request.length);
     const uncompressedCrc = crc32(records);
     const { compressedData } = compress(records);
-    // Transferred back: a view into a shared or larger buffer (lz4js's slice, a pooled Buffer) is copied first.
-    const own =
-      compressedData.buffer instanceof ArrayBuffer && compressedData.byteOffset === 0 && compressedData.byteLength === compressedData.buffer.byteLength
-        ? compressedData
-        : new Uint8Array(compressedData);
-    reply = { type: "compressed", id: request.id, compressedData: own, uncompressedCrc, compressedCrc: crc32(own), records: request.records };
-    transfer = [own.buffer as ArrayBuffer, request.records];
+    // Into the buffer the main thread gave back when it fits (a copy here saves a GC there);
+    // else a new one as large as the records, so that it fits later chunks' output too.
+    const output = request.output;
+    const fits = output !== undefined && output.byteLength >= compressedData.byteLength;
+    const into = fits ? output : new ArrayBuffer(Math.max(compressedData.byteLength, request.length));
+    const result = new Uint8Array(into, 0, compressedData.byteLength);
+    result.set(compressedData);
+    reply = { type: "compressed", id: request.id, compressedData: result, uncompressedCrc, compressedCrc: crc32(result), records: request.records };
+    transfer = [result.buffer as ArrayBuffer, request.records];
   } catch (error) {
     reply = { type: "failed", id: request.id, message: error instanceof Error ? error.message : String(error) };
     transfer = [];

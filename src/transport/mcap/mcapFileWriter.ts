@@ -138,11 +138,12 @@ export class McapFileWriter {
   /** CRC of every byte written so far: the DataEnd record's data_section_crc once complete. */
   #dataCrc = 0;
   // Off-thread compression: the chain of chunk writes in fill order, its links not yet waited
-  // for, record buffers back from the compressor, the first failure, and the MessageIndex
-  // builder the chain uses.
+  // for, record and compressed-output buffers back from the compressor for reuse, the first
+  // failure, and the MessageIndex builder the chain uses.
   #writes: Promise<void> = Promise.resolve();
   readonly #inFlight: Promise<void>[] = [];
   readonly #spareBuffers: ArrayBuffer[] = [];
+  readonly #spareOutputs: ArrayBuffer[] = [];
   #failure: Error | undefined;
   readonly #indexRecords = new McapRecordBuilder();
 
@@ -338,7 +339,7 @@ export class McapFileWriter {
   async #handOffChunk(compressor: OffThreadChunkCompressor): Promise<void> {
     const sealed = this.#seal();
     const { buffer, length } = this.#chunk.take(this.#spareBuffers.pop());
-    const compressing = compressor.compress(buffer, length);
+    const compressing = compressor.compress(buffer, length, this.#spareOutputs.pop());
     // Handled here so that a chunk whose write is skipped (an earlier one failed) is no unhandled rejection.
     compressing.catch(() => undefined);
     const written = this.#writes.then(async () => {
@@ -346,7 +347,9 @@ export class McapFileWriter {
       try {
         const chunk = await compressing;
         await this.#writeCompressedChunk(sealed, length, chunk);
-        if (this.#spareBuffers.length < compressor.capacity) this.#spareBuffers.push(chunk.records);
+        // No cap needed: at most capacity + 2 of each exist (in flight, waiting, filling).
+        this.#spareBuffers.push(chunk.records);
+        this.#spareOutputs.push(chunk.compressedData.buffer as ArrayBuffer);
       } catch (error) {
         this.#failure = error instanceof Error ? error : new Error(String(error));
       }
