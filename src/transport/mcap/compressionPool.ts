@@ -15,8 +15,8 @@ import type { ChunkCompression, CompressedChunk, OffThreadChunkCompressor } from
 export type WorkerCompression = Exclude<ChunkCompression, "none">;
 
 /**
- * At most this many workers: four zstd level-3 workers at ~120 MiB/s each (this VM) keep up with
- * ~50 frames/s of 640x480 outputs; more would take cores from ORT's CPU threads for nothing.
+ * At most this many workers: four zstd level-3 workers at ~90-120 MiB/s each (this VM) keep up with
+ * ~40-50 frames/s of 640x480 outputs; more would take cores from ORT's CPU threads for nothing.
  */
 export const MAX_COMPRESSION_WORKERS = 4;
 
