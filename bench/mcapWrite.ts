@@ -5,11 +5,21 @@
 //   raw     FileHandle.write of each message's bytes, one after the other (the disk-speed floor)
 //   before  @mcap/core's McapWriter (what BagWriter used; same options) over FileWritable
 //   after   BagWriter (McapFileWriter), compression none
-//   zstd    BagWriter with zstd chunks (replay's default; compression is CPU work on top)
+//   zstd    BagWriter with zstd chunks compressed on the main thread (compressionWorkers 0, as
+//           before issue 13's worker pool)
+//   zstdWorkers  BagWriter with zstd chunks compressed by its worker pool (replay's default)
 // Each writer gets a fresh file in the OS temp folder, deleted after its round. Timed: the awaited
 // writes of every frame (as replay's sink awaits them); not timed: open, the summary, fsync, close.
-// Main-thread GC pauses are summed over each writer's whole round (what its garbage costs).
+// close() is timed apart: with workers it also waits for the chunks still being compressed.
+// Main-thread time during the awaited writes is what the writer costs the thread that runs the
+// pipeline, measured two ways: the main thread's own CPU time (Linux /proc schedstat; what a
+// machine with a core per thread would see) and the event loop's active time
+// (performance.eventLoopUtilization), which also counts time the active thread waited for a core
+// (with a worker compressing flat out on 2 shared cores, much of it). Time spent waiting for
+// the disk or a worker is neither. Main-thread GC pauses are summed over each writer's
+// whole round (what its garbage costs).
 
+import { readFileSync } from "node:fs";
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,12 +82,18 @@ export async function replayMessages(
   return frames;
 }
 
-type Way = "raw" | "before" | "after" | "zstd";
-const WAYS: readonly Way[] = ["raw", "before", "after", "zstd"];
+type Way = "raw" | "before" | "after" | "zstd" | "zstdWorkers";
+const WAYS: readonly Way[] = ["raw", "before", "after", "zstd", "zstdWorkers"];
 
 export interface McapWriteResult {
   /** Per way: ms per frame of each round. */
   readonly msPerFrame: Record<Way, number[]>;
+  /** Per way: main-thread busy (event loop active) ms per frame of each round, during the writes. */
+  readonly busyMsPerFrame: Record<Way, number[]>;
+  /** Per way: main-thread CPU ms per frame of each round, during the writes; empty off Linux. */
+  readonly cpuMsPerFrame: Record<Way, number[]>;
+  /** Per way: ms of each round's close() (0 for raw's file close, which is not timed). */
+  readonly closeMs: Record<Way, number[]>;
   readonly bytesPerFrame: number;
   readonly fileBytesPerFrame: Record<Way, number>;
   /** Per way: main-thread GC pause ms per frame over its timed rounds. */
@@ -93,9 +109,13 @@ export async function benchMcapWrite(
   gcMs: (from: number, to: number) => Promise<number>,
 ): Promise<McapWriteResult> {
   const dir = await mkdtemp(join(tmpdir(), "depthseg-bench-mcap-"));
-  const msPerFrame: Record<Way, number[]> = { raw: [], before: [], after: [], zstd: [] };
-  const fileBytesPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
-  const gcMsPerFrame: Record<Way, number> = { raw: 0, before: 0, after: 0, zstd: 0 };
+  const perWay = <T>(make: () => T): Record<Way, T> => ({ raw: make(), before: make(), after: make(), zstd: make(), zstdWorkers: make() });
+  const msPerFrame = perWay((): number[] => []);
+  const busyMsPerFrame = perWay((): number[] => []);
+  const cpuMsPerFrame = perWay((): number[] => []);
+  const closeMs = perWay((): number[] => []);
+  const fileBytesPerFrame = perWay(() => 0);
+  const gcMsPerFrame = perWay(() => 0);
   const frameAt = (i: number) => messages[i % messages.length]!;
   try {
     // One untimed warm-up round, then the timed ones.
@@ -103,10 +123,13 @@ export async function benchMcapWrite(
       for (const way of WAYS) {
         const path = join(dir, `${way}.mcap`);
         const from = performance.now();
-        const ms = await writeOnce(way, path, frames, frameAt);
+        const timed = await writeOnce(way, path, frames, frameAt);
         const gc = await gcMs(from, performance.now());
         if (round > 0) {
-          msPerFrame[way].push(ms / frames);
+          msPerFrame[way].push(timed.ms / frames);
+          busyMsPerFrame[way].push(timed.busyMs / frames);
+          if (Number.isFinite(timed.cpuMs)) cpuMsPerFrame[way].push(timed.cpuMs / frames);
+          closeMs[way].push(timed.closeMs);
           gcMsPerFrame[way] += gc / (frames * rounds);
         }
         fileBytesPerFrame[way] = (await stat(path)).size / frames;
@@ -117,26 +140,56 @@ export async function benchMcapWrite(
     await rm(dir, { recursive: true, force: true });
   }
   const bytesPerFrame = messages.reduce((sum, frame) => sum + frame.reduce((s, m) => s + m.bytes.byteLength, 0), 0) / messages.length;
-  return { msPerFrame, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
+  return { msPerFrame, busyMsPerFrame, cpuMsPerFrame, closeMs, bytesPerFrame, fileBytesPerFrame, gcMsPerFrame };
 }
 
-/** Milliseconds spent in the awaited writes of all frames. */
-async function writeOnce(way: Way, path: string, frames: number, frameAt: (i: number) => readonly EncodedMessage[]): Promise<number> {
-  let ms = 0;
+interface Timed {
+  /** Wall ms in the awaited writes of all frames. */
+  readonly ms: number;
+  /** Of those, ms the main thread's event loop was active (not waiting). */
+  readonly busyMs: number;
+  /** Of those, the main thread's CPU ms (NaN where /proc schedstat is missing). */
+  readonly cpuMs: number;
+  /** close() / end(), ms. */
+  readonly closeMs: number;
+}
+
+/** The main thread's CPU time in ms (its first schedstat field, ns on a CPU); NaN off Linux. */
+function mainThreadCpuMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Times one frame's writes: adds their wall, event-loop-active and main-thread CPU ms to `into`. */
+async function timeFrame(into: { ms: number; busyMs: number; cpuMs: number }, write: () => Promise<void>): Promise<void> {
+  const cpu0 = mainThreadCpuMs();
+  const elu = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await write();
+  into.ms += performance.now() - t0;
+  into.busyMs += performance.eventLoopUtilization(elu).active;
+  into.cpuMs += mainThreadCpuMs() - cpu0;
+}
+
+async function writeOnce(way: Way, path: string, frames: number, frameAt: (i: number) => readonly EncodedMessage[]): Promise<Timed> {
+  const timed = { ms: 0, busyMs: 0, cpuMs: 0 };
   if (way === "raw") {
     const file = await open(path, "w");
     try {
       for (let i = 0; i < frames; i++) {
-        const t0 = performance.now();
-        for (const m of frameAt(i)) {
-          for (let done = 0; done < m.bytes.byteLength; ) done += (await file.write(m.bytes, done, m.bytes.byteLength - done)).bytesWritten;
-        }
-        ms += performance.now() - t0;
+        await timeFrame(timed, async () => {
+          for (const m of frameAt(i)) {
+            for (let done = 0; done < m.bytes.byteLength; ) done += (await file.write(m.bytes, done, m.bytes.byteLength - done)).bytesWritten;
+          }
+        });
       }
     } finally {
       await file.close();
     }
-    return ms;
+    return { ...timed, closeMs: 0 };
   }
   if (way === "before") {
     const file = await open(path, "w");
@@ -147,42 +200,44 @@ async function writeOnce(way: Way, path: string, frames: number, frameAt: (i: nu
       const schemas = new Map<string, number>();
       const sequences = new Map<number, number>();
       for (let i = 0; i < frames; i++) {
-        const t0 = performance.now();
-        for (const m of frameAt(i)) {
-          // As BagWriter registered them before: schema and channel on first use.
-          let channelId = channels.get(m.topic);
-          if (channelId === undefined) {
-            let schemaId = schemas.get(m.typeName);
-            if (schemaId === undefined) {
-              schemaId = await writer.registerSchema({ name: m.typeName, encoding: "ros2msg", data: new TextEncoder().encode(rosTypeSchema(m.typeName).schemaText) });
-              schemas.set(m.typeName, schemaId);
+        await timeFrame(timed, async () => {
+          for (const m of frameAt(i)) {
+            // As BagWriter registered them before: schema and channel on first use.
+            let channelId = channels.get(m.topic);
+            if (channelId === undefined) {
+              let schemaId = schemas.get(m.typeName);
+              if (schemaId === undefined) {
+                schemaId = await writer.registerSchema({ name: m.typeName, encoding: "ros2msg", data: new TextEncoder().encode(rosTypeSchema(m.typeName).schemaText) });
+                schemas.set(m.typeName, schemaId);
+              }
+              channelId = await writer.registerChannel({ topic: m.topic, schemaId, messageEncoding: "cdr", metadata: new Map([["offered_qos_profiles", ""]]) });
+              channels.set(m.topic, channelId);
             }
-            channelId = await writer.registerChannel({ topic: m.topic, schemaId, messageEncoding: "cdr", metadata: new Map([["offered_qos_profiles", ""]]) });
-            channels.set(m.topic, channelId);
+            const sequence = sequences.get(channelId) ?? 0;
+            sequences.set(channelId, sequence + 1);
+            await writer.addMessage({ channelId, sequence, logTime: m.logTime, publishTime: m.logTime, data: m.bytes });
           }
-          const sequence = sequences.get(channelId) ?? 0;
-          sequences.set(channelId, sequence + 1);
-          await writer.addMessage({ channelId, sequence, logTime: m.logTime, publishTime: m.logTime, data: m.bytes });
-        }
-        ms += performance.now() - t0;
+        });
       }
+      const t0 = performance.now();
       await writer.end();
+      return { ...timed, closeMs: performance.now() - t0 };
     } finally {
       await file.close();
     }
-    return ms;
   }
-  const writer = await BagWriter.create(path, { compression: way === "zstd" ? "zstd" : "none" });
+  const writer = await BagWriter.create(path, way === "after" ? { compression: "none" } : { compression: "zstd", ...(way === "zstd" ? { compressionWorkers: 0 } : {}) });
   try {
     for (let i = 0; i < frames; i++) {
-      const t0 = performance.now();
-      for (const m of frameAt(i)) await writer.writeRaw(m.topic, m.typeName, m.logTime, m.bytes);
-      ms += performance.now() - t0;
+      await timeFrame(timed, async () => {
+        for (const m of frameAt(i)) await writer.writeRaw(m.topic, m.typeName, m.logTime, m.bytes);
+      });
     }
+    const t0 = performance.now();
     await writer.close();
+    return { ...timed, closeMs: performance.now() - t0 };
   } catch (error) {
     await writer.discard();
     throw error;
   }
-  return ms;
 }

@@ -10,6 +10,7 @@ import { writeReplayPreviews } from "../demo/previews.js";
 import { FatalError } from "../errors.js";
 import { OUTPUT_TOPICS } from "../messages/outputMessages.js";
 import { CHUNK_COMPRESSIONS, DEFAULT_CHUNK_COMPRESSION, isChunkCompression } from "../transport/mcap/chunkCompression.js";
+import { defaultCompressionWorkers, MAX_COMPRESSION_WORKERS } from "../transport/mcap/compressionPool.js";
 import { formatSummary } from "../replay/summary.js";
 import { readFile } from "node:fs/promises";
 import { parseCameraInfoYaml } from "../eval/cameraInfoYaml.js";
@@ -32,6 +33,8 @@ Options:
                                 (said loudly in the output: metres are only as right as the guess)
       --realtime                play at the recorded rate; frames inference cannot keep up with are dropped
       --compression zstd|lz4|none   output chunk compression (default ${DEFAULT_CHUNK_COMPRESSION})
+      --compression-workers N   threads compressing output chunks (default ${defaultCompressionWorkers()} here: the cores
+                                less two, 1 to ${MAX_COMPRESSION_WORKERS}); 0 compresses on the main thread
       --topics a,b,...          what to write (default all): ${TOPIC_CHOICES.join(", ")}
                                 (outputs by their name under output_namespace; camera = the input image and
                                 CameraInfo; tf = /tf and /tf_static when the input has them)
@@ -57,6 +60,7 @@ async function run(args: readonly string[]): Promise<number> {
         "camera-info-topic": { type: "string" },
         realtime: { type: "boolean", default: false },
         compression: { type: "string", default: DEFAULT_CHUNK_COMPRESSION },
+        "compression-workers": { type: "string" },
         topics: { type: "string" },
         previews: { type: "string" },
         "camera-info": { type: "string" },
@@ -72,6 +76,10 @@ async function run(args: readonly string[]): Promise<number> {
   const compression = values.compression;
   if (!isChunkCompression(compression)) {
     throw new UsageError(`--compression must be one of ${CHUNK_COMPRESSIONS.join(", ")}, got "${compression}"`);
+  }
+  const compressionWorkers = numberOption("--compression-workers", values["compression-workers"], defaultCompressionWorkers());
+  if (!Number.isInteger(compressionWorkers) || compressionWorkers < 0) {
+    throw new UsageError(`--compression-workers must be a whole number >= 0, got "${values["compression-workers"]}"`);
   }
   let topics;
   try {
@@ -123,6 +131,7 @@ async function run(args: readonly string[]): Promise<number> {
       stop: stop.signal,
       onOutputOpened: (path) => (partialPath = path),
       compression,
+      compressionWorkers,
       ...(topics !== undefined ? { topics } : {}),
       ...(imageCalibration !== undefined ? { imageCalibration } : {}),
     });

@@ -1,4 +1,5 @@
-// Where the inference worker's code lives. Compiled JS runs worker.js directly. From the
+// Where a worker thread's code lives (the inference worker's, and the MCAP writer's chunk
+// compressors in src/transport/mcap/). Compiled JS runs the .js file directly. From the
 // TypeScript sources (vitest, tsx) worker.ts must be compiled on the fly, but on Node 20 tsx
 // does not register itself in worker threads (`--import tsx` is a no-op there), so the worker
 // starts from a small bootstrap that registers tsx's ESM API and then imports worker.ts.
@@ -14,10 +15,10 @@ export interface WorkerEntry {
   readonly eval: boolean;
 }
 
-/** `moduleUrl` is the import.meta.url of a module beside worker.ts / worker.js. */
-export function workerEntry(moduleUrl: string): WorkerEntry {
-  if (!moduleUrl.endsWith(".ts")) return { script: new URL("./worker.js", moduleUrl), eval: false };
-  const worker = new URL("./worker.ts", moduleUrl).href;
+/** `moduleUrl` is the import.meta.url of a module beside `<name>.ts` / `<name>.js`. */
+export function workerEntry(moduleUrl: string, name = "worker"): WorkerEntry {
+  if (!moduleUrl.endsWith(".ts")) return { script: new URL(`./${name}.js`, moduleUrl), eval: false };
+  const worker = new URL(`./${name}.ts`, moduleUrl).href;
   const tsxApi = tsxEsmApiUrl(moduleUrl);
   const script =
     `import(${JSON.stringify(tsxApi)})` +
@@ -31,7 +32,7 @@ function tsxEsmApiUrl(fromUrl: string): string {
   const pkg: unknown = JSON.parse(readFileSync(pkgPath, "utf8"));
   const target = pick(pick(pick(pick(pkg, "exports"), "./esm/api"), "import"), "default");
   if (typeof target !== "string") {
-    throw new Error(`cannot find tsx's ./esm/api entry in ${pkgPath} (needed to run worker.ts)`);
+    throw new Error(`cannot find tsx's ./esm/api entry in ${pkgPath} (needed to run a worker from its .ts source)`);
   }
   return pathToFileURL(join(dirname(pkgPath), target)).href;
 }

@@ -54,6 +54,8 @@ export interface ReplayOptions {
   readonly onOutputOpened?: (partialPath: string) => void;
   /** Output chunk compression (default DEFAULT_CHUNK_COMPRESSION). */
   readonly compression?: ChunkCompression;
+  /** Threads compressing output chunks (BagWriterOptions.compressionWorkers; 0: the main thread). */
+  readonly compressionWorkers?: number;
   /** What to write (default: every output, the camera and the transforms). */
   readonly topics?: TopicSelection;
   /** For a folder of images or a video: its camera (required there, refused for a bag). */
@@ -110,7 +112,11 @@ async function replayBag(options: ReplayOptions): Promise<ReplaySummary> {
     cv();
     // The output is opened before the model loads, so a bad --out fails in milliseconds.
     const writer = await mkdir(dirname(resolve(options.output)), { recursive: true })
-      .then(() => BagWriter.create(options.output, { compression, offeredQos: (topic) => offeredQos?.(topic) }))
+      .then(() => BagWriter.create(options.output, {
+        compression,
+        ...(options.compressionWorkers === undefined ? {} : { compressionWorkers: options.compressionWorkers }),
+        offeredQos: (topic) => offeredQos?.(topic),
+      }))
       .catch((error: unknown) => {
         throw asFatal(error, `cannot write ${options.output}`);
       });

@@ -1,5 +1,6 @@
 // Writes rosbag2-compatible MCAP: profile "ros2", ros2msg schemas, cdr messages, chunked
-// (zstd, lz4 or uncompressed; chunkCompression.ts) with message/chunk indexes, offered QoS per
+// (zstd, lz4 or uncompressed; chunkCompression.ts, compressed in worker threads by default:
+// compressionPool.ts) with message/chunk indexes, offered QoS per
 // channel, statistics and summary so `ros2 bag info`, `ros2 bag play` and Foxglove open it.
 // McapFileWriter writes the records (large messages from their own buffer, at disk speed), chunk
 // by chunk, into a temporary file that close() renames to `path` (fileWritable.ts): until then,
@@ -10,6 +11,7 @@ import { rosTypeSchema } from "../../messages/definitions.js";
 import type { RosMessageMap, RosTypeName } from "../../messages/types.js";
 import type { QosProfile } from "../ros/qosProfiles.js";
 import { chunkCompressor, type ChunkCompression } from "./chunkCompression.js";
+import { ChunkCompressorPool } from "./compressionPool.js";
 import { FileWritable, PartialFile } from "./fileWritable.js";
 import { McapFileWriter } from "./mcapFileWriter.js";
 import { offeredQosYaml } from "./offeredQos.js";
@@ -19,6 +21,11 @@ export interface BagWriterOptions {
   readonly chunkSize?: number;
   /** Chunk compression (default "none"; `depthseg replay` defaults to DEFAULT_CHUNK_COMPRESSION). */
   readonly compression?: ChunkCompression;
+  /**
+   * Worker threads that compress chunks (default defaultCompressionWorkers(): the cores less two,
+   * 1 to 4); 0 compresses on the calling thread. Unused without compression.
+   */
+  readonly compressionWorkers?: number;
   /** The QoS a topic's publisher offered, recorded as `offered_qos_profiles`; undefined: unknown (""). */
   readonly offeredQos?: (topic: string) => QosProfile | undefined;
 }
@@ -40,6 +47,7 @@ interface ChannelEntry {
 export class BagWriter {
   readonly #writer: McapFileWriter;
   readonly #file: PartialFile;
+  readonly #pool: ChunkCompressorPool | undefined;
   readonly #offeredQos: (topic: string) => QosProfile | undefined;
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #topicTypes = new Map<string, RosTypeName>();
@@ -53,9 +61,11 @@ export class BagWriter {
     readonly path: string,
     file: PartialFile,
     writer: McapFileWriter,
+    pool: ChunkCompressorPool | undefined,
     offeredQos: (topic: string) => QosProfile | undefined,
   ) {
     this.#file = file;
+    this.#pool = pool;
     this.#writer = writer;
     this.#offeredQos = offeredQos;
   }
@@ -72,8 +82,14 @@ export class BagWriter {
 
   static async create(path: string, options: BagWriterOptions = {}): Promise<BagWriter> {
     const file = await PartialFile.create(path);
+    const compression = options.compression ?? "none";
+    let pool: ChunkCompressorPool | undefined;
     try {
-      const compressChunk = await chunkCompressor(options.compression ?? "none");
+      const onThisThread = compression === "none" || options.compressionWorkers === 0;
+      if (!onThisThread) {
+        pool = await ChunkCompressorPool.start({ compression, ...(options.compressionWorkers === undefined ? {} : { workers: options.compressionWorkers }) });
+      }
+      const compressChunk = pool ?? (await chunkCompressor(compression));
       const writable = new FileWritable(file.handle);
       const writer = new McapFileWriter({
         writable,
@@ -81,8 +97,9 @@ export class BagWriter {
         ...(compressChunk === undefined ? {} : { compressChunk }),
       });
       await writer.start({ profile: BAG_PROFILE, library: BAG_LIBRARY });
-      return new BagWriter(path, file, writer, options.offeredQos ?? (() => undefined));
+      return new BagWriter(path, file, writer, pool, options.offeredQos ?? (() => undefined));
     } catch (error) {
+      await pool?.close();
       await file.discard();
       throw error;
     }
@@ -139,19 +156,32 @@ export class BagWriter {
     }
     this.#closed = true;
     try {
+      // end() waits for every chunk still being compressed.
       await this.#enqueue(() => this.#writer.end());
     } catch (error) {
+      await this.#stopWriting();
       await this.#file.discard();
       throw error;
     }
+    await this.#pool?.close();
     await this.#file.commit();
   }
 
-  /** For a failed run: waits for pending writes, then deletes the temporary file; `path` is untouched. */
+  /**
+   * For a failed run: waits for pending writes, stops chunk compression (chunks not yet written
+   * are dropped), then deletes the temporary file; `path` is untouched.
+   */
   async discard(): Promise<void> {
     this.#closed = true;
     await this.#tail.catch(() => undefined);
+    await this.#stopWriting();
     await this.#file.discard();
+  }
+
+  /** Stops the compression workers and waits until no chunk write touches the file any more. */
+  async #stopWriting(): Promise<void> {
+    await this.#pool?.close();
+    await this.#writer.settled();
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {
