@@ -88,19 +88,21 @@ export function modelInputSize(
  * (v/255 − mean)/std into planar NCHW in one pass, planes in `spec.color` order. The per-channel
  * affine map is a 256-entry table per channel, computed in double precision like the numpy
  * reference and rounded once to float32. `out` (3·h·w floats) and `resized` (h·w·3 bytes) are
- * reused when given.
+ * reused when given; with resize_on float, `floatImage` (the camera's W·H·3 floats) and
+ * `floatResized` (h·w·3 floats) instead of `resized`: per-frame arrays of megabytes are external
+ * memory to V8, and allocating them each frame forces full GCs.
  */
 export function toInputTensor(
   rgb: RgbImage,
   spec: PreprocessSpec,
-  buffers: { out?: Float32Array; resized?: Uint8Array } = {},
+  buffers: { out?: Float32Array; resized?: Uint8Array; floatImage?: Float32Array; floatResized?: Float32Array } = {},
 ): InputTensor {
   const { width, height } = modelInputSize(rgb.width, rgb.height, spec);
   const n = width * height;
   const data = buffers.out ?? new Float32Array(3 * n);
   if (data.length !== 3 * n) throw new RangeError(`toInputTensor: out has ${data.length} floats, need ${3 * n}`);
   if (spec.resizeOn === "float") {
-    writeFloatResized(rgb, width, height, spec, data);
+    writeFloatResized(rgb, width, height, spec, data, buffers.floatImage, buffers.floatResized);
     return { data, dims: [1, 3, height, width] };
   }
   const img = resizeRgb(rgb, width, height, spec.interpolation, buffers.resized);
@@ -118,10 +120,19 @@ export function toInputTensor(
 }
 
 /** resizeOn "float": (resize(rgb / 255) − mean) / std into planar `out`, in `spec.color` order. */
-function writeFloatResized(rgb: RgbImage, width: number, height: number, spec: PreprocessSpec, out: Float32Array): void {
-  const source = new Float32Array(rgb.width * rgb.height * 3);
+function writeFloatResized(
+  rgb: RgbImage,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+  out: Float32Array,
+  floatImage?: Float32Array,
+  floatResized?: Float32Array,
+): void {
+  const length = rgb.width * rgb.height * 3;
+  const source = floatImage?.length === length ? floatImage : new Float32Array(length);
   for (let i = 0; i < source.length; i++) source[i] = rgb.data[i]! / 255;
-  const resized = resizeRgbFloat(source, rgb.width, rgb.height, width, height, spec.interpolation);
+  const resized = resizeRgbFloat(source, rgb.width, rgb.height, width, height, spec.interpolation, floatResized?.length === width * height * 3 ? floatResized : undefined);
   const n = width * height;
   const planes = spec.color === "rgb" ? [0, n, 2 * n] : [2 * n, n, 0];
   for (let c = 0; c < 3; c++) {

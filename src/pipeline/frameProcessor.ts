@@ -112,6 +112,9 @@ class FrameBuffers {
   cloudDepth: Float32Array | undefined;
   /** The camera image resized to the model input (rgb8). */
   resized: Uint8Array | undefined;
+  /** input.resize_on float: the camera image as 0..1 floats, and resized to the model input. */
+  floatImage: Float32Array | undefined;
+  floatResized: Float32Array | undefined;
   /** Metric depth at the model's output resolution. */
   modelDepth: Float32Array | undefined;
   /** relative_disparity: the raw output where that depth is valid, NaN elsewhere (model resolution). */
@@ -261,9 +264,15 @@ export class FrameProcessor {
     // The input goes into a shared slot when one is free; else into this set's own tensor, which
     // run() transfers (detaches) and the worker sends back with the result.
     const slot = (buffers.slot = this.worker.slots.acquire());
+    const floatResize = spec.resizeOn === "float";
     const tensor = toInputTensor(frame.image, spec, {
       out: slot ? slot.floatInput(3 * modelPixels) : fit(buffers.tensor, 3 * modelPixels, Float32Array),
-      resized: (buffers.resized = fit(buffers.resized, 3 * modelPixels, Uint8Array)),
+      ...(floatResize
+        ? {
+            floatImage: (buffers.floatImage = fit(buffers.floatImage, 3 * frame.image.width * frame.image.height, Float32Array)),
+            floatResized: (buffers.floatResized = fit(buffers.floatResized, 3 * modelPixels, Float32Array)),
+          }
+        : { resized: (buffers.resized = fit(buffers.resized, 3 * modelPixels, Uint8Array)) }),
     });
     if (!slot) buffers.tensor = undefined;
     timings.preprocess = performance.now() - t0;
