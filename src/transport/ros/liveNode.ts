@@ -48,7 +48,7 @@ import {
   type RclPublisher,
   type RclTimer,
 } from "./rclPort.js";
-import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, tfMessageFromRcl, toRclMessage, type OutputTypeName } from "./rclMessages.js";
+import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, pointCloud2FromRcl, tfMessageFromRcl, toRclMessage, withOwnedData, type OutputTypeName } from "./rclMessages.js";
 import { addStaticTransforms, cloudPoints, depthImageAnchors } from "../../messages/anchors.js";
 import { TF_STATIC_TOPIC } from "../../replay/outputTopics.js";
 import { cloudPlacer, groundPlacer } from "../../pipeline/anchorPlacement.js";
@@ -496,7 +496,7 @@ function hasSubscribers(camera: CameraIo, name: string): boolean {
 function publishOutput(camera: CameraIo, out: OutputMessage): void {
   const publisher = camera.publishers.get(out.topic);
   // No publisher: the status type is not available (logged once at start).
-  publisher?.publish(toRclMessage<OutputTypeName>(out.message));
+  publisher?.publish(toRclMessage<OutputTypeName>(withOwnedData(out.message)));
 }
 
 /** The output topics of one camera, by name relative to the node, and their message types. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RclMessage } from "./rclPort.js";
-import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl } from "./rclMessages.js";
+import { cameraInfoFromRcl, compressedImageFromRcl, imageFromRcl, withOwnedData } from "./rclMessages.js";
 
 const header = { stamp: { sec: 7, nanosec: 5 }, frame_id: "cam" };
 
@@ -38,5 +38,30 @@ describe("rclnodejs messages in", () => {
     expect(Array.from(info.k)).toEqual(k);
     expect(Array.from(info.d)).toEqual([0.1, 0, 0, 0, 0]);
     expect(info.p[2]).toBe(320);
+  });
+});
+
+describe("withOwnedData: what rclnodejs serialises is the whole buffer of a typed array", () => {
+  it("keeps a message whose data owns its ArrayBuffer, copies views and shared memory", () => {
+    const owned = { encoding: "32FC1", data: new Uint8Array([1, 2, 3, 4]) };
+    expect(withOwnedData(owned)).toBe(owned);
+
+    // A view of the first 4 bytes of an 8-byte buffer (a slot grown for a larger camera).
+    const larger = new Uint8Array([1, 2, 3, 4, 9, 9, 9, 9]);
+    const view = { encoding: "32FC1", data: larger.subarray(0, 4) };
+    const fixedView = withOwnedData(view);
+    expect(Array.from(new Uint8Array(fixedView.data.buffer))).toEqual([1, 2, 3, 4]);
+    expect(fixedView.encoding).toBe("32FC1");
+    expect(Array.from(new Uint8Array(withOwnedData({ data: larger.subarray(2, 6) }).data.buffer))).toEqual([3, 4, 9, 9]);
+
+    // SharedArrayBuffer memory (a shared inference slot) becomes a plain ArrayBuffer of its own.
+    const shared = new Uint8Array(new SharedArrayBuffer(4));
+    shared.set([5, 6, 7, 8]);
+    const fixedShared = withOwnedData({ data: shared });
+    expect(fixedShared.data.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Array.from(new Uint8Array(fixedShared.data.buffer))).toEqual([5, 6, 7, 8]);
+    // Messages without byte data pass through.
+    const status = { frames_processed: 3 };
+    expect(withOwnedData(status)).toBe(status);
   });
 });

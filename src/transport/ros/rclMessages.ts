@@ -93,6 +93,20 @@ export function toRclMessage<K extends OutputTypeName>(message: RosMessageMap[K]
   return message as unknown as RclMessage<K>;
 }
 
+/**
+ * `message` with its `data` bytes in an ArrayBuffer of their own. rclnodejs serialises a typed
+ * array from the start of its buffer to the buffer's end (its message wrappers copy
+ * `new Uint8Array(array.buffer)`), so a view into a larger buffer, such as a fused_io frame's
+ * depth in a shared inference slot sized for a larger camera, would publish the wrong bytes.
+ * Messages whose data already owns its buffer (the usual case) are returned as they are.
+ */
+export function withOwnedData<T>(message: T): T {
+  const data = (message as { data?: unknown }).data;
+  if (!(data instanceof Uint8Array)) return message;
+  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return message;
+  return { ...message, data: data.slice() };
+}
+
 type WritableArrays<T> = T extends readonly (infer E)[]
   ? WritableArrays<E>[]
   : T extends ArrayBufferView | bigint
