@@ -647,7 +647,7 @@ export class FrameProcessor {
           };
           return anchorsFromFloorAndUprights(plane, frame.intrinsics, outW, outH, classes);
         }
-        // No segmentation head: the lowest band of the image is taken as floor.
+        // No segmentation head, or scale.ground_classes empty: the lowest band of the image is floor.
         const firstRow = Math.floor((1 - settings.groundBand) * outH);
         return anchorsFromGroundPlane(plane, frame.intrinsics, outW, outH, (k) => k >= firstRow * outW);
       }
