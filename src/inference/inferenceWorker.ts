@@ -17,6 +17,7 @@ import {
   type WorkerResponse,
 } from "./protocol.js";
 import { workerEntry, type WorkerEntry } from "./workerEntry.js";
+import { workerReply } from "../workerReply.js";
 import { FUSED_DEPTH_OUTPUT, FUSED_LABELS_OUTPUT, fusedIoUnsupported } from "./fusedIo.js";
 import { DEFAULT_SHARED_SLOTS, SharedSlots, type SharedSlot } from "./sharedSlots.js";
 import type { RgbImage } from "../frame.js";
@@ -318,34 +319,18 @@ async function closeWorker(worker: Worker, exited: Promise<void>): Promise<void>
 
 /** Sends `load` and waits for `loaded`, a load error, or the worker dying first. */
 function load(worker: Worker, request: WorkerRequest): Promise<LoadedResponse> {
-  return new Promise<LoadedResponse>((resolve, reject) => {
-    const cleanup = (): void => {
-      worker.off("message", onMessage);
-      worker.off("error", onError);
-      worker.off("exit", onExit);
-    };
-    const onMessage = (msg: WorkerResponse): void => {
-      if (msg.type === "loaded") {
-        cleanup();
-        resolve(msg);
-      } else if (msg.type === "error" && msg.id === undefined) {
-        cleanup();
-        reject(new FatalError(`cannot load model: ${msg.message}`));
-      }
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(new FatalError(`inference worker crashed while loading the model: ${err.message}`));
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new FatalError(`inference worker exited while loading the model (code ${code})`));
-    };
-    worker.on("message", onMessage);
-    worker.on("error", onError);
-    worker.on("exit", onExit);
-    worker.postMessage(request);
+  const loaded = workerReply<WorkerResponse, LoadedResponse>(worker, {
+    settle: (msg) =>
+      msg.type === "loaded"
+        ? { value: msg }
+        : msg.type === "error" && msg.id === undefined
+          ? { error: new FatalError(`cannot load model: ${msg.message}`) }
+          : undefined,
+    failed: (err) => new FatalError(`inference worker crashed while loading the model: ${err.message}`),
+    exited: (code) => new FatalError(`inference worker exited while loading the model (code ${code})`),
   });
+  worker.postMessage(request);
+  return loaded;
 }
 
 /** The run settings a worker needs; DepthsegParams has them under these names. */

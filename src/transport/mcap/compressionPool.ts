@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 import { workerEntry, type WorkerEntry } from "../../inference/workerEntry.js";
+import { workerReply } from "../../workerReply.js";
 import type { ChunkCompression, CompressedChunk, OffThreadChunkCompressor } from "./chunkCompression.js";
 
 /** The codecs that run in workers ("none" has nothing to do). */
@@ -190,27 +191,9 @@ export class ChunkCompressorPool implements OffThreadChunkCompressor {
 
 /** Resolves on the worker's "ready", rejects if it fails or exits first. */
 function ready(worker: Worker, compression: WorkerCompression): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      worker.off("message", onMessage);
-      worker.off("error", onError);
-      worker.off("exit", onExit);
-    };
-    const onMessage = (message: CompressionWorkerMessage): void => {
-      if (message.type !== "ready") return;
-      cleanup();
-      resolve();
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(new Error(`${compression} compression worker failed to start: ${error.message}`));
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new Error(`${compression} compression worker exited while starting (code ${code})`));
-    };
-    worker.on("message", onMessage);
-    worker.on("error", onError);
-    worker.on("exit", onExit);
+  return workerReply<CompressionWorkerMessage, void>(worker, {
+    settle: (message) => (message.type === "ready" ? { value: undefined } : undefined),
+    failed: (error) => new Error(`${compression} compression worker failed to start: ${error.message}`),
+    exited: (code) => new Error(`${compression} compression worker exited while starting (code ${code})`),
   });
 }
